@@ -1,0 +1,58 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+// Workflow code is replayed by Temporal and must be deterministic: no I/O clients, no Node
+// built-ins, no activity or adapter implementations (type-only imports are fine).
+const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`, `${name}/*`, `node:${name}/*`]);
+const workflowForbidden = {
+  paths: [...nodeBuiltins, 'got', 'kafkajs', 'mongodb', 'zod', 'yaml'].map((name) => ({
+    name,
+    message: 'workflow and domain code must stay deterministic: no Node built-ins or I/O clients',
+    allowTypeImports: true,
+  })),
+  patterns: [
+    {
+      group: ['**/adapters', '**/adapters/**', '**/activities', '**/activities/**', '**/config', '**/config.js', '**/sim/**'],
+      message: 'workflow and domain code may only import activity/adapter types (import type)',
+      allowTypeImports: true,
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', workflowForbidden] },
+  },
+  {
+    // Only src/config.ts reads the environment.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config.ts' }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
+  },
+);

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// `npm test`: installs dependencies when missing or stale, type-checks, lints, makes sure the
+// three real services answer (starting them through scripts/services.sh when they do not),
+// runs every test file, then stops the services it started itself.
+//   npm test                      everything
+//   npm test -- test/unit         only the test files under the given paths
+//   npm test -- --skip-checks     no type-check and lint
+// Plain JavaScript on purpose: it must run before node_modules exists.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const args = process.argv.slice(2);
+const skipChecks = args.includes('--skip-checks');
+const paths = args.filter((a) => !a.startsWith('--'));
+
+function run(command, commandArgs, options = {}) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function step(title) {
+  console.log(`\n== ${title}`);
+}
+
+function mustRun(title, command, commandArgs) {
+  step(title);
+  const status = run(command, commandArgs);
+  if (status !== 0) {
+    console.error(`\nnpm test: ${title} failed (exit ${status})`);
+    process.exit(status);
+  }
+}
+
+// 1. Dependencies: `npm ci` when node_modules is missing or was installed from another lockfile.
+const lockHash = createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
+const stamp = join(root, 'node_modules', '.fleetview-lock.sha256');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== lockHash) {
+  mustRun('installing dependencies (npm ci)', 'npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, `${lockHash}\n`);
+}
+
+// 2. Static checks.
+if (!skipChecks) {
+  mustRun('type-check (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
+  mustRun('lint (eslint)', 'npx', ['eslint', '--max-warnings', '0', '.']);
+}
+
+// 3. The test files, chosen before the services so a typo in a path fails fast.
+function findTests(dir) {
+  if (!existsSync(dir)) return [];
+  if (statSync(dir).isFile()) return dir.endsWith('.test.ts') ? [dir] : [];
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => findTests(join(dir, entry.name)))
+    .sort();
+}
+const roots = paths.length > 0 ? paths.map((p) => resolve(root, p)) : [join(root, 'test')];
+const files = roots.flatMap(findTests).map((f) => relative(root, f));
+if (files.length === 0) {
+  console.error(`npm test: no *.test.ts files under ${roots.map((r) => relative(root, r) || '.').join(', ')}`);
+  process.exit(1);
+}
+const needsServices = files.some((f) => !f.startsWith(join('test', 'unit')));
+
+// 4. Services: use the ones answering on the configured addresses, else start them.
+let startedServices = false;
+if (needsServices) {
+  step('services');
+  const probe = run('node', ['--import', 'tsx', 'scripts/probe-services.ts']);
+  if (probe !== 0) {
+    mustRun('starting services (scripts/services.sh start)', 'bash', ['scripts/services.sh', 'start']);
+    startedServices = true;
+  }
+}
+
+// 5. The suite. Files run one at a time: on two cores, parallel Temporal workers starve each other.
+step(`tests (${files.length} files)`);
+const status = run('node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files], {
+  env: { ...process.env, FLEETVIEW_TEST_RUN_ID: process.env.FLEETVIEW_TEST_RUN_ID ?? `${Date.now().toString(36)}` },
+});
+
+if (startedServices && process.env.FLEETVIEW_KEEP_SERVICES !== '1') {
+  step('stopping the services this run started (FLEETVIEW_KEEP_SERVICES=1 keeps them)');
+  run('bash', ['scripts/services.sh', 'stop']);
+}
+process.exit(status);
