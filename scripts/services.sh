@@ -9,6 +9,7 @@
 #   scripts/services.sh env       the variables src/config.ts reads (eval "$(scripts/services.sh env)")
 #   scripts/services.sh clean     stop, then delete the servers' data (installs are kept)
 #
+# start, stop and status take optional service names (temporal kafka ferretdb); default: all.
 # Every setting below can be overridden from the environment.
 set -euo pipefail
 
@@ -45,7 +46,8 @@ KAFKA_HOME="$CACHE_DIR/kafka/$KAFKA_VERSION"
 FERRETDB_HOME="$CACHE_DIR/ferretdb/$FERRETDB_VERSION"
 FERRETDB_BIN="$FERRETDB_HOME/bin/ferretdb"
 
-SERVICES=(temporal kafka ferretdb)
+ALL_SERVICES=(temporal kafka ferretdb)
+SERVICES=("${ALL_SERVICES[@]}")
 
 say() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
@@ -93,7 +95,7 @@ install_kafka() {
 EOF
   rm -rf "$KAFKA_HOME"
   mkdir -p "$KAFKA_HOME"
-  (cd "$tmp" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs") \
+  (cd "$tmp" && mvn -q -B -Dmaven.repo.local="$CACHE_DIR/maven" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs") \
     || die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
   rm -rf "$tmp"
   touch "$KAFKA_HOME/.installed"
@@ -103,29 +105,29 @@ install_ferretdb() {
   [[ -x "$FERRETDB_BIN" ]] && return
   need go "FerretDB is built from the Go module proxy"
   say "building FerretDB $FERRETDB_VERSION from the Go module proxy (the longest step: minutes)"
-  mkdir -p "$FERRETDB_HOME/bin" "$CACHE_DIR/go"
-  local goenv=(env GOTOOLCHAIN=local CGO_ENABLED=0 GOPATH="$CACHE_DIR/go" GOFLAGS=-modcacherw)
+  mkdir -p "$FERRETDB_HOME/bin"
+  # A throwaway GOPATH and build cache: only the binary is kept (saves ~1 GB of cache).
+  local work; work=$(mktemp -d)
+  local goenv=(env GOTOOLCHAIN=local CGO_ENABLED=0 GOPATH="$work/gopath" GOCACHE="$work/gocache" GOFLAGS=-modcacherw)
   local src
   src=$("${goenv[@]}" go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') ||
-    die "go mod download of FerretDB $FERRETDB_VERSION failed"
+    { rm -rf "$work"; die "go mod download of FerretDB $FERRETDB_VERSION failed"; }
   # The module zip lacks build/version/version.txt, which FerretDB's release tooling generates and
   # whose absence makes the binary panic at start; build a copy of the source with it written.
-  local tmp; tmp=$(mktemp -d)
-  cp -r "$src/." "$tmp/"
-  chmod -R u+w "$tmp"
-  echo "$FERRETDB_VERSION" >"$tmp/build/version/version.txt"
-  (cd "$tmp" && "${goenv[@]}" go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) ||
-    die "building FerretDB $FERRETDB_VERSION failed"
+  cp -r "$src" "$work/src"
+  chmod -R u+w "$work/src"
+  echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+  (cd "$work/src" && "${goenv[@]}" go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) ||
+    { rm -rf "$work"; die "building FerretDB $FERRETDB_VERSION failed"; }
   mv -f "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
-  rm -rf "$tmp"
+  rm -rf "$work"
 }
 
 cmd_install() {
   mkdir -p "$CACHE_DIR"
-  install_temporal
-  install_kafka
-  install_ferretdb
+  local svc
+  for svc in "${SERVICES[@]}"; do "install_$svc"; done
 }
 
 # --- process bookkeeping --------------------------------------------------------------------
@@ -187,8 +189,8 @@ wait_ready() {
 # --- readiness checks -----------------------------------------------------------------------
 
 temporal_ready() {
-  "$TEMPORAL_BIN" operator cluster health --address "$HOST:$TEMPORAL_PORT" >/dev/null 2>&1 &&
-    "$TEMPORAL_BIN" operator search-attribute list --address "$HOST:$TEMPORAL_PORT" \
+  "$TEMPORAL_BIN" operator cluster health --address "$HOST:$TEMPORAL_PORT" --command-timeout 2s >/dev/null 2>&1 &&
+    "$TEMPORAL_BIN" operator search-attribute list --address "$HOST:$TEMPORAL_PORT" --command-timeout 2s \
       --namespace "$TEMPORAL_NAMESPACE" 2>/dev/null | grep -q ClusterId
 }
 
@@ -377,10 +379,23 @@ cmd_clean() {
 }
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-case "${1:-}" in
+select_services() {
+  local name known
+  [[ $# -eq 0 ]] && return
+  SERVICES=()
+  for name in "$@"; do
+    for known in "${ALL_SERVICES[@]}"; do [[ $name == "$known" ]] && SERVICES+=("$name") && continue 2; done
+    die "unknown service '$name' (expected one of: ${ALL_SERVICES[*]})"
+  done
+}
+
+command=${1:-}
+[[ $# -gt 0 ]] && shift
+select_services "$@"
+case "$command" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;

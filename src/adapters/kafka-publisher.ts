@@ -1,0 +1,171 @@
+/**
+ * Publishes event envelopes to Kafka: one idempotent producer per worker, key = cluster id (so
+ * one cluster's events stay in order on one partition), value = the JSON envelope, headers =
+ * `event-id` plus the CloudEvents binary-mode attributes. Retries belong to Temporal: kafkajs
+ * gets a short retry budget so a dead broker fails the activity quickly and the workflow's retry
+ * policy takes over while it holds the events.
+ */
+import { Kafka, logLevel as kafkaLogLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import type { Logger } from './logger.js';
+
+/** The envelope fields the publisher needs; the domain's event envelope has them all. */
+export interface PublishableEvent {
+  id: string;
+  category: string;
+  event: string;
+  cluster_id: string;
+  timestamp: string;
+}
+
+export interface KafkaPublisherOptions {
+  brokers: string[];
+  clientId: string;
+  topic: string;
+  topicPartitions: number;
+  topicRetentionMs: number;
+  logger: Logger;
+  /** kafkajs connection and request timeouts; kept short so Temporal, not kafkajs, owns waiting. */
+  requestTimeoutMs?: number;
+}
+
+export interface EventPublisher {
+  readonly topic: string;
+  /** Creates the topic with the configured partitions and retention when it does not exist. */
+  ensureTopic(): Promise<void>;
+  /** Sends the events in order, acknowledged by all in-sync replicas, or throws. */
+  publish(events: readonly PublishableEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** CloudEvents `source` of fleetview's events (a URI-reference, per the spec). */
+export const cloudEventsSource = 'fleetview';
+
+export function eventHeaders(event: PublishableEvent): Record<string, string> {
+  return {
+    'event-id': event.id,
+    ce_specversion: '1.0',
+    ce_id: event.id,
+    ce_type: `io.fleetview.${event.event}`,
+    ce_source: `${cloudEventsSource}/clusters/${event.cluster_id}`,
+    ce_time: event.timestamp,
+    'content-type': 'application/json',
+  };
+}
+
+function kafkaLogger(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...attrs } = log;
+      const fields = { component: 'kafkajs', ...attrs };
+      if (level === kafkaLogLevel.ERROR) logger.error(message, fields);
+      else if (level === kafkaLogLevel.WARN) logger.warn(message, fields);
+      else logger.debug(message, fields);
+    };
+}
+
+export function createKafkaPublisher(options: KafkaPublisherOptions): EventPublisher {
+  const timeout = options.requestTimeoutMs ?? 10_000;
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: Math.min(timeout, 5_000),
+    requestTimeout: timeout,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
+    logLevel: kafkaLogLevel.WARN,
+    logCreator: kafkaLogger(options.logger),
+  });
+
+  let producer: Producer | undefined;
+  let connecting: Promise<Producer> | undefined;
+  let topicReady = false;
+
+  // The producer is (re)connected lazily: after a broker outage a fresh one is cheaper to reason
+  // about than a half-broken connection pool.
+  async function connectedProducer(): Promise<Producer> {
+    if (producer) return producer;
+    connecting ??= (async () => {
+      const fresh = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      try {
+        await fresh.connect();
+      } catch (err) {
+        await fresh.disconnect().catch(() => undefined);
+        throw err;
+      }
+      producer = fresh;
+      return fresh;
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  }
+
+  async function dropProducer(): Promise<void> {
+    const old = producer;
+    producer = undefined;
+    await old?.disconnect().catch(() => undefined);
+  }
+
+  async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await work(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  return {
+    topic: options.topic,
+
+    async ensureTopic() {
+      if (topicReady) return;
+      await withAdmin(async (admin) => {
+        const existing = await admin.listTopics();
+        if (!existing.includes(options.topic)) {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: [
+              {
+                topic: options.topic,
+                numPartitions: options.topicPartitions,
+                configEntries: [{ name: 'retention.ms', value: String(options.topicRetentionMs) }],
+              },
+            ],
+          });
+          options.logger.info('created the events topic', {
+            topic: options.topic,
+            partitions: options.topicPartitions,
+            retentionMs: options.topicRetentionMs,
+          });
+        }
+      });
+      topicReady = true;
+    },
+
+    async publish(events) {
+      if (events.length === 0) return;
+      await this.ensureTopic();
+      const connected = await connectedProducer();
+      try {
+        await connected.send({
+          topic: options.topic,
+          acks: -1,
+          messages: events.map((event) => ({
+            key: event.cluster_id,
+            value: JSON.stringify(event),
+            headers: eventHeaders(event),
+            timestamp: String(Date.parse(event.timestamp)),
+          })),
+        });
+      } catch (err) {
+        await dropProducer();
+        throw err;
+      }
+    },
+
+    async close() {
+      await dropProducer();
+    },
+  };
+}
