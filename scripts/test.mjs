@@ -8,7 +8,8 @@
 // Plain JavaScript on purpose: it must run before node_modules exists.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,10 +79,22 @@ if (needsServices) {
 }
 
 // 5. The suite. Files run one at a time: on two cores, parallel Temporal workers starve each other.
+// Readable spec output on the terminal; TAP in a file, from which the closing count line is made.
 step(`tests (${files.length} files)`);
-const status = run('node', ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files], {
-  env: { ...process.env, FLEETVIEW_TEST_RUN_ID: process.env.FLEETVIEW_TEST_RUN_ID ?? `${Date.now().toString(36)}` },
-});
+const tapFile = join(mkdtempSync(join(tmpdir(), 'fleetview-test-')), 'results.tap');
+const status = run(
+  'node',
+  [
+    '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { env: { ...process.env, FLEETVIEW_TEST_RUN_ID: process.env.FLEETVIEW_TEST_RUN_ID ?? `${Date.now().toString(36)}` } },
+);
+const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+console.log(`\ntests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped') + count('todo')} skipped`);
 
 if (startedServices && process.env.FLEETVIEW_KEEP_SERVICES !== '1') {
   step('stopping the services this run started (FLEETVIEW_KEEP_SERVICES=1 keeps them)');
