@@ -1,0 +1,228 @@
+/**
+ * The one way fleetview talks JSON over HTTP to things it does not control (agents, discovery
+ * endpoints): a keep-alive got instance built once, with a per-request timeout, a response size
+ * cap enforced while the body streams in, no retries, no redirects, no decompression, and TLS
+ * options. Every outcome is a value: transport failures, non-2xx answers and bodies that are
+ * not JSON come back as `{ok: false, reason}` with a short reason naming what went wrong, so
+ * callers decide what a failure means (an agent down, a discovery source failing).
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import got, { CancelError, RequestError, TimeoutError } from 'got';
+import type { Got, Response } from 'got';
+
+export interface TlsOptions {
+  /** PEM CA bundle that verifies the server certificate (default: Node's built-in roots). */
+  caFile?: string | undefined;
+  /** PEM client certificate for mTLS; needs keyFile. */
+  certFile?: string | undefined;
+  /** PEM private key of certFile. */
+  keyFile?: string | undefined;
+  /** Skip server certificate verification. An explicit opt-in; default false. */
+  insecureSkipVerify?: boolean | undefined;
+}
+
+export interface JsonHttpClientOptions {
+  /** Budget of one request, connect to last byte, in ms. */
+  timeoutMs: number;
+  /** Largest body accepted, in bytes; a bigger one is a failure and its download is aborted. */
+  maxResponseBytes: number;
+  /** Headers sent with every request (e.g. a bearer token). */
+  headers?: Record<string, string> | undefined;
+  /**
+   * Header that tells the server the request budget in seconds (as Prometheus sends
+   * `X-Prometheus-Scrape-Timeout-Seconds`); omitted when undefined.
+   */
+  timeoutHeader?: string | undefined;
+  tls?: TlsOptions | undefined;
+  /** Concurrent connections per origin (default 256). */
+  maxSocketsPerOrigin?: number | undefined;
+  /**
+   * Idle keep-alive connections are closed after this many ms (default 4000): below the 5 s
+   * idle timeout most servers use, so a request never goes out on a connection the server is
+   * closing at that moment. A shorter `Keep-Alive: timeout=N` hint from the server wins.
+   */
+  idleSocketTimeoutMs?: number | undefined;
+  /** Sent as User-Agent. */
+  userAgent?: string | undefined;
+}
+
+export type JsonHttpOutcome =
+  | { ok: true; status: number; body: unknown }
+  | { ok: false; reason: string; status?: number };
+
+export interface JsonRequest {
+  method?: 'GET' | 'POST';
+  /** JSON request body (POST). */
+  json?: unknown;
+  /** This request's budget in ms, instead of the client's `timeoutMs`. */
+  timeoutMs?: number | undefined;
+}
+
+export interface JsonHttpClient {
+  request(url: string, request?: JsonRequest): Promise<JsonHttpOutcome>;
+  /** Closes the pooled connections; requests after close fail. */
+  close(): void;
+}
+
+/** Error messages coming from servers are cut to this length before they reach a reason. */
+const maxQuotedMessage = 200;
+
+export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpClient {
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: options.maxSocketsPerOrigin ?? 256,
+    timeout: options.idleSocketTimeoutMs ?? 4000,
+    scheduling: 'lifo' as const,
+  };
+  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const tls = options.tls ?? {};
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'user-agent': options.userAgent ?? 'fleetview',
+    ...options.headers,
+  };
+  const timeoutHeader = options.timeoutHeader;
+  if (timeoutHeader) headers[timeoutHeader] = formatSeconds(options.timeoutMs);
+
+  const client: Got = got.extend({
+    agent: agents,
+    headers,
+    timeout: { request: options.timeoutMs },
+    // Temporal owns retries: a failed call is reported, never silently repeated.
+    retry: { limit: 0 },
+    // A redirect from an agent is a misconfiguration to surface, not something to chase.
+    followRedirect: false,
+    throwHttpErrors: false,
+    // Compressed bodies would let a small download expand past the size cap.
+    decompress: false,
+    https: {
+      certificateAuthority: tls.caFile ? readFileSync(tls.caFile) : undefined,
+      certificate: tls.certFile ? readFileSync(tls.certFile) : undefined,
+      key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
+      rejectUnauthorized: !tls.insecureSkipVerify,
+    },
+  });
+
+  async function request(url: string, init: JsonRequest = {}): Promise<JsonHttpOutcome> {
+    let tooLarge = false;
+    const timeoutMs = init.timeoutMs ?? options.timeoutMs;
+    const pending = client(url, {
+      method: init.method ?? 'GET',
+      responseType: 'buffer',
+      ...(init.json === undefined ? {} : { json: init.json }),
+      ...(init.timeoutMs === undefined
+        ? {}
+        : { timeout: { request: timeoutMs }, ...(timeoutHeader ? { headers: { [timeoutHeader]: formatSeconds(timeoutMs) } } : {}) }),
+    });
+    // `on` returns `pending` itself, awaited below.
+    void pending.on('downloadProgress', (progress) => {
+      // `total` is the announced Content-Length (known before the first byte); `transferred`
+      // grows chunk by chunk, so at most one chunk past the cap is ever held.
+      if (!tooLarge && ((progress.total ?? 0) > options.maxResponseBytes || progress.transferred > options.maxResponseBytes)) {
+        tooLarge = true;
+        pending.cancel();
+      }
+    });
+    let response: Response<Buffer>;
+    try {
+      response = await pending;
+    } catch (error) {
+      if (tooLarge || error instanceof CancelError) {
+        return { ok: false, reason: `response larger than ${options.maxResponseBytes} bytes` };
+      }
+      return { ok: false, reason: describeRequestError(error, timeoutMs) };
+    }
+    return interpretResponse(response);
+  }
+
+  return {
+    request,
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  };
+}
+
+function interpretResponse(response: Response<Buffer>): JsonHttpOutcome {
+  const status = response.statusCode;
+  const contentType = response.headers['content-type'] ?? '';
+  const encoding = response.headers['content-encoding'];
+  if (status >= 300 && status < 400) {
+    const location = response.headers.location;
+    return { ok: false, status, reason: `HTTP ${status} redirect${location ? ` to ${quote(location)}` : ''} not followed` };
+  }
+  if (encoding && encoding.toLowerCase() !== 'identity') {
+    return { ok: false, status, reason: `HTTP ${status} with unsupported content-encoding ${quote(encoding)}` };
+  }
+  const parsed = parseJson(response.body);
+  if (status < 200 || status >= 300) {
+    const message = errorMessageOf(parsed);
+    if (message !== null) return { ok: false, status, reason: `HTTP ${status}: ${message}` };
+    const what = response.body.length === 0 ? 'empty body' : `${contentType || 'untyped'} body`;
+    return { ok: false, status, reason: `HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''} (${what})` };
+  }
+  if (!parsed.ok) {
+    return { ok: false, status, reason: `HTTP ${status} body is not JSON (${contentType || 'no content-type'}, ${response.body.length} bytes)` };
+  }
+  return { ok: true, status, body: parsed.value };
+}
+
+function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(body.toString('utf8')) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** The `error` message of a Replicante error body (`{"error": "...", "layers": [...]}`). */
+function errorMessageOf(parsed: { ok: true; value: unknown } | { ok: false }): string | null {
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return null;
+  const message = (parsed.value as Record<string, unknown>).error;
+  return typeof message === 'string' ? clip(message) : null;
+}
+
+const tlsErrorCodes = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+]);
+
+/** A short reason for a request that got no usable HTTP response. */
+export function describeRequestError(error: unknown, timeoutMs: number): string {
+  if (error instanceof TimeoutError) return `timeout after ${timeoutMs} ms`;
+  if (!(error instanceof RequestError)) return clip(error instanceof Error ? error.message : String(error));
+  const code = error.code;
+  // OpenSSL messages carry library internals: `...:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/...`
+  const message = clip(/SSL routines:[^:]*:([^:]+)/.exec(error.message)?.[1] ?? error.message);
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ECONNRESET') return `connection reset without a response (${message})`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `DNS lookup failed (${message})`;
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable (${message})`;
+  if (tlsErrorCodes.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /certificate|ssl|tls/i.test(message)) {
+    return `TLS: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`;
+  }
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** Seconds with at most three decimals: `5`, `0.3`. */
+function formatSeconds(ms: number): string {
+  return String(Math.round(ms) / 1000);
+}
+
+function clip(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > maxQuotedMessage ? `${oneLine.slice(0, maxQuotedMessage - 3)}...` : oneLine;
+}
+
+function quote(text: string): string {
+  return JSON.stringify(clip(text));
+}

@@ -1,0 +1,88 @@
+/**
+ * The cluster refresh workflow's messages. The wire names ('refresh', 'refreshNow', 'view',
+ * 'nodes') are a contract with the CLI and with operators typing `temporal workflow signal`:
+ * never rename them.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ClusterView } from '../domain/cluster-view.js';
+import type { DiscoveryNode, DiscoveryRecord } from '../domain/discovery-record.js';
+
+export const clusterRefreshWorkflowType = 'clusterRefresh';
+
+/** The discovery record as operators and discovery send it: nodes as URL strings or objects. */
+export interface DiscoveryRecordInput {
+  cluster_id: string;
+  display_name?: string | null;
+  nodes: Array<string | DiscoveryNode>;
+}
+
+/** Per-cluster settings; every one optional, with the defaults in clusterRefreshDefaults. */
+export interface ClusterRefreshSettings {
+  /** Seconds between scheduled refreshes. */
+  refresh_interval_s: number;
+  /** Budget of each agent call; null: the worker's configured default. */
+  agent_timeout_ms: number | null;
+  /** How long a node may be missing from discovery before NODE_RETIRED. */
+  node_retire_grace_s: number;
+  /** Continue-as-new after this many refreshes even if the server does not suggest it. */
+  max_refreshes_per_run: number;
+}
+
+export const clusterRefreshDefaults: ClusterRefreshSettings = {
+  refresh_interval_s: 15,
+  agent_timeout_ms: null,
+  // Two ticks of the default discovery schedule (events.md: two discovery intervals).
+  node_retire_grace_s: 30,
+  max_refreshes_per_run: 500,
+};
+
+/** What one refresh did: returned by refreshNow, kept for the view query. */
+export interface RefreshReport {
+  generation: number;
+  started_at: string;
+  duration_ms: number;
+  nodes_fetched: number;
+  nodes_down: number;
+  events_emitted: number;
+  status: ClusterView['status'];
+}
+
+/** State carried across continue-as-new: plain JSON only. */
+export interface CarriedState {
+  view: ClusterView | null;
+  last_report: RefreshReport | null;
+  refresh_pending: boolean;
+}
+
+/** The workflow's input: the discovery record plus optional settings. */
+export type ClusterRefreshInput = DiscoveryRecordInput &
+  Partial<ClusterRefreshSettings> & {
+    /** Set by the workflow itself when it continues as new; never by operators. */
+    carried?: CarriedState;
+  };
+
+export type RefreshPhase = 'waiting' | 'fetching' | 'publishing' | 'saving' | 'retired';
+
+export interface ViewQueryResult {
+  view: ClusterView | null;
+  last_report: RefreshReport | null;
+  record: DiscoveryRecord;
+  settings: ClusterRefreshSettings;
+  phase: RefreshPhase;
+  /** Events computed by the refresh in progress and not yet acknowledged by Kafka. */
+  events_pending: number;
+}
+
+/** Force a refresh, fire-and-forget. Several before the refresh starts make one refresh. */
+export const refreshSignal = defineSignal('refresh');
+/** A new discovery record: the cluster's full expected membership. */
+export const nodesSignal = defineSignal<[DiscoveryRecordInput]>('nodes');
+/**
+ * Discovery no longer lists the cluster (past the grace period; discovery has emitted
+ * CLUSTER_RETIRED): finish the refresh under way, then complete.
+ */
+export const retireSignal = defineSignal<[{ reason: string }]>('retire');
+/** Force a refresh and return its report. */
+export const refreshNowUpdate = defineUpdate<RefreshReport>('refreshNow');
+/** The current view, the last report, the record and what the workflow is doing. */
+export const viewQuery = defineQuery<ViewQueryResult>('view');

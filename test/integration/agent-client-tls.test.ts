@@ -1,0 +1,74 @@
+/**
+ * TLS to agents with certificates made by openssl at test time: a CA bundle, mTLS, and the
+ * explicit insecure opt-in for a self-signed certificate.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createAgentClient } from '../../src/adapters/agent-client.js';
+import type { AgentClientOptions } from '../../src/adapters/agent-client.js';
+import { agentHandler, startServer } from './helpers/http-servers.js';
+import type { TestServer } from './helpers/http-servers.js';
+import { makeTestCertificates } from './helpers/tls-certs.js';
+import type { TestCertificates } from './helpers/tls-certs.js';
+
+const base = { timeoutMs: 2000, maxResponseBytes: 1024 * 1024 };
+
+let certs: TestCertificates;
+let caSigned: TestServer;
+let mutual: TestServer;
+let selfSigned: TestServer;
+
+before(async () => {
+  certs = makeTestCertificates();
+  caSigned = await startServer(agentHandler('rs0'), { cert: certs.serverCert, key: certs.serverKey });
+  mutual = await startServer(agentHandler('rs0'), { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requestCert: true, rejectUnauthorized: true });
+  selfSigned = await startServer(agentHandler('rs0'), { cert: certs.selfSignedCert, key: certs.selfSignedKey });
+});
+
+after(async () => {
+  await Promise.all([caSigned.close(), mutual.close(), selfSigned.close()]);
+  certs.remove();
+});
+
+async function observeWith(options: Partial<AgentClientOptions>, server: TestServer) {
+  const client = createAgentClient({ ...base, ...options });
+  try {
+    return await client.observe(server.url, 'rs0');
+  } finally {
+    client.close();
+  }
+}
+
+describe('agent client over TLS', () => {
+  test('a CA bundle verifies the agent certificate', async () => {
+    const observation = await observeWith({ caFile: certs.caFile }, caSigned);
+    assert.equal(observation.status.code, 'UP');
+    assert.equal(observation.datastore?.cluster_id, 'rs0');
+  });
+
+  test('without the CA the certificate is rejected: AGENT_DOWN with a TLS reason', async () => {
+    const observation = await observeWith({}, caSigned);
+    assert.equal(observation.status.code, 'AGENT_DOWN');
+    assert.match(observation.status.reason ?? '', /^agent info: TLS: .*(certificate|issuer)/i);
+  });
+
+  test('mTLS: the client certificate is accepted', async () => {
+    const observation = await observeWith({ caFile: certs.caFile, certFile: certs.clientCertFile, keyFile: certs.clientKeyFile }, mutual);
+    assert.equal(observation.status.code, 'UP');
+  });
+
+  test('mTLS: without a client certificate the agent refuses: AGENT_DOWN with a TLS reason', async () => {
+    const observation = await observeWith({ caFile: certs.caFile }, mutual);
+    assert.equal(observation.status.code, 'AGENT_DOWN');
+    assert.match(observation.status.reason ?? '', /^agent info: TLS: .*certificate required/);
+    assert.deepEqual(mutual.requests.filter((r) => r.startsWith('GET')).length, 3, 'only the mTLS client got answers');
+  });
+
+  test('a self-signed certificate fails by default and passes with the explicit insecure opt-in', async () => {
+    const strict = await observeWith({}, selfSigned);
+    assert.equal(strict.status.code, 'AGENT_DOWN');
+    assert.match(strict.status.reason ?? '', /^agent info: TLS: self-signed certificate/);
+    const insecure = await observeWith({ insecureSkipVerify: true }, selfSigned);
+    assert.equal(insecure.status.code, 'UP');
+  });
+});
