@@ -8,6 +8,7 @@
 #   scripts/services.sh status    what runs where, and the Web UI URL
 #   scripts/services.sh env       the variables src/config.ts reads (eval "$(scripts/services.sh env)")
 #   scripts/services.sh clean     stop, then delete the servers' data (installs are kept)
+#   scripts/services.sh tools     install the tools the tests use beside the servers (kcat)
 #
 # start, stop and status take optional service names (temporal kafka ferretdb); default: all.
 # Every setting below can be overridden from the environment.
@@ -124,10 +125,24 @@ install_ferretdb() {
   rm -rf "$work"
 }
 
+# kcat: an independent Kafka client the tests read the events topic with (Debian's package).
+install_kcat() {
+  command -v kcat >/dev/null 2>&1 && return
+  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+    say "installing kcat from Debian's packages"
+    { apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq kcat >/dev/null 2>&1; }; } ||
+      say "warning: could not install kcat; the tests that read the topic with it will fail"
+  else
+    say "warning: kcat is not installed (apt-get install kcat); the tests that read the topic with it will fail"
+  fi
+}
+
 cmd_install() {
   mkdir -p "$CACHE_DIR"
   local svc
   for svc in "${SERVICES[@]}"; do "install_$svc"; done
+  [[ " ${SERVICES[*]} " == *" kafka "* ]] && install_kcat
+  return 0
 }
 
 # --- process bookkeeping --------------------------------------------------------------------
@@ -379,7 +394,7 @@ cmd_clean() {
 }
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | grep -v '^set ' | sed 's/^# \{0,1\}//'
 }
 
 select_services() {
@@ -402,6 +417,7 @@ case "$command" in
   status) cmd_status ;;
   env) cmd_env ;;
   clean) cmd_clean ;;
+  tools) install_kcat ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -71,6 +71,7 @@ const needsServices = files.some((f) => !f.startsWith(join('test', 'unit')));
 let startedServices = false;
 if (needsServices) {
   step('services');
+  run('bash', ['scripts/services.sh', 'tools']);
   const probe = run('node', ['--import', 'tsx', 'scripts/probe-services.ts']);
   if (probe !== 0) {
     mustRun('starting services (scripts/services.sh start)', 'bash', ['scripts/services.sh', 'start']);

@@ -1,0 +1,102 @@
+/**
+ * Discovery's hands on the cluster refresh workflows, through the Temporal client: deliver new
+ * records (signal-with-start), make sure every listed cluster has its refresher, tell retired
+ * clusters to finish. Every call is idempotent, so a retried activity repeats them harmlessly.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import type { DiscoveryRecord } from '../domain/discovery-record.js';
+import { clusterWorkflowId } from '../domain/ids.js';
+import type { clusterRefresh } from '../workflows/cluster-refresh.js';
+import { clusterRefreshWorkflowType, nodesSignal, retireSignal, type ClusterRefreshInput, type DiscoveryRecordInput } from '../workflows/messages.js';
+import type { DiscoveryDependencies } from './discovery-dependencies.js';
+
+/** Set at start, so a new cluster's workflow is listable by cluster id before its first task. */
+const clusterIdKey = defineSearchAttributeKey('ClusterId', SearchAttributeType.KEYWORD);
+
+/** Calls in flight per activity: enough to hide RPC latency, few enough to be gentle on the server. */
+const concurrency = 8;
+
+async function forEachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+      Context.current().heartbeat();
+    }
+  });
+  await Promise.all(lanes);
+}
+
+export interface EnsureRefreshersInput {
+  /** New and changed records: each delivered by signal-with-start. */
+  changed: DiscoveryRecord[];
+  /** Listed clusters whose record did not change: started again only when their workflow is gone. */
+  unchanged: string[];
+  /** Two intervals of the discovery: how long a dropped node stays before NODE_RETIRED. */
+  node_retire_grace_s: number;
+}
+
+export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
+  const startInput = (record: DiscoveryRecord, graceS: number): ClusterRefreshInput => ({
+    ...record,
+    refresh_interval_s: deps.refreshIntervalS,
+    node_retire_grace_s: graceS,
+  });
+
+  return async function ensureClusterRefreshers(input: EnsureRefreshersInput): Promise<{ signaled: number; checked: number }> {
+    const client = deps.temporal.workflow;
+    // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
+    // or, when the workflow runs already, only delivers the record (the input is then ignored).
+    await forEachLimited(input.changed, async (record) => {
+      await client.signalWithStart<typeof clusterRefresh, [DiscoveryRecordInput]>(clusterRefreshWorkflowType, {
+        taskQueue: deps.taskQueue,
+        workflowId: clusterWorkflowId(record.cluster_id),
+        args: [startInput(record, input.node_retire_grace_s)],
+        signal: nodesSignal,
+        signalArgs: [record],
+        typedSearchAttributes: [{ key: clusterIdKey, value: record.cluster_id }],
+      });
+    });
+    // An unchanged cluster whose workflow was terminated or failed gets it back. USE_EXISTING
+    // returns the running execution untouched: no event lands in its history.
+    const stored = await deps.store.loadActive(input.unchanged);
+    await forEachLimited([...stored.values()], async (doc) => {
+      await client.start<typeof clusterRefresh>(clusterRefreshWorkflowType, {
+        taskQueue: deps.taskQueue,
+        workflowId: clusterWorkflowId(doc.cluster_id),
+        args: [startInput(doc.record, input.node_retire_grace_s)],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [{ key: clusterIdKey, value: doc.cluster_id }],
+      });
+    });
+    return { signaled: input.changed.length, checked: stored.size };
+  };
+}
+
+export interface RetireRequest {
+  cluster_id: string;
+  reason: string;
+  retired_run: string;
+}
+
+export function retireClusterRefreshersActivity(deps: DiscoveryDependencies) {
+  return async function retireClusterRefreshers(input: { clusters: RetireRequest[] }): Promise<{ signaled: number; gone: number }> {
+    let signaled = 0;
+    let gone = 0;
+    await forEachLimited(input.clusters, async (cluster) => {
+      try {
+        await deps.temporal.workflow.getHandle(clusterWorkflowId(cluster.cluster_id)).signal(retireSignal, { reason: cluster.reason });
+        signaled += 1;
+      } catch (err) {
+        // Already finished (or terminated by an operator): nothing left to tell.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        gone += 1;
+      }
+      await deps.store.completeRetirement(cluster.cluster_id, cluster.retired_run);
+    });
+    return { signaled, gone };
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The fleetview worker (`npm start`): runs the workflows and activities on the configured task
+ * queue. The HTTP client for agents, the Kafka producer and the MongoDB client are built once
+ * here and injected into the activities. SIGINT/SIGTERM drain the worker, then close the clients.
+ * Metrics: Temporal's Prometheus exporter serves the SDK's runtime metrics and fleetview's own
+ * (emitted through Temporal's metric meters) on one endpoint, http://HOST:PORT/metrics.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { createAgentClient, type AgentClient } from './adapters/agent-client.js';
+import { createDiscoverySourceCache } from './adapters/discovery/index.js';
+import { createDiscoveryStore } from './adapters/discovery-store.js';
+import { createKafkaPublisher, type EventPublisher } from './adapters/kafka-publisher.js';
+import { createLogger, type Logger } from './adapters/logger.js';
+import { createMongoStore, type ClusterStore } from './adapters/mongo-store.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+
+const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+
+/** The workflow bundle's entry: the TypeScript source under tsx, the compiled file under dist/. */
+export function workflowsPath(): string {
+  const source = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+}
+
+let runtimeInstalled = false;
+
+/** Temporal's runtime is process-wide and can be installed once: logs and the metrics endpoint. */
+export function installRuntime(config: Config, logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const port = config.worker.metricsPort;
+  Runtime.install({
+    logger: new DefaultLogger(temporalLevels[config.worker.logLevel], ({ level, message, meta }) => {
+      const attrs = { component: 'temporal', ...meta };
+      if (level === 'ERROR') logger.error(message, attrs);
+      else if (level === 'WARN') logger.warn(message, attrs);
+      else if (level === 'INFO') logger.info(message, attrs);
+      else logger.debug(message, attrs);
+    }),
+    telemetryOptions: port > 0 ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${port}` } } } : {},
+  });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped polling and its clients are closed. */
+  run(): Promise<void>;
+  /** Starts a graceful shutdown; run() resolves when it is done. */
+  shutdown(): void;
+}
+
+/** Builds the clients and the Worker. Throws, naming the service, when one cannot be reached. */
+export async function createFleetviewWorker(config: Config, logger: Logger): Promise<RunningWorker> {
+  installRuntime(config, logger);
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      await Promise.resolve(close()).catch((err: unknown) => logger.warn('closing a client failed', { error: err }));
+    }
+  };
+  try {
+    const store: ClusterStore = await createMongoStore(config.mongodb).catch((err: unknown) => {
+      throw new Error(`MongoDB at ${config.mongodb.uri} cannot be reached: ${(err as Error).message}`);
+    });
+    closers.push(() => store.close());
+    await store.ensureIndexes();
+
+    const publisher: EventPublisher = createKafkaPublisher({ ...config.kafka, logger: logger.child({ component: 'kafka' }) });
+    closers.push(() => publisher.close());
+    await publisher.ensureTopic().catch((err: unknown) => {
+      throw new Error(`Kafka at ${config.kafka.brokers.join(',')} cannot be reached: ${(err as Error).message}`);
+    });
+
+    const agents: AgentClient = createAgentClient(config.agent);
+    closers.push(() => agents.close());
+
+    const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: unknown) => {
+      throw new Error(`Temporal at ${config.temporal.address} cannot be reached: ${(err as Error).message}`);
+    });
+    closers.push(() => connection.close());
+
+    // Discovery shares the MongoDB client; its activities start and signal cluster workflows
+    // through a client connection of their own (the worker's NativeConnection serves only polling).
+    const discoveryStore = createDiscoveryStore(store.db);
+    await discoveryStore.ensureIndexes();
+    const sources = createDiscoverySourceCache();
+    closers.push(() => sources.close());
+    const clientConnection = await Connection.connect({ address: config.temporal.address });
+    closers.push(() => clientConnection.close());
+    const discovery = {
+      store: discoveryStore,
+      sources,
+      temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      taskQueue: config.temporal.taskQueue,
+      refreshIntervalS: config.refresh.intervalS,
+    };
+
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowsPath: workflowsPath(),
+      activities: createActivities({ agents, publisher, store, discovery }),
+      shutdownGraceTime: '10 seconds',
+    });
+    return {
+      worker,
+      async run() {
+        try {
+          await worker.run();
+        } finally {
+          await closeAll();
+        }
+      },
+      shutdown: () => worker.shutdown(),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`fleetview worker: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.worker.logLevel, { service: 'fleetview-worker' });
+  let running: RunningWorker;
+  try {
+    running = await createFleetviewWorker(config, logger);
+  } catch (err) {
+    logger.error('the worker could not start', { error: err });
+    process.exit(1);
+  }
+  logger.info('worker started', {
+    taskQueue: config.temporal.taskQueue,
+    namespace: config.temporal.namespace,
+    temporal: config.temporal.address,
+    metrics: config.worker.metricsPort > 0 ? `http://127.0.0.1:${config.worker.metricsPort}/metrics` : 'off',
+    webUi: config.temporal.uiUrl,
+  });
+  // Runtime.install's default shutdown signals (SIGINT, SIGTERM, SIGQUIT, SIGUSR2) drain the worker.
+  await running.run();
+  logger.info('worker stopped');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await main();
+}

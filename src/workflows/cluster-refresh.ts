@@ -1,0 +1,293 @@
+/**
+ * One cluster's refresher. Its workflow ID `cluster/<cluster_id>` is the lock: Temporal runs at
+ * most one execution per ID, and inside it refreshes are strictly serial.
+ *
+ * Loop: wait for the next refresh slot (a durable timer with a stable per-cluster phase), a
+ * force refresh, or a new node list; fetch every node through its own activity; aggregate and
+ * diff in workflow code; publish the events (held and retried while Kafka is down); persist the
+ * view; keep a report. Continue-as-new when the server suggests it or after
+ * max_refreshes_per_run, carrying the view as plain JSON so the generation keeps growing.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  metricMeter,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import { aggregate } from '../domain/aggregate.js';
+import type { ClusterView } from '../domain/cluster-view.js';
+import type { DiscoveryRecord } from '../domain/discovery-record.js';
+import { diff } from '../domain/diff.js';
+import type { FleetEvent } from '../domain/event-catalogue.js';
+import { clusterWorkflowId } from '../domain/ids.js';
+import type { NodeObservation } from '../domain/observation.js';
+import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord } from './input.js';
+import {
+  nodesSignal,
+  refreshNowUpdate,
+  refreshSignal,
+  retireSignal,
+  viewQuery,
+  type ClusterRefreshInput,
+  type ClusterRefreshSettings,
+  type RefreshPhase,
+  type RefreshReport,
+} from './messages.js';
+
+export const clusterIdSearchAttribute = defineSearchAttributeKey('ClusterId', SearchAttributeType.KEYWORD);
+
+/** Events per publish activity: keeps each payload far below Temporal's 2 MiB blob limit. */
+const publishBatchSize = 500;
+
+/** Kafka and MongoDB outages are waited out: the workflow holds its work and retries. */
+const durableRetry: ActivityOptions = {
+  // Generous for one batch; short enough that work lost with a dead worker is retried soon.
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+};
+
+const { publishEvents, saveView } = proxyActivities<Activities>(durableRetry);
+
+function observeOptions(address: string, timeoutMs: number | null): ActivityOptions {
+  // Three agent calls, two of them concurrent: two budgets plus slack. The default budget
+  // (the worker's config) is not known here, so assume the largest a cluster may set.
+  const budgetMs = timeoutMs ?? 15_000;
+  return {
+    summary: `observe ${address}`,
+    startToCloseTimeout: 2 * budgetMs + 5_000,
+    retry: { maximumAttempts: 2, initialInterval: '1 second' },
+  };
+}
+
+/** A stable offset in [0, intervalMs) from the cluster id, so clusters spread over the interval. */
+export function refreshPhaseMs(clusterId: string, intervalMs: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < clusterId.length; i++) {
+    hash ^= clusterId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % intervalMs;
+}
+
+/** Milliseconds from `nowMs` to the next refresh slot of the cluster (never 0). */
+export function msUntilNextSlot(nowMs: number, intervalMs: number, phaseMs: number): number {
+  const into = (((nowMs - phaseMs) % intervalMs) + intervalMs) % intervalMs;
+  return intervalMs - into;
+}
+
+function unreachable(address: string, reason: string): NodeObservation {
+  return { address, status: { code: 'AGENT_DOWN', reason }, agent: null, datastore: null, shards: null, shards_error: null };
+}
+
+function describeView(view: ClusterView, report: RefreshReport, nextAtMs: number | null): string {
+  const name = view.display_name ? `${view.cluster_id} (${view.display_name})` : view.cluster_id;
+  return [
+    `**${name}**: ${view.status}`,
+    `${view.nodes} nodes, ${view.agents_down} agents down, ${view.nodes_down} nodes down, ${view.shards_primaries}/${view.shards_count} shards with a primary`,
+    `generation ${view.generation} at ${view.refreshed_at} took ${report.duration_ms} ms, ${report.events_emitted} events`,
+    nextAtMs === null ? '' : `next scheduled refresh at ${new Date(nextAtMs).toISOString()}`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+}
+
+export interface ClusterRefreshResult {
+  retired: { reason: string; at: string };
+  last_generation: number;
+}
+
+export async function clusterRefresh(input: ClusterRefreshInput): Promise<ClusterRefreshResult> {
+  // State first, then handlers, then everything else: a message delivered with the first
+  // workflow task must find its handler.
+  let record: DiscoveryRecord = { cluster_id: '', display_name: null, nodes: [] };
+  let settings: ClusterRefreshSettings | undefined;
+  let view: ClusterView | null = input?.carried?.view ?? null;
+  let lastReport: RefreshReport | null = input?.carried?.last_report ?? null;
+  let refreshRequested = input?.carried?.refresh_pending ?? false;
+  let recordChanged = false;
+  let refreshing = false;
+  let phase: RefreshPhase = 'waiting';
+  let eventsPending = 0;
+  let retirement: { reason: string; at: string } | null = null;
+
+  const completedGeneration = () => view?.generation ?? 0;
+
+  setHandler(refreshSignal, () => {
+    refreshRequested = true;
+  });
+
+  setHandler(nodesSignal, (next) => {
+    try {
+      const parsed = parseDiscoveryRecord(next);
+      if (parsed.cluster_id !== record.cluster_id) {
+        log.warn('ignored a nodes signal for another cluster', { cluster_id: record.cluster_id, got: parsed.cluster_id });
+        return;
+      }
+      record = parsed;
+      recordChanged = true;
+    } catch (err) {
+      // A signal cannot be rejected; a bad one is logged (visible in the worker logs) and dropped.
+      log.warn('ignored an invalid nodes signal', { cluster_id: record.cluster_id, error: (err as Error).message });
+    }
+  });
+
+  setHandler(retireSignal, (request) => {
+    retirement ??= { reason: typeof request?.reason === 'string' ? request.reason : 'retired', at: new Date(Date.now()).toISOString() };
+  });
+
+  setHandler(
+    refreshNowUpdate,
+    async () => {
+      // A refresh under way started before this request: wait for the follow-up one.
+      const target = completedGeneration() + (refreshing ? 2 : 1);
+      refreshRequested = true;
+      await condition(() => completedGeneration() >= target || retirement !== null);
+      if (completedGeneration() < target || !lastReport) {
+        throw ApplicationFailure.nonRetryable(`the cluster was retired before the refresh: ${retirement?.reason}`, 'Retired');
+      }
+      return lastReport;
+    },
+    {
+      // An update may arrive with the first workflow task, before the input is parsed: only a
+      // retired cluster rejects it (the handler itself waits for the refresh).
+      validator: () => {
+        if (retirement) throw new Error(`the cluster was retired: ${retirement.reason}`);
+      },
+    },
+  );
+
+  setHandler(viewQuery, () => ({
+    view,
+    last_report: lastReport,
+    record,
+    settings: settings!,
+    phase,
+    events_pending: eventsPending,
+  }));
+
+  try {
+    ({ record, settings } = parseClusterRefreshInput(input));
+  } catch (err) {
+    const problems = err instanceof InvalidInputError ? err.problems : [String(err)];
+    throw ApplicationFailure.nonRetryable(`invalid clusterRefresh input: ${problems.join('; ')}`, 'InvalidInput', { problems });
+  }
+  const expectedId = clusterWorkflowId(record.cluster_id);
+  if (workflowInfo().workflowId !== expectedId) {
+    throw ApplicationFailure.nonRetryable(
+      `the workflow of cluster ${record.cluster_id} must have the id ${expectedId} (the id is the cluster's lock), not ${workflowInfo().workflowId}`,
+      'InvalidInput',
+    );
+  }
+  const activeSettings = settings;
+  if (workflowInfo().typedSearchAttributes.get(clusterIdSearchAttribute) !== record.cluster_id) {
+    upsertSearchAttributes([{ key: clusterIdSearchAttribute, value: record.cluster_id }]);
+  }
+
+  const intervalMs = activeSettings.refresh_interval_s * 1000;
+  const phaseMs = refreshPhaseMs(record.cluster_id, intervalMs);
+  const refreshes = metricMeter.createCounter('fleetview_refreshes', 'count', 'completed cluster refreshes');
+  const refreshLag = metricMeter.createHistogram('fleetview_refresh_lag', 'int', 'ms', 'how late a scheduled refresh started');
+  const refreshDuration = metricMeter.createHistogram('fleetview_refresh_duration', 'int', 'ms', 'cluster refresh duration');
+
+  async function observeAll(): Promise<NodeObservation[]> {
+    return Promise.all(
+      record.nodes.map(async (node) => {
+        const { observeNode } = proxyActivities<Activities>(observeOptions(node.agent_address, activeSettings.agent_timeout_ms));
+        try {
+          return await observeNode({ cluster_id: record.cluster_id, address: node.agent_address, timeout_ms: activeSettings.agent_timeout_ms });
+        } catch (err) {
+          // The activity itself failed (e.g. its worker died twice): a status, not a failed refresh.
+          return unreachable(node.agent_address, `node fetch failed: ${(err as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  async function publishAll(events: FleetEvent[]): Promise<void> {
+    eventsPending = events.length;
+    for (let start = 0; start < events.length; start += publishBatchSize) {
+      await publishEvents(events.slice(start, start + publishBatchSize));
+      eventsPending = events.length - Math.min(events.length, start + publishBatchSize);
+    }
+  }
+
+  async function refreshOnce(scheduledAtMs: number | null): Promise<void> {
+    const startedMs = Date.now();
+    if (scheduledAtMs !== null) refreshLag.record(Math.max(0, startedMs - scheduledAtMs));
+    const refreshedAt = new Date(startedMs).toISOString();
+    phase = 'fetching';
+    const observations = await observeAll();
+    const next = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: activeSettings.node_retire_grace_s * 1000 });
+    const events = diff(view, next);
+    phase = 'publishing';
+    await publishAll(events);
+    phase = 'saving';
+    await saveView(next);
+    view = next;
+    lastReport = {
+      generation: next.generation,
+      started_at: refreshedAt,
+      duration_ms: Date.now() - startedMs,
+      nodes_fetched: observations.length,
+      nodes_down: observations.filter((o) => o.status.code !== 'UP').length,
+      events_emitted: events.length,
+      status: next.status,
+    };
+    phase = 'waiting';
+    refreshes.add(1);
+    refreshDuration.record(lastReport.duration_ms);
+  }
+
+  let refreshesThisRun = 0;
+  let refreshNow = view === null || refreshRequested;
+  for (;;) {
+    let scheduledAtMs: number | null = null;
+    if (!refreshNow) {
+      const waitMs = msUntilNextSlot(Date.now(), intervalMs, phaseMs);
+      if (view && lastReport) setCurrentDetails(describeView(view, lastReport, Date.now() + waitMs));
+      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null, waitMs);
+      if (!woken) scheduledAtMs = Date.now();
+    }
+    if (retirement) break;
+    refreshRequested = false;
+    recordChanged = false;
+    refreshing = true;
+    try {
+      await refreshOnce(scheduledAtMs);
+    } finally {
+      refreshing = false;
+    }
+    refreshesThisRun += 1;
+    if (retirement) break;
+    refreshNow = refreshRequested || recordChanged;
+
+    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= activeSettings.max_refreshes_per_run;
+    // A pending request is served first: a refreshNow caller waits for a refresh, so continuing
+    // as new now would leave its handler unfinished.
+    if (wantsNewRun && !refreshNow && allHandlersFinished()) {
+      await continueAsNew<typeof clusterRefresh>({
+        cluster_id: record.cluster_id,
+        display_name: record.display_name,
+        nodes: record.nodes,
+        ...activeSettings,
+        carried: { view, last_report: lastReport, refresh_pending: false },
+      });
+    }
+  }
+  phase = 'retired';
+  const retired = retirement as { reason: string; at: string };
+  setCurrentDetails(`**${record.cluster_id}** retired at ${retired.at}: ${retired.reason}`);
+  // refreshNow callers still waiting are answered (they fail: no refresh will come) before completing.
+  await condition(allHandlersFinished);
+  return { retired, last_generation: completedGeneration() };
+}

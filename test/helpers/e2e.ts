@@ -1,0 +1,147 @@
+/**
+ * End-to-end harness: a configuration of unique names (task queue, topic, database) on the real
+ * services, an in-process fleetview worker, a Temporal client, and a reader of the events topic.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { createLogger } from '../../src/adapters/logger.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { FleetEvent } from '../../src/domain/event-catalogue.js';
+import { createFleetviewWorker, type RunningWorker } from '../../src/worker.js';
+import { uniqueName } from './unique.js';
+
+/** The suite's configuration with names no other test or earlier run uses. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    FLEETVIEW_TASK_QUEUE: uniqueName('fleetview'),
+    FLEETVIEW_EVENTS_TOPIC: uniqueName('events'),
+    FLEETVIEW_EVENTS_PARTITIONS: '1',
+    FLEETVIEW_MONGODB_DATABASE: uniqueName('fleetview').replace(/-/g, '_'),
+    FLEETVIEW_METRICS_PORT: '0',
+    FLEETVIEW_AGENT_TIMEOUT_MS: '1000',
+    FLEETVIEW_LOG_LEVEL: process.env.FLEETVIEW_TEST_LOG_LEVEL ?? 'warn',
+    ...overrides,
+  });
+}
+
+/** The same configuration as environment variables, for a worker run as a child process. */
+export function configEnv(config: Config): Record<string, string> {
+  return {
+    FLEETVIEW_TEMPORAL_ADDRESS: config.temporal.address,
+    FLEETVIEW_TEMPORAL_NAMESPACE: config.temporal.namespace,
+    FLEETVIEW_TASK_QUEUE: config.temporal.taskQueue,
+    FLEETVIEW_KAFKA_BROKERS: config.kafka.brokers.join(','),
+    FLEETVIEW_EVENTS_TOPIC: config.kafka.topic,
+    FLEETVIEW_EVENTS_PARTITIONS: String(config.kafka.topicPartitions),
+    FLEETVIEW_MONGODB_URI: config.mongodb.uri,
+    FLEETVIEW_MONGODB_DATABASE: config.mongodb.database,
+    FLEETVIEW_METRICS_PORT: String(config.worker.metricsPort),
+    FLEETVIEW_AGENT_TIMEOUT_MS: String(config.agent.timeoutMs),
+    FLEETVIEW_LOG_LEVEL: config.worker.logLevel,
+  };
+}
+
+export interface TestWorker {
+  stop(): Promise<void>;
+}
+
+export async function startTestWorker(config: Config): Promise<TestWorker> {
+  const running: RunningWorker = await createFleetviewWorker(config, createLogger(config.worker.logLevel, { test: true }));
+  const done = running.run();
+  return {
+    async stop() {
+      running.shutdown();
+      await done;
+    },
+  };
+}
+
+export async function connectClient(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+}
+
+/** Ends a workflow a test started, so the shared dev server keeps no orphans polling nothing. */
+export async function terminateQuietly(handle: WorkflowHandle): Promise<void> {
+  try {
+    await handle.terminate('test finished');
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError) && !/already completed|not found/i.test(String(err))) throw err;
+  }
+}
+
+export interface ReceivedEvent {
+  event: FleetEvent;
+  key: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+}
+
+/** Reads the topic from the beginning into memory, from the moment it is started. */
+export class TopicReader {
+  readonly received: ReceivedEvent[] = [];
+  private consumer: Consumer | undefined;
+
+  constructor(private readonly config: Config) {}
+
+  async start(): Promise<this> {
+    const kafka = new Kafka({ clientId: uniqueName('reader'), brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING });
+    this.consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.config.kafka.topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: ({ message, partition }) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
+        this.received.push({
+          event: JSON.parse(message.value?.toString() ?? 'null') as FleetEvent,
+          key: message.key?.toString() ?? '',
+          partition,
+          offset: message.offset,
+          headers,
+        });
+        return Promise.resolve();
+      },
+    });
+    return this;
+  }
+
+  /** The events in arrival order with duplicates (same id) dropped, as consumers are told to. */
+  unique(): FleetEvent[] {
+    const seen = new Set<string>();
+    return this.received.map((r) => r.event).filter((e) => !seen.has(e.id) && seen.add(e.id));
+  }
+
+  async waitFor(predicate: (events: FleetEvent[]) => boolean, timeoutMs = 30_000): Promise<FleetEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.unique())) {
+      if (Date.now() > deadline) throw new Error(`events did not arrive within ${timeoutMs} ms; got ${this.unique().length}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return this.unique();
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/** The variables `scripts/services.sh env` prints (binary paths of the installed tools among them). */
+export function servicesEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const script = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
+  const result = spawnSync('bash', [script, 'env'], { env: { ...process.env, ...extra }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`scripts/services.sh env failed: ${result.stderr}`);
+  return Object.fromEntries(
+    result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('export '))
+      .map((line) => {
+        const [name, ...value] = line.slice('export '.length).split('=');
+        return [name!, value.join('=')];
+      }),
+  );
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { msUntilNextSlot, refreshPhaseMs } from '../../src/workflows/cluster-refresh.js';
+import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord } from '../../src/workflows/input.js';
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof InvalidInputError);
+    return err.problems;
+  }
+  assert.fail('expected InvalidInputError');
+}
+
+describe('clusterRefresh input', () => {
+  it('accepts URL strings and node objects, normalized and sorted, with default settings', () => {
+    const { record, settings } = parseClusterRefreshInput({
+      cluster_id: 'rs0',
+      display_name: 'Orders',
+      nodes: ['http://h:1/c/rs0/n/n2/', { agent_address: 'http://h:1/c/rs0/n/n1', node_id: 'n1:27017', node_group: 'az1' }],
+    });
+    assert.deepEqual(record, {
+      cluster_id: 'rs0',
+      display_name: 'Orders',
+      nodes: [{ agent_address: 'http://h:1/c/rs0/n/n1', node_id: 'n1:27017', node_group: 'az1' }, { agent_address: 'http://h:1/c/rs0/n/n2' }],
+    });
+    assert.deepEqual(settings, { refresh_interval_s: 15, agent_timeout_ms: null, node_retire_grace_s: 30, max_refreshes_per_run: 500 });
+  });
+
+  it('takes settings and rejects out-of-range ones by name', () => {
+    const { settings } = parseClusterRefreshInput({ cluster_id: 'rs0', nodes: [], refresh_interval_s: 2, agent_timeout_ms: 900 });
+    assert.equal(settings.refresh_interval_s, 2);
+    assert.equal(settings.agent_timeout_ms, 900);
+    const found = problems(() => parseClusterRefreshInput({ cluster_id: 'rs0', nodes: [], refresh_interval_s: 0, max_refreshes_per_run: 1.5 }));
+    assert.deepEqual(found, ['refresh_interval_s must be an integer from 1 to 86400, got 0', 'max_refreshes_per_run must be an integer from 1 to 100000, got 1.5']);
+  });
+
+  it('names every problem of a bad record, with its place', () => {
+    const found = problems(() => parseDiscoveryRecord({ cluster_id: 'rs/0', nodes: ['ftp://x', 42, { agent_address: 'http://ok', node_id: 'bad id' }] }));
+    assert.equal(found.length, 4);
+    assert.match(found[0]!, /invalid cluster id "rs\/0"/);
+    assert.match(found[1]!, /^nodes\[0\]: .*expected http:\/\/ or https:\/\//);
+    assert.match(found[2]!, /^nodes\[1\]: must be an agent URL or an object/);
+    assert.match(found[3]!, /^nodes\[2\]: invalid node id "bad id"/);
+  });
+
+  it('rejects what is not a record at all', () => {
+    assert.deepEqual(problems(() => parseDiscoveryRecord('rs0')), ['the input must be a JSON object with cluster_id and nodes']);
+    assert.match(problems(() => parseDiscoveryRecord({ cluster_id: 'rs0' }))[0]!, /nodes must be a list/);
+  });
+});
+
+describe('refresh slots', () => {
+  it('spreads clusters over the interval with a stable phase', () => {
+    assert.equal(refreshPhaseMs('rs0', 15_000), refreshPhaseMs('rs0', 15_000));
+    const phases = new Set(Array.from({ length: 50 }, (_, i) => Math.floor(refreshPhaseMs(`cluster-${i}`, 15_000) / 1000)));
+    assert.ok(phases.size >= 10, `50 clusters should land in many different seconds, got ${phases.size}`);
+    for (let i = 0; i < 50; i++) {
+      const phase = refreshPhaseMs(`c${i}`, 15_000);
+      assert.ok(phase >= 0 && phase < 15_000);
+    }
+  });
+
+  it('waits until the next slot, never zero', () => {
+    assert.equal(msUntilNextSlot(10_000, 15_000, 4_000), 9_000); // next slot at 19 s
+    assert.equal(msUntilNextSlot(19_000, 15_000, 4_000), 15_000); // exactly on a slot: the next one
+    assert.equal(msUntilNextSlot(1_000, 15_000, 4_000), 3_000); // before the phase
+  });
+});
