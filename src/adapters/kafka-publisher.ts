@@ -5,7 +5,7 @@
  * gets a short retry budget so a dead broker fails the activity quickly and the workflow's retry
  * policy takes over while it holds the events.
  */
-import { Kafka, logLevel as kafkaLogLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from './logger.js';
 
 /** The envelope fields the publisher needs; the domain's event envelope has them all. */
@@ -52,13 +52,19 @@ export function eventHeaders(event: PublishableEvent): Record<string, string> {
   };
 }
 
+/**
+ * kafkajs' own errors are retried transport failures (one per refused connection during an
+ * outage): warnings here, since the failed publish activity is what reports the outage. Its
+ * warning about limited retries on an idempotent producer is dropped: Temporal owns retries
+ * and consumers drop duplicates by event id.
+ */
 function kafkaLogger(logger: Logger): logCreator {
   return () =>
     ({ level, log }) => {
       const { message, ...attrs } = log;
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       const fields = { component: 'kafkajs', ...attrs };
-      if (level === kafkaLogLevel.ERROR) logger.error(message, fields);
-      else if (level === kafkaLogLevel.WARN) logger.warn(message, fields);
+      if (level === kafkaLogLevel.ERROR || level === kafkaLogLevel.WARN) logger.warn(message, fields);
       else logger.debug(message, fields);
     };
 }
@@ -84,7 +90,12 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
   async function connectedProducer(): Promise<Producer> {
     if (producer) return producer;
     connecting ??= (async () => {
-      const fresh = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const fresh = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       try {
         await fresh.connect();
       } catch (err) {

@@ -272,9 +272,13 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     refreshNow = refreshRequested || recordChanged;
 
     const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= activeSettings.max_refreshes_per_run;
-    // A pending request is served first: a refreshNow caller waits for a refresh, so continuing
-    // as new now would leave its handler unfinished.
-    if (wantsNewRun && !refreshNow && allHandlersFinished()) {
+    if (wantsNewRun && !refreshNow) {
+      // Let handlers finish first (a refreshNow caller answered by this refresh is about to
+      // return). One that waits for a further refresh has requested it: serve it, then retry.
+      await condition(() => allHandlersFinished() || refreshRequested || recordChanged || retirement !== null);
+      refreshNow = refreshRequested || recordChanged;
+    }
+    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished()) {
       await continueAsNew<typeof clusterRefresh>({
         cluster_id: record.cluster_id,
         display_name: record.display_name,
