@@ -10,6 +10,7 @@ import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader } from '../helpers/e2e.js';
+import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = testConfig();
@@ -19,9 +20,9 @@ let temporal: Awaited<ReturnType<typeof connectClient>>;
 let handle: WorkflowHandle<typeof clusterRefresh> | undefined;
 const workers: ChildProcess[] = [];
 
-function startWorkerProcess(): ChildProcess {
+function startWorkerProcess(metricsPort = 0): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
-    env: { ...process.env, ...configEnv(config) },
+    env: { ...process.env, ...configEnv(config), FLEETVIEW_METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -84,12 +85,24 @@ it('resumes after a SIGKILL with no transition lost or invented', async () => {
   await setState('n3', { datastore: 'down' });
   const beforeRestart = killedDuring.view?.generation ?? 0;
 
-  worker = startWorkerProcess();
+  const metricsPort = await freePort();
+  worker = startWorkerProcess(metricsPort);
   const resumed = await until((q) => (q.view?.generation ?? 0) > beforeRestart + 1 && statusOf(q, 'n2') === 'AGENT_DOWN' && statusOf(q, 'n3') === 'NODE_DOWN', 90_000, 'refreshing did not resume');
   await setState('n2', { agent: 'up' });
   const final = await until((q) => (q.view?.generation ?? 0) > resumed.view!.generation && statusOf(q, 'n2') === 'UP', 30_000, 'n2 did not come back');
+
+  // One Prometheus endpoint: Temporal's runtime metrics and fleetview's own.
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  assert.match(metrics, /^temporal_workflow_task_execution_latency\w*\{/m);
+  assert.match(metrics, /^fleetview_refreshes\w*\{[^}]*\} [1-9]/m);
+  assert.match(metrics, /^fleetview_node_fetch_failures\w*\{[^}]*status="AGENT_DOWN"[^}]*\} [1-9]/m);
+  assert.match(metrics, /^fleetview_events_published\w*\{[^}]*\} [1-9]/m);
+  assert.match(metrics, /^fleetview_refresh_duration_bucket\{/m);
+
+  // SIGTERM drains the worker and closes its clients: a clean exit.
   worker.kill('SIGTERM');
-  await new Promise((resolve) => worker.once('exit', resolve));
+  const [exitCode] = (await new Promise((resolve) => worker.once('exit', (...args) => resolve(args)))) as [number | null];
+  assert.equal(exitCode, 0);
 
   const reader = await new TopicReader(config).start();
   try {
