@@ -12,7 +12,7 @@ import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { nodesSignal, refreshNowUpdate, refreshSignal, viewQuery } from '../../src/workflows/messages.js';
-import { connectClient, servicesEnv, terminateQuietly, testConfig, TopicReader, startTestWorker, type TestWorker } from '../helpers/e2e.js';
+import { connectClient, servicesEnv, terminateQuietly, testConfig, TopicReader, startTestWorker, waitForView, type TestWorker } from '../helpers/e2e.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const run = promisify(execFile);
@@ -76,11 +76,7 @@ describe('cluster refresh workflow', () => {
 
     // Generation 1, the refresh at start: every node is new. (A refreshNow sent during it would
     // rightly wait for a refresh that starts after the request.)
-    const deadline = Date.now() + 30_000;
-    while (((await handle.query(viewQuery)).last_report?.generation ?? 0) < 1) {
-      assert.ok(Date.now() < deadline, 'the first refresh did not complete');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForView(handle, (q) => (q.last_report?.generation ?? 0) >= 1, 30_000, 'the first refresh did not complete');
     const initial: Array<[FleetEvent['event'], string | null]> = [
       ...['n1', 'n2', 'n3'].flatMap((n): Array<[FleetEvent['event'], string]> => [
         ['AGENT_NEW', nodeId(n)],
@@ -222,12 +218,7 @@ describe('cluster refresh workflow', () => {
     const before = await handle.query(viewQuery);
     const record = sim.records().find((r) => r.cluster_id === clusterId)!;
     await handle.signal(nodesSignal, { ...record, nodes: record.nodes.slice(0, 2) });
-    const deadline = Date.now() + 20_000;
-    let view = before;
-    while ((view.view?.generation ?? 0) <= (before.view?.generation ?? 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      view = await handle.query(viewQuery);
-    }
+    const view = await waitForView(handle, (q) => (q.view?.generation ?? 0) > (before.view?.generation ?? 0), 20_000, 'no refresh after the nodes signal');
     assert.equal(view.record.nodes.length, 2);
     // The dropped node is leaving (kept for the grace period), not counted.
     assert.equal(view.view?.nodes, 2);

@@ -2,19 +2,13 @@
 // dozen history events: the view survives, the generation keeps growing, messages still work.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
-import { startSim, type SimHandle } from '../../src/sim/index.js';
-import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { refreshNowUpdate, viewQuery } from '../../src/workflows/messages.js';
-import { connectClient, startTestWorker, terminateQuietly, testConfig, type TestWorker } from '../helpers/e2e.js';
+import { startRefresherFixture, testConfig, type RefresherFixture } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
 let temporalServer: IsolatedService;
-let sim: SimHandle;
-let worker: TestWorker;
-let temporal: Awaited<ReturnType<typeof connectClient>>;
-let handle: WorkflowHandle<typeof clusterRefresh> | undefined;
+let fixture: RefresherFixture | undefined;
 
 before(async () => {
   const port = await freePort();
@@ -24,42 +18,31 @@ before(async () => {
     FLEETVIEW_TEMPORAL_DYNAMIC_CONFIG: 'limit.historyCount.suggestContinueAsNew=40',
   });
   temporalServer.start();
-  const config = testConfig({ FLEETVIEW_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
-  sim = await startSim({ clusters: 1, nodes: 2, idPrefix: `${uniqueName('can')}-` });
-  temporal = await connectClient(config);
-  worker = await startTestWorker(config);
-  const record = sim.records()[0]!;
-  handle = await temporal.client.workflow.start<typeof clusterRefresh>('clusterRefresh', {
-    taskQueue: config.temporal.taskQueue,
-    workflowId: `cluster/${record.cluster_id}`,
-    args: [{ ...record, refresh_interval_s: 3600 }],
-  });
+  fixture = await startRefresherFixture(testConfig({ FLEETVIEW_TEMPORAL_ADDRESS: `127.0.0.1:${port}` }), { nodes: 2, idPrefix: `${uniqueName('can')}-` });
 });
 
 after(async () => {
-  if (handle) await terminateQuietly(handle);
-  await worker?.stop();
-  await temporal?.close();
-  await sim?.close();
+  await fixture?.close();
   temporalServer?.dispose();
 });
 
 it('continues as new when the server suggests it, carrying the view and the generation', async () => {
-  const firstRunId = (await handle!.describe()).runId;
-  let last = await handle!.executeUpdate(refreshNowUpdate);
+  const { handle, temporal } = fixture!;
+  const firstRunId = (await handle.describe()).runId;
+  let last = await handle.executeUpdate(refreshNowUpdate);
   const runIds = new Set([firstRunId]);
   // Each refresh of two nodes adds about 20 history events: a new run within a few refreshes.
   for (let i = 0; i < 12 && runIds.size < 3; i++) {
-    const report = await handle!.executeUpdate(refreshNowUpdate);
+    const report = await handle.executeUpdate(refreshNowUpdate);
     assert.equal(report.generation, last.generation + 1, 'generations grow by one per refresh, across runs');
     last = report;
-    runIds.add((await handle!.describe()).runId);
+    runIds.add((await handle.describe()).runId);
   }
   assert.ok(runIds.size >= 3, `expected at least two continue-as-new, saw ${runIds.size - 1}`);
-  const { view } = await handle!.query(viewQuery);
+  const { view } = await handle.query(viewQuery);
   assert.equal(view?.generation, last.generation);
   assert.equal(view?.nodes, 2);
   // The first run ended by continuing as new, not by failing.
-  const firstRun = temporal.client.workflow.getHandle(handle!.workflowId, firstRunId);
+  const firstRun = temporal.client.workflow.getHandle(handle.workflowId, firstRunId);
   assert.equal((await firstRun.describe()).status.name, 'CONTINUED_AS_NEW');
 });

@@ -2,68 +2,42 @@
 // event arrives, once by id, in order.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import type { WorkflowHandle } from '@temporalio/client';
-import { startSim, type SimHandle } from '../../src/sim/index.js';
-import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
-import { refreshNowUpdate, refreshSignal, viewQuery } from '../../src/workflows/messages.js';
-import { connectClient, startTestWorker, terminateQuietly, testConfig, TopicReader, type TestWorker } from '../helpers/e2e.js';
+import { refreshNowUpdate, refreshSignal } from '../../src/workflows/messages.js';
+import { startRefresherFixture, testConfig, TopicReader, waitForView, type RefresherFixture } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
 let kafkaServer: IsolatedService;
-let sim: SimHandle;
-let worker: TestWorker;
-let temporal: Awaited<ReturnType<typeof connectClient>>;
-let handle: WorkflowHandle<typeof clusterRefresh> | undefined;
+let fixture: RefresherFixture | undefined;
 let config: ReturnType<typeof testConfig>;
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 before(async () => {
   const port = await freePort();
   kafkaServer = isolatedService('kafka', { FLEETVIEW_KAFKA_PORT: String(port), FLEETVIEW_KAFKA_CONTROLLER_PORT: String(await freePort()) });
   kafkaServer.start();
   config = testConfig({ FLEETVIEW_KAFKA_BROKERS: `127.0.0.1:${port}` });
-  sim = await startSim({ clusters: 1, nodes: 3, idPrefix: `${uniqueName('outage')}-` });
-  temporal = await connectClient(config);
-  worker = await startTestWorker(config);
-  const record = sim.records()[0]!;
-  handle = await temporal.client.workflow.start<typeof clusterRefresh>('clusterRefresh', {
-    taskQueue: config.temporal.taskQueue,
-    workflowId: `cluster/${record.cluster_id}`,
-    args: [{ ...record, refresh_interval_s: 3600 }],
-  });
+  fixture = await startRefresherFixture(config, { nodes: 3, idPrefix: `${uniqueName('outage')}-` });
 });
 
 after(async () => {
-  if (handle) await terminateQuietly(handle);
-  await worker?.stop();
-  await temporal?.close();
-  await sim?.close();
+  await fixture?.close();
   kafkaServer?.dispose();
 });
 
 it('holds events while Kafka is down and delivers them in order when it returns', async () => {
-  const first = await handle!.executeUpdate(refreshNowUpdate);
+  const { handle, sim } = fixture!;
+  const first = await handle.executeUpdate(refreshNowUpdate);
   const clusterId = sim.records()[0]!.cluster_id;
 
   kafkaServer.stop();
   await fetch(`${sim.url}/admin/clusters/${clusterId}/nodes/n2/state`, { method: 'POST', body: JSON.stringify({ agent: 'down' }) });
-  await handle!.signal(refreshSignal);
+  await handle.signal(refreshSignal);
   // The refresh computes its events, then waits on Kafka.
-  const held = await eventually(() => handle!.query(viewQuery), (q) => q.phase === 'publishing' && q.events_pending > 0, 30_000, 'the refresh never held its events');
+  const held = await waitForView(handle, (q) => q.phase === 'publishing' && q.events_pending > 0, 30_000, 'the refresh never held its events');
   assert.equal(held.view?.generation, first.generation, 'the view is not advanced past unpublished events');
 
   kafkaServer.start();
-  const done = await eventually(() => handle!.query(viewQuery), (q) => (q.view?.generation ?? 0) > first.generation, 120_000, 'the held refresh never completed');
+  const done = await waitForView(handle, (q) => (q.view?.generation ?? 0) > first.generation, 120_000, 'the held refresh never completed');
   assert.equal(done.view?.agents_down, 1);
 
   const reader = await new TopicReader(config).start();

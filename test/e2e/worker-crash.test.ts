@@ -8,8 +8,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
-import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
-import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader } from '../helpers/e2e.js';
+import type { ViewQueryResult } from '../../src/workflows/messages.js';
+import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader, waitForView } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -37,15 +37,7 @@ function startWorkerProcess(metricsPort = 0): ChildProcess {
   return child;
 }
 
-async function until(accept: (q: ViewQueryResult) => boolean, timeoutMs: number, what: string): Promise<ViewQueryResult> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const q = await handle!.query(viewQuery);
-    if (accept(q)) return q;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (generation ${q.view?.generation}, phase ${q.phase})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const until = (accept: (q: ViewQueryResult) => boolean, timeoutMs: number, what: string) => waitForView(handle!, accept, timeoutMs, what);
 
 const statusOf = (q: ViewQueryResult, name: string) => q.view?.members.find((m) => m.address.endsWith(`/n/${name}`))?.status.code;
 
@@ -101,7 +93,7 @@ it('resumes after a SIGKILL with no transition lost or invented', async () => {
 
   // SIGTERM drains the worker and closes its clients: a clean exit.
   worker.kill('SIGTERM');
-  const [exitCode] = (await new Promise((resolve) => worker.once('exit', (...args) => resolve(args)))) as [number | null];
+  const exitCode = await new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
   assert.equal(exitCode, 0);
 
   const reader = await new TopicReader(config).start();

@@ -10,6 +10,9 @@ import { createLogger } from '../../src/adapters/logger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { createFleetviewWorker, type RunningWorker } from '../../src/worker.js';
+import { startSim, type SimHandle, type SimOptions } from '../../src/sim/index.js';
+import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
+import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { uniqueName } from './unique.js';
 
 /** The suite's configuration with names no other test or earlier run uses. */
@@ -144,4 +147,54 @@ export function servicesEnv(extra: Record<string, string> = {}): Record<string, 
         return [name!, value.join('=')];
       }),
   );
+}
+
+/** Polls the workflow's `view` query until `accept` holds (a worker must be running). */
+export async function waitForView(
+  handle: WorkflowHandle,
+  accept: (q: ViewQueryResult) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<ViewQueryResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const q = await handle.query(viewQuery);
+    if (accept(q)) return q;
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (generation ${q.view?.generation}, phase ${q.phase})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export interface RefresherFixture {
+  sim: SimHandle;
+  temporal: Awaited<ReturnType<typeof connectClient>>;
+  handle: WorkflowHandle<typeof clusterRefresh>;
+  close(): Promise<void>;
+}
+
+/**
+ * A sim of one cluster, a worker and a client on `config`, and that cluster's refresher started
+ * with a one-hour interval (tests force refreshes). close() undoes all of it.
+ */
+export async function startRefresherFixture(config: Config, sim: Omit<SimOptions, 'clusters'>): Promise<RefresherFixture> {
+  const simHandle = await startSim({ ...sim, clusters: 1 });
+  const temporal = await connectClient(config);
+  const worker = await startTestWorker(config);
+  const record = simHandle.records()[0]!;
+  const handle = await temporal.client.workflow.start<typeof clusterRefresh>('clusterRefresh', {
+    taskQueue: config.temporal.taskQueue,
+    workflowId: `cluster/${record.cluster_id}`,
+    args: [{ ...record, refresh_interval_s: 3600 }],
+  });
+  return {
+    sim: simHandle,
+    temporal,
+    handle,
+    async close() {
+      await terminateQuietly(handle);
+      await worker.stop();
+      await temporal.close();
+      await simHandle.close();
+    },
+  };
 }
