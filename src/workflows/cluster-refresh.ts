@@ -33,13 +33,13 @@ import { clusterWorkflowId } from '../domain/ids.js';
 import type { NodeObservation } from '../domain/observation.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord } from './input.js';
 import {
+  clusterRefreshDefaults,
   nodesSignal,
   refreshNowUpdate,
   refreshSignal,
   retireSignal,
   viewQuery,
   type ClusterRefreshInput,
-  type ClusterRefreshSettings,
   type RefreshPhase,
   type RefreshReport,
 } from './messages.js';
@@ -107,10 +107,16 @@ export interface ClusterRefreshResult {
 }
 
 export async function clusterRefresh(input: ClusterRefreshInput): Promise<ClusterRefreshResult> {
-  // State first, then handlers, then everything else: a message delivered with the first
-  // workflow task must find its handler.
-  let record: DiscoveryRecord = { cluster_id: '', display_name: null, nodes: [] };
-  let settings: ClusterRefreshSettings | undefined;
+  // Input first (pure, synchronous), then handlers, then everything else: messages buffered
+  // for this workflow are delivered the moment their handler is registered, and must find a
+  // parsed record. A bad input fails the workflow only after the handlers exist.
+  let parsed: ReturnType<typeof parseClusterRefreshInput> | { problems: string[] };
+  try {
+    parsed = parseClusterRefreshInput(input);
+  } catch (err) {
+    parsed = { problems: err instanceof InvalidInputError ? err.problems : [String(err)] };
+  }
+  let record: DiscoveryRecord = 'record' in parsed ? parsed.record : { cluster_id: '', display_name: null, nodes: [] };
   let view: ClusterView | null = input?.carried?.view ?? null;
   let lastReport: RefreshReport | null = input?.carried?.last_report ?? null;
   let refreshRequested = input?.carried?.refresh_pending ?? false;
@@ -128,12 +134,12 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
 
   setHandler(nodesSignal, (next) => {
     try {
-      const parsed = parseDiscoveryRecord(next);
-      if (parsed.cluster_id !== record.cluster_id) {
-        log.warn('ignored a nodes signal for another cluster', { cluster_id: record.cluster_id, got: parsed.cluster_id });
+      const nextRecord = parseDiscoveryRecord(next);
+      if (nextRecord.cluster_id !== record.cluster_id) {
+        log.warn('ignored a nodes signal for another cluster', { cluster_id: record.cluster_id, got: nextRecord.cluster_id });
         return;
       }
-      record = parsed;
+      record = nextRecord;
       recordChanged = true;
     } catch (err) {
       // A signal cannot be rejected; a bad one is logged (visible in the worker logs) and dropped.
@@ -170,17 +176,15 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     view,
     last_report: lastReport,
     record,
-    settings: settings!,
+    settings: 'settings' in parsed ? parsed.settings : clusterRefreshDefaults,
     phase,
     events_pending: eventsPending,
   }));
 
-  try {
-    ({ record, settings } = parseClusterRefreshInput(input));
-  } catch (err) {
-    const problems = err instanceof InvalidInputError ? err.problems : [String(err)];
-    throw ApplicationFailure.nonRetryable(`invalid clusterRefresh input: ${problems.join('; ')}`, 'InvalidInput', { problems });
+  if (!('record' in parsed)) {
+    throw ApplicationFailure.nonRetryable(`invalid clusterRefresh input: ${parsed.problems.join('; ')}`, 'InvalidInput', { problems: parsed.problems });
   }
+  const activeSettings = parsed.settings;
   const expectedId = clusterWorkflowId(record.cluster_id);
   if (workflowInfo().workflowId !== expectedId) {
     throw ApplicationFailure.nonRetryable(
@@ -188,7 +192,6 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       'InvalidInput',
     );
   }
-  const activeSettings = settings;
   if (workflowInfo().typedSearchAttributes.get(clusterIdSearchAttribute) !== record.cluster_id) {
     upsertSearchAttributes([{ key: clusterIdSearchAttribute, value: record.cluster_id }]);
   }

@@ -225,6 +225,21 @@ describe('cluster refresh workflow', () => {
     assert.ok(view.view?.members.some((m) => m.left_discovery_at !== null));
   });
 
+  it('applies a nodes signal sent together with the start (signal-with-start)', async () => {
+    const clusterId = `${idPrefix}mongo-3`;
+    const record = { cluster_id: clusterId, nodes: sim.records().find((r) => r.cluster_id === `${idPrefix}mongo-0`)!.nodes };
+    const handle = await temporal.client.workflow.signalWithStart<typeof clusterRefresh, [typeof record]>('clusterRefresh', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `cluster/${clusterId}`,
+      args: [{ ...record, refresh_interval_s: 3600 }],
+      signal: nodesSignal,
+      signalArgs: [{ ...record, nodes: record.nodes.slice(0, 1) }],
+    });
+    started.push(handle);
+    const view = await waitForView(handle, (q) => (q.view?.generation ?? 0) >= 1, 20_000, 'no first refresh');
+    assert.equal(view.record.nodes.length, 1, 'the signal delivered with the start must not be dropped');
+  });
+
   it('is driven by the real temporal CLI, and its events are read by kcat', async () => {
     const env = servicesEnv();
     const cli = env.FLEETVIEW_TEMPORAL_CLI!;
