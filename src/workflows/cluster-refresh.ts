@@ -93,7 +93,7 @@ function describeView(view: ClusterView, report: RefreshReport, nextAtMs: number
   const name = view.display_name ? `${view.cluster_id} (${view.display_name})` : view.cluster_id;
   return [
     `**${name}**: ${view.status}`,
-    `${view.nodes} nodes, ${view.agents_down} agents down, ${view.nodes_down} nodes down, ${view.shards_primaries}/${view.shards_count} shards with a primary`,
+    `nodes: ${view.nodes} · agents down: ${view.agents_down} · nodes down: ${view.nodes_down} · shards with a primary: ${view.shards_primaries}/${view.shards_count}`,
     `generation ${view.generation} at ${view.refreshed_at} took ${report.duration_ms} ms, ${report.events_emitted} events`,
     nextAtMs === null ? '' : `next scheduled refresh at ${new Date(nextAtMs).toISOString()}`,
   ]
