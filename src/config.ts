@@ -40,6 +40,14 @@ export interface Config {
   refresh: {
     intervalS: number;
   };
+  discovery: {
+    /** Id of the Temporal Schedule that starts the discovery workflow. */
+    scheduleId: string;
+    /** Seconds between the schedule's ticks (each starts one discovery run). */
+    tickS: number;
+    /** How late a missed tick may still run after an outage of the server, in seconds. */
+    catchupWindowS: number;
+  };
   worker: {
     metricsPort: number;
     logLevel: LogLevel;
@@ -168,6 +176,9 @@ export const settings = [
   setting({ key: 'agent.insecureSkipVerify', env: 'FLEETVIEW_AGENT_INSECURE_SKIP_VERIFY', default: false, parse: boolean, doc: 'skip TLS verification of agents (explicit opt-in)' }),
   setting({ key: 'agent.headers', env: 'FLEETVIEW_AGENT_HEADERS', default: {}, parse: stringRecord, doc: 'extra headers sent to agents, a JSON object (e.g. a bearer token)' }),
   setting({ key: 'refresh.intervalS', env: 'FLEETVIEW_REFRESH_INTERVAL_S', default: 15, parse: integer(1, 86_400), doc: 'default refresh interval of a cluster, in seconds' }),
+  setting({ key: 'discovery.scheduleId', env: 'FLEETVIEW_DISCOVERY_SCHEDULE_ID', default: 'fleetview-discovery', parse: text, doc: 'id of the Temporal Schedule that starts the discovery workflow' }),
+  setting({ key: 'discovery.tickS', env: 'FLEETVIEW_DISCOVERY_TICK_S', default: 15, parse: integer(1, 3_600), doc: 'seconds between discovery ticks (each tick runs the discoveries that are due)' }),
+  setting({ key: 'discovery.catchupWindowS', env: 'FLEETVIEW_DISCOVERY_CATCHUP_S', default: 60, parse: integer(10, 86_400), doc: 'how late a tick missed while Temporal was down still runs, in seconds' }),
   setting({ key: 'worker.metricsPort', env: 'FLEETVIEW_METRICS_PORT', default: 9464, parse: integer(0, 65_535), doc: 'port of the worker\'s Prometheus endpoint (0: off)' }),
   setting({ key: 'worker.logLevel', env: 'FLEETVIEW_LOG_LEVEL', default: 'info', parse: oneOf(logLevels), doc: 'log level: debug, info, warn or error' }),
 ] as const;

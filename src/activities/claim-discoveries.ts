@@ -1,5 +1,4 @@
-import type { DiscoveryRunOutcome, InvalidStoredSetting } from '../adapters/discovery-store.js';
-import type { DiscoverySetting } from '../adapters/discovery/index.js';
+import type { ClaimedDiscovery, DiscoveryRunOutcome, InvalidStoredSetting } from '../adapters/discovery-store.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
 
 export interface ClaimDiscoveriesInput {
@@ -11,7 +10,7 @@ export interface ClaimDiscoveriesInput {
 
 export interface ClaimedDiscoveries {
   /** The due discoveries this run owns; their next_run is already moved on. */
-  claimed: DiscoverySetting[];
+  claimed: ClaimedDiscovery[];
   /** Stored settings that no longer validate: reported, never run. */
   invalid: InvalidStoredSetting[];
   /** Names of every enabled discovery: clusters listed only by others are going away. */

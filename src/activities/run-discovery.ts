@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { DiscoverySourceError, type DiscoverySetting } from '../adapters/discovery/index.js';
+import { DiscoverySourceError } from '../adapters/discovery/index.js';
 import { sameDiscoveryRecord } from '../domain/discovery-events.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
@@ -23,8 +23,14 @@ export interface DiscoveryFindings {
 const maxProblems = 50;
 
 export function runDiscoveryActivity(deps: DiscoveryDependencies) {
-  return async function runDiscovery(input: { setting: DiscoverySetting }): Promise<DiscoveryFindings> {
-    const source = deps.sources.sourceFor(input.setting);
+  return async function runDiscovery(input: { discovery: string }): Promise<DiscoveryFindings> {
+    // Read here, not passed in: settings may carry credentials that must not land in histories.
+    const stored = await deps.store.getSetting(input.discovery);
+    if (stored === null) {
+      throw ApplicationFailure.create({ type: 'DiscoveryNotFound', message: `discovery ${JSON.stringify(input.discovery)} was deleted before it ran`, nonRetryable: true });
+    }
+    if (!stored.ok) throw ApplicationFailure.create({ type: 'InvalidDiscoverySetting', message: stored.problem, nonRetryable: true });
+    const source = deps.sources.sourceFor(stored.setting);
     let result;
     try {
       result = await source.discover();
@@ -37,10 +43,10 @@ export function runDiscoveryActivity(deps: DiscoveryDependencies) {
     }
     // A cluster whose record was skipped keeps its last known record: still listed, not changed.
     const listed = [...new Set([...result.records.map((r) => r.cluster_id), ...result.errors.flatMap((e) => (e.cluster_id ? [e.cluster_id] : []))])];
-    const stored = await deps.store.loadActive(listed);
+    const active = await deps.store.loadActive(listed);
     const changes: RecordChange[] = [];
     for (const seen of result.records) {
-      const before = stored.get(seen.cluster_id)?.record ?? null;
+      const before = active.get(seen.cluster_id)?.record ?? null;
       if (before === null || !sameDiscoveryRecord(before, seen)) changes.push({ stored: before, seen });
     }
     const problems = result.errors.slice(0, maxProblems).map((e) => e.message);

@@ -7,7 +7,8 @@
  *     `next_run` to `now + interval` (fixed rate); a discovery is claimed by one run only, so
  *     runs started together never double the work or the events;
  *  2. for each claimed discovery, concurrently: runs its source in an activity (bounded
- *     retries), turns new and changed records into CLUSTER_NEW / CLUSTER_CHANGED (pure code,
+ *     retries; the activity reads the settings from MongoDB, so credentials in them never enter
+ *     this workflow's history), turns new and changed records into CLUSTER_NEW / CLUSTER_CHANGED (pure code,
  *     here), publishes them, hands each record to its cluster's refresh workflow, then saves
  *     the records. A source that fails changes nothing: its clusters keep refreshing from their
  *     last known records and nothing is retired for it; the run records the error and fails at
@@ -37,7 +38,7 @@ import { ApplicationFailure, log, proxyActivities, setCurrentDetails, workflowIn
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ClusterToRetire, DiscoveryFindings } from '../activities/discovery.js';
-import type { DiscoverySetting } from '../adapters/discovery/index.js';
+import type { ClaimedDiscovery } from '../adapters/discovery-store.js';
 import { clusterRetiredEvent, discoveryEvents } from '../domain/discovery-events.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import type { DiscoveryOutcome, DiscoveryRunResult } from './discovery-messages.js';
@@ -54,7 +55,7 @@ const storeOptions: ActivityOptions = {
 /** A source gets three tries; a failure the source calls permanent (a bad glob, a GET with a cursor) gets one. */
 const sourceOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 };
 
 /** Records are saved only after their events are published: a run that gives up loses nothing. */
@@ -117,12 +118,21 @@ export async function discovery(): Promise<DiscoveryRunResult> {
 
   const { claimed, invalid, enabled } = await store.claimDueDiscoveries({ at, claimant });
 
-  async function runOne(setting: DiscoverySetting): Promise<DiscoveryOutcome> {
+  // Discoveries run concurrently, but save one at a time: two that list the same cluster update
+  // its `listed_by`, and FerretDB does not make concurrent updates of one document atomic.
+  let saving: Promise<void> = Promise.resolve();
+  const oneAtATime = (save: () => Promise<void>): Promise<void> => {
+    const next = saving.then(save);
+    saving = next.catch(() => undefined);
+    return next;
+  };
+
+  async function runOne(setting: ClaimedDiscovery): Promise<DiscoveryOutcome> {
     const name = setting.name;
     const outcome: DiscoveryOutcome = { discovery: name, ok: false, clusters: 0, changed: 0, events: 0, problems: [], error: null };
     let findings: DiscoveryFindings;
     try {
-      findings = await runDiscovery({ setting });
+      findings = await runDiscovery({ discovery: name });
     } catch (err) {
       outcome.error = errorMessage(err);
       log.error('discovery failed: its clusters keep their last known records', { discovery: name, error: outcome.error });
@@ -149,13 +159,15 @@ export async function discovery(): Promise<DiscoveryRunResult> {
       await ensureClusterRefreshers({ changed: [], unchanged: batch, node_retire_grace_s: graceS });
     }
 
-    await store.saveDiscoveryListing({
-      discovery: name,
-      at,
-      grace_s: graceS,
-      changes: findings.changes.map((change) => ({ record: change.seen, is_new: change.stored === null })),
-      listed: findings.listed,
-    });
+    await oneAtATime(() =>
+      store.saveDiscoveryListing({
+        discovery: name,
+        at,
+        grace_s: graceS,
+        changes: findings.changes.map((change) => ({ record: change.seen, is_new: change.stored === null })),
+        listed: findings.listed,
+      }),
+    );
     outcome.ok = true;
     await store.recordDiscoveryOutcome({
       discovery: name,

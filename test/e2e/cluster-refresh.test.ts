@@ -11,7 +11,7 @@ import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-st
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
-import { nodesSignal, refreshNowUpdate, refreshSignal, viewQuery } from '../../src/workflows/messages.js';
+import { nodesSignal, refreshNowUpdate, refreshSignal, viewQuery, type DiscoveryRecordInput } from '../../src/workflows/messages.js';
 import { connectClient, servicesEnv, terminateQuietly, testConfig, TopicReader, startTestWorker, waitForView, type TestWorker } from '../helpers/e2e.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -227,8 +227,8 @@ describe('cluster refresh workflow', () => {
 
   it('applies a nodes signal sent together with the start (signal-with-start)', async () => {
     const clusterId = `${idPrefix}mongo-3`;
-    const record = { cluster_id: clusterId, nodes: sim.records().find((r) => r.cluster_id === `${idPrefix}mongo-0`)!.nodes };
-    const handle = await temporal.client.workflow.signalWithStart<typeof clusterRefresh, [typeof record]>('clusterRefresh', {
+    const record: DiscoveryRecordInput = { cluster_id: clusterId, nodes: sim.records().find((r) => r.cluster_id === `${idPrefix}mongo-0`)!.nodes };
+    const handle = await temporal.client.workflow.signalWithStart<typeof clusterRefresh, [DiscoveryRecordInput]>('clusterRefresh', {
       taskQueue: config.temporal.taskQueue,
       workflowId: `cluster/${clusterId}`,
       args: [{ ...record, refresh_interval_s: 3600 }],

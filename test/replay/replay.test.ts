@@ -10,7 +10,9 @@ import { workflowsPath } from '../../src/worker.js';
 const folder = new URL('./histories/', import.meta.url);
 
 interface RecordedHistory {
-  events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string }; input?: { payloads?: Array<{ data?: string }> } } }>;
+  events: Array<{
+    workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string }; workflowId?: string; input?: { payloads?: Array<{ data?: string }> } };
+  }>;
 }
 
 /**
@@ -19,11 +21,15 @@ interface RecordedHistory {
  */
 function recordedWorkflowId(history: RecordedHistory): string {
   const started = history.events[0]?.workflowExecutionStartedEventAttributes;
-  const data = started?.input?.payloads?.[0]?.data;
-  assert.ok(started && data, 'the history does not start with a workflow start event carrying its input');
-  const input = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { cluster_id?: string; workflow_id?: string };
-  if (started.workflowType?.name === 'clusterRefresh') return `cluster/${input.cluster_id}`;
-  return input.workflow_id ?? `replay-${started.workflowType?.name}`;
+  assert.ok(started, 'the history does not start with a workflow start event');
+  if (started.workflowType?.name !== 'clusterRefresh') {
+    // Workflows without input (discovery) take the ID the server recorded, when it did.
+    return started.workflowId ?? `replay-${started.workflowType?.name}`;
+  }
+  const data = started.input?.payloads?.[0]?.data;
+  assert.ok(data, 'the cluster refresh history does not carry its input');
+  const input = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { cluster_id?: string };
+  return `cluster/${input.cluster_id}`;
 }
 const files = readdirSync(folder).filter((name) => name.endsWith('.json')).sort();
 

@@ -1,0 +1,460 @@
+/**
+ * Discovery state in MongoDB (or FerretDB), two collections:
+ *
+ * - `discovery_settings`: one document per discovery (`_id` = its name): the validated settings
+ *   document, `next_run` (due when `next_run <= now`), the claim of the run working on it, and
+ *   the outcome of its last run.
+ * - `discoveries`: one document per cluster (`_id` = cluster id): its last record, which
+ *   discovery it came from, which discoveries listed it on their last successful run
+ *   (`listed_by`), when it was first and last seen, since when no enabled discovery lists it
+ *   (`missing_since`), and its retirement.
+ *
+ * A cluster goes missing only on positive evidence: a successful run of every discovery that
+ * listed it no longer does, or those discoveries were deleted or disabled. A discovery that
+ * fails changes nothing here, so its clusters are never retired for it (invariant 6).
+ *
+ * Runs that race (started by hand beside the schedule's) decide through `discovery_claims`: a
+ * discovery's due slot, or a cluster's retirement, is claimed by inserting a document with a
+ * deterministic `_id`, so exactly one insert wins on MongoDB and FerretDB alike (FerretDB v1 does
+ * not make a filtered update atomic against a concurrent one; a unique `_id` it does enforce).
+ * Other writes carry the run's time and are guarded by it. Only features real MongoDB and
+ * FerretDB v1 share are used: no transactions, no aggregation, no TTL indexes, and
+ * `$pull`/`$pullAll` with plain values only (FerretDB ignores `$pull` with a condition).
+ */
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type WriteError } from 'mongodb';
+import { canonicalDiscoveryRecord, type DiscoveryRecord } from '../domain/discovery-record.js';
+import { parseDiscoverySetting, type DiscoverySetting } from './discovery/settings.js';
+
+const duplicateKey = 11000;
+
+export const discoveryCollectionNames = {
+  settings: 'discovery_settings',
+  records: 'discoveries',
+  claims: 'discovery_claims',
+} as const;
+
+/** What the last run of a discovery did; shown by `fleetview discovery list`. */
+export interface DiscoveryRunOutcome {
+  /** Workflow time of the run (ISO 8601). */
+  at: string;
+  ok: boolean;
+  /** Clusters the source listed. */
+  clusters: number;
+  /** Records that were new or changed. */
+  changed: number;
+  /** Records the source skipped (invalid, duplicate) and inputs kept at their last good content. */
+  problems: string[];
+  /** Why the source failed; null when it answered. */
+  error: string | null;
+}
+
+export interface StoredDiscoverySetting {
+  setting: DiscoverySetting;
+  /** When the discovery is next due (ISO 8601). */
+  next_run: string;
+  applied_at: string;
+  last_run: DiscoveryRunOutcome | null;
+  /** Clusters whose latest listing includes this discovery and that are not retired. */
+  clusters: number;
+}
+
+/** A stored settings document that no longer validates (e.g. written by another version). */
+export interface InvalidStoredSetting {
+  name: string;
+  problem: string;
+}
+
+/** One cluster's discovery document. Times are ISO 8601. */
+export interface StoredDiscovery {
+  cluster_id: string;
+  record: DiscoveryRecord;
+  /** The discovery whose record is stored. */
+  discovery: string;
+  /** Discoveries whose last successful run listed the cluster. */
+  listed_by: string[];
+  first_seen: string;
+  last_seen: string;
+  /** When the stored record was written. */
+  record_at: string;
+  /** Since when no enabled discovery lists the cluster; null while listed. */
+  missing_since: string | null;
+  /** How long the cluster may stay missing before it is retired, in seconds. */
+  grace_s: number;
+  retired_at: string | null;
+  /** The discovery run that retired it: names its CLUSTER_RETIRED event. */
+  retired_run: string | null;
+  /** True once the event is published and the cluster's workflow is told to retire. */
+  retire_done: boolean;
+}
+
+export type ApplyResult = 'created' | 'updated' | 'unchanged';
+
+/**
+ * A discovery a run owns: its name and interval only. The settings themselves (URLs, headers
+ * with tokens) stay in MongoDB and out of workflow histories; the activity that runs the source
+ * reads them.
+ */
+export interface ClaimedDiscovery {
+  name: string;
+  /** Seconds between runs. */
+  interval: number;
+}
+
+export interface ListingChange {
+  record: DiscoveryRecord;
+  /** True for a cluster seen for the first time (or again after its retirement). */
+  is_new: boolean;
+}
+
+export interface DiscoveryListing {
+  discovery: string;
+  /** Workflow time of the run. */
+  at: string;
+  grace_s: number;
+  /** New and changed records, written whole. */
+  changes: ListingChange[];
+  /** Every cluster id the run listed (changed or not), plus those whose record was kept. */
+  listed: string[];
+}
+
+export interface DiscoveryStore {
+  ensureIndexes(): Promise<void>;
+  /** Creates or replaces a discovery's settings; every apply makes it due at `now`. */
+  applySetting(setting: DiscoverySetting, now: Date): Promise<ApplyResult>;
+  listSettings(): Promise<{ settings: StoredDiscoverySetting[]; invalid: InvalidStoredSetting[] }>;
+  /** Makes these discoveries due at `now`; returns the names that exist. */
+  makeDue(names: readonly string[], now: Date): Promise<string[]>;
+  /** True when it existed. Its clusters go missing at the next discovery run. */
+  deleteSetting(name: string): Promise<boolean>;
+  /**
+   * Claims the enabled discoveries due at `at` for one run and moves their `next_run` to
+   * `at + interval` (fixed rate). A discovery is claimed by one run only; the same claimant
+   * claiming again (an activity retry) gets the same discoveries back.
+   */
+  claimDue(at: Date, claimant: string): Promise<{ claimed: ClaimedDiscovery[]; invalid: InvalidStoredSetting[]; enabled: string[] }>;
+  /** The stored, validated settings of one discovery; null when there is none. */
+  getSetting(name: string): Promise<{ ok: true; setting: DiscoverySetting } | { ok: false; problem: string } | null>;
+  recordOutcome(name: string, outcome: DiscoveryRunOutcome): Promise<void>;
+  /** The active (not retired) documents of these clusters. */
+  loadActive(clusterIds: readonly string[]): Promise<Map<string, StoredDiscovery>>;
+  /** Saves one successful run of a discovery: records, last seen, and the clusters it dropped. */
+  saveListing(listing: DiscoveryListing): Promise<void>;
+  /**
+   * Marks missing the clusters no enabled discovery lists (deleted or disabled discoveries),
+   * then claims for this run every cluster missing past its grace period and returns them with
+   * those a run marked earlier but did not finish retiring.
+   */
+  claimRetirements(at: Date, run: string, enabled: readonly string[]): Promise<StoredDiscovery[]>;
+  /** The cluster's CLUSTER_RETIRED is published and its workflow told. */
+  completeRetirement(clusterId: string, run: string): Promise<void>;
+  listClusters(): Promise<StoredDiscovery[]>;
+  getCluster(clusterId: string): Promise<StoredDiscovery | null>;
+}
+
+interface SettingDocument {
+  _id: string;
+  name: string;
+  backend: string;
+  enabled: boolean;
+  interval: number;
+  options: unknown;
+  next_run: Date;
+  applied_at: Date;
+  claim: { by: string; at: Date } | null;
+  last_run: (Omit<DiscoveryRunOutcome, 'at'> & { at: Date }) | null;
+}
+
+/** Who won a due slot of a discovery (`run/<name>@<next_run>`) or a retirement (`retire/<cluster>@<missing_since>`). */
+interface ClaimDocument {
+  _id: string;
+  kind: 'run' | 'retire';
+  /** The discovery name or the cluster id. */
+  subject: string;
+  /** The claiming run. */
+  by: string;
+  at: Date;
+}
+
+interface RecordDocument {
+  _id: string;
+  cluster_id: string;
+  record: DiscoveryRecord;
+  discovery: string;
+  listed_by: string[];
+  first_seen: Date;
+  last_seen: Date;
+  record_at: Date;
+  missing_since: Date | null;
+  grace_s: number;
+  retired_at: Date | null;
+  retired_run: string | null;
+  retire_done: boolean;
+}
+
+/** JSON with object keys sorted: stored and applied settings compare by content, not key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
+
+const iso = (date: Date): string => date.toISOString();
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === duplicateKey;
+}
+const isoOrNull = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
+
+function settingFields(setting: DiscoverySetting) {
+  return { name: setting.name, backend: setting.backend, enabled: setting.enabled, interval: setting.interval, options: setting.options };
+}
+
+function parseStored(doc: SettingDocument): { ok: true; setting: DiscoverySetting } | { ok: false; problem: string } {
+  const parsed = parseDiscoverySetting(settingFields(doc as unknown as DiscoverySetting), `stored discovery ${JSON.stringify(doc._id)}`);
+  return parsed.ok ? { ok: true, setting: parsed.setting } : { ok: false, problem: parsed.problem };
+}
+
+function toStoredDiscovery(doc: RecordDocument): StoredDiscovery {
+  return {
+    cluster_id: doc.cluster_id,
+    record: doc.record,
+    discovery: doc.discovery,
+    listed_by: doc.listed_by ?? [],
+    first_seen: iso(doc.first_seen),
+    last_seen: iso(doc.last_seen),
+    record_at: iso(doc.record_at),
+    missing_since: isoOrNull(doc.missing_since),
+    grace_s: doc.grace_s,
+    retired_at: isoOrNull(doc.retired_at),
+    retired_run: doc.retired_run ?? null,
+    retire_done: doc.retire_done ?? false,
+  };
+}
+
+/** Runs the writes unordered; a duplicate key from a guarded upsert means a newer write won. */
+async function writeGuarded(collection: Collection<RecordDocument>, operations: AnyBulkWriteOperation<RecordDocument>[]): Promise<void> {
+  if (operations.length === 0) return;
+  try {
+    await collection.bulkWrite(operations, { ordered: false });
+  } catch (err) {
+    if (err instanceof MongoBulkWriteError) {
+      const errors = ([] as WriteError[]).concat(err.writeErrors as WriteError | WriteError[]);
+      if (errors.every((e) => e.code === duplicateKey)) return;
+    }
+    throw err;
+  }
+}
+
+/** Built on the worker's (or the CLI's) MongoDB database handle: one client per process. */
+export function createDiscoveryStore(db: Db): DiscoveryStore {
+  const settings: Collection<SettingDocument> = db.collection<SettingDocument>(discoveryCollectionNames.settings);
+  const records: Collection<RecordDocument> = db.collection<RecordDocument>(discoveryCollectionNames.records);
+  const claims: Collection<ClaimDocument> = db.collection<ClaimDocument>(discoveryCollectionNames.claims);
+
+  /** Inserts the claim unless it exists; returns the claim that stands (ours or the winner's). */
+  async function claimOnce(claim: ClaimDocument): Promise<ClaimDocument> {
+    try {
+      await claims.insertOne(claim);
+      return claim;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    const standing = await claims.findOne({ _id: claim._id });
+    if (!standing) throw new Error(`claim ${claim._id} collided but cannot be read`);
+    return standing;
+  }
+
+  /** Clusters nobody lists any more start their grace period now. */
+  async function markUnlisted(at: Date): Promise<void> {
+    await records.updateMany({ listed_by: [], missing_since: null, retired_at: null }, { $set: { missing_since: at } });
+  }
+
+  return {
+    async ensureIndexes() {
+      await settings.createIndex({ enabled: 1, next_run: 1 }, { name: 'due' });
+      await records.createIndex({ listed_by: 1 }, { name: 'listed_by' });
+      await records.createIndex({ retired_at: 1, missing_since: 1 }, { name: 'retirement' });
+      await claims.createIndex({ kind: 1, subject: 1 }, { name: 'subject' });
+    },
+
+    async applySetting(setting, now) {
+      const existing = await settings.findOne({ _id: setting.name });
+      const fields = settingFields(setting);
+      await settings.updateOne(
+        { _id: setting.name },
+        { $set: { ...fields, next_run: now, applied_at: now }, $setOnInsert: { claim: null, last_run: null } },
+        { upsert: true },
+      );
+      if (!existing) return 'created';
+      const before = { name: existing.name, backend: existing.backend, enabled: existing.enabled, interval: existing.interval, options: existing.options };
+      return stableJson(before) === stableJson(fields) ? 'unchanged' : 'updated';
+    },
+
+    async listSettings() {
+      const docs = await settings.find({}).sort({ _id: 1 }).toArray();
+      const out: StoredDiscoverySetting[] = [];
+      const invalid: InvalidStoredSetting[] = [];
+      for (const doc of docs) {
+        const parsed = parseStored(doc);
+        if (!parsed.ok) {
+          invalid.push({ name: doc._id, problem: parsed.problem });
+          continue;
+        }
+        out.push({
+          setting: parsed.setting,
+          next_run: iso(doc.next_run),
+          applied_at: iso(doc.applied_at),
+          last_run: doc.last_run ? { ...doc.last_run, at: iso(doc.last_run.at) } : null,
+          clusters: await records.countDocuments({ listed_by: doc._id, retired_at: null }),
+        });
+      }
+      return { settings: out, invalid };
+    },
+
+    async makeDue(names, now) {
+      const found: string[] = [];
+      for (const name of names) {
+        const result = await settings.updateOne({ _id: name }, { $set: { next_run: now } });
+        if (result.matchedCount === 1) found.push(name);
+      }
+      return found;
+    },
+
+    async deleteSetting(name) {
+      const result = await settings.deleteOne({ _id: name });
+      return result.deletedCount === 1;
+    },
+
+    async claimDue(at, claimant) {
+      const candidates = await settings.find({ enabled: true }).sort({ _id: 1 }).toArray();
+      const claimed: ClaimedDiscovery[] = [];
+      const invalid: InvalidStoredSetting[] = [];
+      for (const doc of candidates) {
+        let mine: boolean;
+        if (doc.next_run.getTime() <= at.getTime()) {
+          const slot = `run/${doc._id}@${iso(doc.next_run)}`;
+          mine = (await claimOnce({ _id: slot, kind: 'run', subject: doc._id, by: claimant, at })).by === claimant;
+          if (mine) {
+            // Guarded by the slot: an apply meanwhile (due at once again) is not undone.
+            await settings.updateOne(
+              { _id: doc._id, next_run: doc.next_run },
+              { $set: { next_run: new Date(at.getTime() + doc.interval * 1000), claim: { by: claimant, at } } },
+            );
+            await claims.deleteMany({ kind: 'run', subject: doc._id, _id: { $ne: slot } });
+          }
+        } else {
+          // Not due any more: because this very run claimed it before (the activity is retried)?
+          mine = (await claims.findOne({ kind: 'run', subject: doc._id, by: claimant })) !== null;
+        }
+        if (!mine) continue;
+        const parsed = parseStored(doc);
+        if (parsed.ok) claimed.push({ name: parsed.setting.name, interval: parsed.setting.interval });
+        else invalid.push({ name: doc._id, problem: parsed.problem });
+      }
+      return { claimed, invalid, enabled: candidates.map((doc) => doc._id) };
+    },
+
+    async getSetting(name) {
+      const doc = await settings.findOne({ _id: name });
+      return doc ? parseStored(doc) : null;
+    },
+
+    async recordOutcome(name, outcome) {
+      const at = new Date(outcome.at);
+      // An older run finishing late never hides a newer outcome.
+      await settings.updateOne(
+        { _id: name, $or: [{ last_run: null }, { 'last_run.at': { $lte: at } }] },
+        { $set: { last_run: { ...outcome, at } } },
+      );
+    },
+
+    async loadActive(clusterIds) {
+      const out = new Map<string, StoredDiscovery>();
+      if (clusterIds.length === 0) return out;
+      const docs = await records.find({ _id: { $in: [...clusterIds] }, retired_at: null }).toArray();
+      for (const doc of docs) out.set(doc._id, toStoredDiscovery(doc));
+      return out;
+    },
+
+    async saveListing(listing) {
+      const at = new Date(listing.at);
+      // Records: a guarded upsert each. A retired document is replaced (the cluster is back);
+      // an active one only by a run at least as recent as the one that wrote it.
+      const freshLifecycle = {
+        first_seen: at,
+        last_seen: at,
+        listed_by: [] as string[],
+        missing_since: null,
+        grace_s: listing.grace_s,
+        retired_at: null,
+        retired_run: null,
+        retire_done: false,
+      };
+      await writeGuarded(
+        records,
+        listing.changes.map(({ record, is_new }) => {
+          const canonical = canonicalDiscoveryRecord(record);
+          const recordFields = { cluster_id: canonical.cluster_id, record: canonical, discovery: listing.discovery, record_at: at };
+          return {
+            updateOne: {
+              filter: { _id: canonical.cluster_id, $or: [{ record_at: { $lte: at } }, { retired_at: { $ne: null } }] },
+              // A new cluster (or one back after its retirement) starts a new lifecycle.
+              update: is_new ? { $set: { ...recordFields, ...freshLifecycle } } : { $set: recordFields, $setOnInsert: freshLifecycle },
+              upsert: true,
+            },
+          };
+        }),
+      );
+      if (listing.listed.length > 0) {
+        await records.updateMany(
+          { _id: { $in: listing.listed }, retired_at: null, last_seen: { $lte: at } },
+          { $set: { last_seen: at, missing_since: null, grace_s: listing.grace_s }, $addToSet: { listed_by: listing.discovery } },
+        );
+      }
+      // Clusters this discovery listed before and not now: it no longer vouches for them.
+      await records.updateMany(
+        { listed_by: listing.discovery, _id: { $nin: listing.listed }, retired_at: null },
+        { $pull: { listed_by: listing.discovery } },
+      );
+      await markUnlisted(at);
+    },
+
+    async claimRetirements(at, run, enabled) {
+      const listedBy: string[] = await records.distinct('listed_by', { retired_at: null });
+      const gone = listedBy.filter((name) => !enabled.includes(name));
+      if (gone.length > 0) {
+        await records.updateMany({ listed_by: { $in: gone }, retired_at: null }, { $pullAll: { listed_by: gone } });
+      }
+      await markUnlisted(at);
+
+      const missing = await records.find({ retired_at: null, missing_since: { $ne: null } }).toArray();
+      for (const doc of missing) {
+        if (doc.missing_since === null || doc.missing_since.getTime() + doc.grace_s * 1000 > at.getTime()) continue;
+        // Racing runs write the winner's run and time alike, so the cluster gets one CLUSTER_RETIRED id.
+        const claim = await claimOnce({ _id: `retire/${doc._id}@${iso(doc.missing_since)}`, kind: 'retire', subject: doc._id, by: run, at });
+        // Still unlisted and missing since the same moment: a run that listed it meanwhile wins.
+        await records.updateOne(
+          { _id: doc._id, retired_at: null, listed_by: [], missing_since: doc.missing_since },
+          { $set: { retired_at: claim.at, retired_run: claim.by } },
+        );
+      }
+      const pending = await records.find({ retired_at: { $ne: null }, retire_done: false }).sort({ _id: 1 }).toArray();
+      return pending.map(toStoredDiscovery);
+    },
+
+    async completeRetirement(clusterId, run) {
+      await records.updateOne({ _id: clusterId, retired_run: run }, { $set: { retire_done: true } });
+    },
+
+    async listClusters() {
+      return (await records.find({}).sort({ _id: 1 }).toArray()).map(toStoredDiscovery);
+    },
+
+    async getCluster(clusterId) {
+      const doc = await records.findOne({ _id: clusterId });
+      return doc ? toStoredDiscovery(doc) : null;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The Temporal Schedule that starts the discovery workflow every tick, created or updated
+ * idempotently (by `fleetview start` and the demo). Its runs get the id
+ * `<schedule id>-<scheduled time>`, so the Web UI lists them under the schedule.
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Config } from '../config.js';
+import { discoveryWorkflowType } from '../workflows/discovery-messages.js';
+
+/** A run that hangs (e.g. every retry of a dead MongoDB) ends here, so SKIP never blocks the schedule for long. */
+const runTimeout = '10 minutes';
+
+export function discoveryScheduleOptions(config: Config): ScheduleOptions {
+  const { scheduleId, tickS, catchupWindowS } = config.discovery;
+  return {
+    scheduleId,
+    spec: { intervals: [{ every: `${tickS}s` }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: discoveryWorkflowType,
+      workflowId: scheduleId,
+      taskQueue: config.temporal.taskQueue,
+      args: [],
+      workflowRunTimeout: runTimeout,
+    },
+    policies: {
+      // A tick that finds the previous run still going is dropped: runs never pile up.
+      overlap: ScheduleOverlapPolicy.SKIP,
+      // After a server outage only ticks that are at most this late still run.
+      catchupWindow: `${catchupWindowS}s`,
+      // A failed run (a broken discovery source) must not stop the others' discovery.
+      pauseOnFailure: false,
+    },
+  };
+}
+
+/** Creates the schedule, or brings an existing one to the configured spec (its paused state is kept). */
+export async function ensureDiscoverySchedule(client: Client, config: Config): Promise<'created' | 'updated'> {
+  const options = discoveryScheduleOptions(config);
+  try {
+    await client.schedule.create(options);
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+    ...previous,
+    spec: options.spec,
+    action: options.action,
+    policies: options.policies,
+  }));
+  return 'updated';
+}

@@ -1,0 +1,143 @@
+/**
+ * Reads fleetview's events topic for operators: first the events already there (all of them,
+ * or the last N), merged across partitions in time order, then, when following, every new event
+ * as it arrives. A consumer group of its own per reader, never committed: reading changes
+ * nothing for other consumers.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { FleetEvent } from '../domain/event-catalogue.js';
+import { notFound } from './errors.js';
+
+export interface ReadEventsOptions {
+  kafka: Kafka;
+  topic: string;
+  /** Events already in the topic to show first: every retained one, or the last N (0: none). */
+  history: 'all' | number;
+  /** Only this cluster's events (the message key). */
+  cluster?: string | undefined;
+  /** Keep reading new events until `signal` aborts. */
+  follow: boolean;
+  signal?: AbortSignal | undefined;
+  onEvent(event: FleetEvent): void;
+  /** Called once the existing events have been shown (before following). */
+  onCaughtUp?: () => void;
+  /** Called with messages that are not fleetview events. */
+  onSkipped?: (reason: string) => void;
+  /** Fails when the existing events are not all read within this time. */
+  catchUpTimeoutMs?: number;
+}
+
+interface Positioned {
+  event: FleetEvent;
+  partition: number;
+  offset: bigint;
+}
+
+function parseEvent(value: Buffer | null): FleetEvent | null {
+  try {
+    const parsed = JSON.parse(value?.toString() ?? '') as Partial<FleetEvent> | null;
+    return typeof parsed?.event === 'string' && typeof parsed.cluster_id === 'string' ? (parsed as FleetEvent) : null;
+  } catch {
+    return null;
+  }
+}
+
+function byTime(a: Positioned, b: Positioned): number {
+  if (a.event.timestamp !== b.event.timestamp) return a.event.timestamp < b.event.timestamp ? -1 : 1;
+  if (a.partition !== b.partition) return a.partition - b.partition;
+  return a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0;
+}
+
+export async function readEvents(options: ReadEventsOptions): Promise<void> {
+  const admin = options.kafka.admin();
+  await admin.connect();
+  let ranges: Array<{ partition: number; start: bigint; high: bigint }>;
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(options.topic)) {
+      throw notFound(`the events topic ${JSON.stringify(options.topic)} does not exist yet (fleetview start creates it)`);
+    }
+    const offsets = await admin.fetchTopicOffsets(options.topic);
+    // Filtering by cluster needs the whole history: its last N events can be anywhere.
+    const fromLow = options.history === 'all' || options.cluster !== undefined;
+    const lastN = options.history === 'all' ? 0 : options.history;
+    ranges = offsets.map(({ partition, low, high }) => {
+      const lowN = BigInt(low);
+      const highN = BigInt(high);
+      const start = fromLow ? lowN : highN - BigInt(lastN) > lowN ? highN - BigInt(lastN) : lowN;
+      return { partition, start, high: highN };
+    });
+  } finally {
+    await admin.disconnect();
+  }
+
+  const behind = new Set(ranges.filter((range) => range.start < range.high).map((range) => range.partition));
+  if (behind.size === 0 && !options.follow) {
+    options.onCaughtUp?.();
+    return;
+  }
+
+  const matches = (event: FleetEvent) => options.cluster === undefined || event.cluster_id === options.cluster;
+  const history: Positioned[] = [];
+  let caughtUp = false;
+  let finish: () => void = () => undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+
+  const catchUp = () => {
+    if (caughtUp) return;
+    caughtUp = true;
+    const shown = history.filter((item) => matches(item.event)).sort(byTime);
+    const kept = options.history === 'all' ? shown : shown.slice(Math.max(0, shown.length - options.history));
+    for (const item of kept) options.onEvent(item.event);
+    history.length = 0;
+    options.onCaughtUp?.();
+    if (!options.follow) finish();
+  };
+
+  const consumer = options.kafka.consumer({ groupId: `fleetview-cli-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 250 });
+  const startOf = new Map(ranges.map((range) => [range.partition, range]));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: ({ partition, message }) => {
+        const range = startOf.get(partition);
+        const offset = BigInt(message.offset);
+        if (range && offset < range.start) return Promise.resolve();
+        const event = parseEvent(message.value);
+        if (event === null) options.onSkipped?.(`partition ${partition} offset ${message.offset}: not a fleetview event`);
+        const isHistory = range !== undefined && offset < range.high;
+        if (event !== null) {
+          if (isHistory || !caughtUp) history.push({ event, partition, offset });
+          else if (matches(event)) options.onEvent(event);
+        }
+        if (range && offset >= range.high - 1n) behind.delete(partition);
+        if (behind.size === 0) catchUp();
+        return Promise.resolve();
+      },
+    });
+    for (const range of ranges) consumer.seek({ topic: options.topic, partition: range.partition, offset: range.start.toString() });
+    if (behind.size === 0) catchUp();
+
+    const timeout = setTimeout(() => {
+      if (!caughtUp) fail(new Error(`could not read the existing events of ${options.topic} within ${options.catchUpTimeoutMs ?? 30_000} ms`));
+    }, options.catchUpTimeoutMs ?? 30_000);
+    const onAbort = () => finish();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) finish();
+    try {
+      await done;
+    } finally {
+      clearTimeout(timeout);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -1,0 +1,65 @@
+import type { FleetEvent } from '../domain/event-catalogue.js';
+import { countOption, parseCommand } from './args.js';
+import type { CommandContext } from './context.js';
+import { CliError } from './errors.js';
+import { formatEvent } from './event-format.js';
+import { readEvents } from './event-stream.js';
+
+export const eventsUsage = `usage: fleetview events [--cluster C] [--from-beginning | --last N] [--follow] [--json]
+
+Reads the events topic: the last N events already there (default 20), or every retained one
+with --from-beginning, then with --follow every new event until Ctrl-C. One readable line per
+event (time, cluster, event, node, what changed); --json prints each envelope as one JSON line.
+
+  --cluster C        only the events of cluster C
+  --from-beginning   every event the topic still holds
+  --last N           the last N events already in the topic (default 20; 0: none)
+  --follow           keep printing new events until Ctrl-C
+  --json             JSON lines instead of text
+
+examples: fleetview events --follow
+          fleetview events --cluster rs0 --from-beginning --json`;
+
+const kafkaConnectionError = /^KafkaJS(ConnectionError|NumberOfRetriesExceeded|BrokerNotFound)/;
+
+export async function eventsCommand(argv: string[], context: CommandContext): Promise<void> {
+  const parsed = parseCommand(
+    argv,
+    {
+      command: 'events',
+      usage: eventsUsage,
+      options: {
+        cluster: { type: 'string' },
+        'from-beginning': { type: 'boolean' },
+        last: { type: 'string' },
+        follow: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      positionals: [0, 0],
+    },
+    context.out,
+  );
+  if (!parsed) return;
+  const { values } = parsed;
+  const last = countOption('events', 'last', values.last, 20);
+  const print = (event: FleetEvent) => context.out(values.json ? JSON.stringify(event) : formatEvent(event));
+  try {
+    await readEvents({
+      kafka: context.services.kafka(),
+      topic: context.config.kafka.topic,
+      history: values['from-beginning'] ? 'all' : last,
+      cluster: values.cluster,
+      follow: values.follow === true,
+      signal: context.signal,
+      onEvent: print,
+      onCaughtUp: () => {
+        if (values.follow) context.note(`following ${context.config.kafka.topic}${values.cluster ? ` for ${values.cluster}` : ''} (Ctrl-C to stop)`);
+      },
+      onSkipped: (reason) => context.note(`skipped a message that is not a fleetview event: ${reason}`),
+    });
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    if (kafkaConnectionError.test((err as Error).name)) throw context.services.kafkaUnreachable(err);
+    throw err;
+  }
+}

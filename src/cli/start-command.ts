@@ -1,0 +1,51 @@
+import { createKafkaPublisher } from '../adapters/kafka-publisher.js';
+import { createLogger } from '../adapters/logger.js';
+import { parseCommand } from './args.js';
+import type { CommandContext } from './context.js';
+import { discoveryScheduleOptions, ensureDiscoverySchedule } from './discovery-schedule.js';
+
+export const startUsage = `usage: fleetview start
+
+Creates what fleetview needs, or brings it up to date (safe to run again):
+  - the MongoDB indexes (FLEETVIEW_MONGODB_URI, FLEETVIEW_MONGODB_DATABASE)
+  - the events topic (FLEETVIEW_EVENTS_TOPIC), with its partitions and retention
+  - the Temporal Schedule (FLEETVIEW_DISCOVERY_SCHEDULE_ID, default fleetview-discovery) that
+    starts the discovery workflow every FLEETVIEW_DISCOVERY_TICK_S seconds (default 15),
+    overlap skip, catch-up window FLEETVIEW_DISCOVERY_CATCHUP_S (default 60)
+Workers run on their own: npm start.
+
+example: fleetview start`;
+
+export async function startCommand(argv: string[], context: CommandContext): Promise<void> {
+  if (!parseCommand(argv, { command: 'start', usage: startUsage, options: {}, positionals: [0, 0] }, context.out)) return;
+  const { config, services } = context;
+
+  const clusterStore = await services.clusterStore();
+  await clusterStore.ensureIndexes();
+  await (await services.discoveryStore()).ensureIndexes();
+  context.out(`indexes   ready in database ${config.mongodb.database} (${config.mongodb.uri})`);
+
+  const publisher = createKafkaPublisher({ ...config.kafka, logger: createLogger('error'), requestTimeoutMs: 5000 });
+  try {
+    await publisher.ensureTopic();
+  } catch (err) {
+    throw services.kafkaUnreachable(err);
+  } finally {
+    await publisher.close();
+  }
+  context.out(`topic     ${config.kafka.topic} ready`);
+
+  const client = await services.temporal();
+  const outcome = await ensureDiscoverySchedule(client, config);
+  const schedule = discoveryScheduleOptions(config);
+  context.out(
+    `schedule  ${schedule.scheduleId} ${outcome}: every ${config.discovery.tickS} s, overlap skip, catch-up ${config.discovery.catchupWindowS} s,` +
+      ` starts workflow type discovery on task queue ${config.temporal.taskQueue}`,
+  );
+  context.out(`web ui    ${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/schedules/${encodeURIComponent(schedule.scheduleId)}`);
+
+  const queue = await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: config.temporal.taskQueue } });
+  if ((queue.pollers ?? []).length === 0) {
+    context.note(`warning: no worker polls task queue ${config.temporal.taskQueue}: discovery runs wait until one does (npm start)`);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The operator CLI, `fleetview` (package.json bin; `npm run cli -- ...` in a clone). One command
+ * per module under src/cli; this file only dispatches, maps errors to exit codes, and closes
+ * connections. Configuration comes from src/config.ts (FLEETVIEW_* variables, FLEETVIEW_CONFIG).
+ */
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { clustersCommand, refreshCommand, viewCommand } from './cli/cluster-commands.js';
+import type { CommandContext, CommandRunner } from './cli/context.js';
+import { discoveryCommand } from './cli/discovery-commands.js';
+import { CliError, exitCodes, type ExitCode } from './cli/errors.js';
+import { eventsCommand } from './cli/events-command.js';
+import { Services } from './cli/services.js';
+import { startCommand } from './cli/start-command.js';
+
+export const usage = `usage: fleetview <command> [options]
+
+commands:
+  start                          create/update the discovery schedule, the events topic, the indexes
+  discovery apply -f FILE        validate and store discovery settings (YAML/JSON)
+  discovery list                 the discoveries and their last runs
+  discovery delete NAME          delete a discovery
+  discovery run [NAME...]        run the due (or named) discoveries now
+  clusters                       every known cluster: status, nodes, nodes down, last refresh
+  view CLUSTER [--json]          a cluster's view (workflow query, else MongoDB)
+  refresh CLUSTER [--wait]       refresh a cluster now (--wait: and print the report)
+  events [--cluster C] [--from-beginning] [--follow] [--json]
+                                 read the event stream
+
+fleetview <command> --help explains a command. Settings: FLEETVIEW_* variables (README,
+"Configuration"), e.g. FLEETVIEW_TEMPORAL_ADDRESS, FLEETVIEW_MONGODB_URI, FLEETVIEW_KAFKA_BROKERS.
+
+exit codes:
+  0  done
+  1  failed at run time (a discovery run failed, no refresh before the timeout, ...)
+  2  bad command line, bad settings file or bad configuration: nothing was changed
+  3  not found: unknown cluster, discovery or topic
+  4  a service (Temporal, Kafka, MongoDB) cannot be reached`;
+
+const commands: Record<string, CommandRunner> = {
+  start: startCommand,
+  discovery: discoveryCommand,
+  clusters: clustersCommand,
+  view: viewCommand,
+  refresh: refreshCommand,
+  events: eventsCommand,
+};
+
+export interface CliIo {
+  out: (text: string) => void;
+  note: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  note: (text) => process.stderr.write(`${text}\n`),
+};
+
+/** Runs one command line and returns its exit code; never throws. */
+export async function runCli(argv: string[], io: CliIo = processIo, signal: AbortSignal = new AbortController().signal): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? io.note : io.out)(usage);
+    return name === undefined ? exitCodes.usage : exitCodes.ok;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.note(`fleetview: unknown command ${JSON.stringify(name)}\n\n${usage}`);
+    return exitCodes.usage;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.note(`fleetview: ${err.message}`);
+      return exitCodes.usage;
+    }
+    throw err;
+  }
+  const services = new Services(config);
+  const context: CommandContext = { config, services, out: io.out, note: io.note, signal };
+  try {
+    await command(rest, context);
+    return exitCodes.ok;
+  } catch (err) {
+    if (err instanceof CliError) {
+      // Usage texts and messages that already name their (sub)command are printed as they are.
+      io.note(/^(usage:|fleetview )/.test(err.message) ? err.message : `fleetview ${name}: ${err.message}`);
+      return err.exitCode;
+    }
+    io.note(`fleetview ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    return exitCodes.failure;
+  } finally {
+    await services.close().catch(() => undefined);
+  }
+}
+
+/** The process entry: argv in, exit code out (also used by bin/fleetview.mjs). */
+export async function main(): Promise<void> {
+  const abort = new AbortController();
+  // The first Ctrl-C ends a --follow cleanly; a second one ends the process at once.
+  const stop = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const code = await runCli(process.argv.slice(2), processIo, abort.signal);
+  // Drivers may keep sockets and timers alive for a while after close: the command is done
+  // once its output is flushed.
+  process.stdout.write('', () => process.exit(code));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await main();
+}

@@ -1,0 +1,290 @@
+// The discovery workflow on the real services, against simulated fleets: each backend starts
+// exactly one refresh workflow per cluster however often and concurrently discovery runs; a
+// record change reaches the running workflow within one tick of the schedule; a failing source
+// retires nothing; clusters and nodes no discovery lists any more are retired after the grace
+// period. Runs are started by hand (client.workflow.execute) except where the schedule is the
+// subject.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store.js';
+import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { discoveryScheduleOptions, ensureDiscoverySchedule } from '../../src/cli/discovery-schedule.js';
+import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
+import { startSim, type SimDiscoveryRecord, type SimHandle } from '../../src/sim/index.js';
+import type { ClusterRefreshResult } from '../../src/workflows/cluster-refresh.js';
+import { viewQuery } from '../../src/workflows/messages.js';
+import { discoverySetting, eventually, executionCount, removeSchedule, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
+import { connectClient, servicesEnv, startTestWorker, terminateQuietly, testConfig, TopicReader, type TestWorker } from '../helpers/e2e.js';
+import { freePort } from '../helpers/isolated-service.js';
+import { uniqueName } from '../helpers/unique.js';
+
+const config = testConfig({
+  FLEETVIEW_REFRESH_INTERVAL_S: '2',
+  FLEETVIEW_DISCOVERY_SCHEDULE_ID: uniqueName('discovery-schedule'),
+  FLEETVIEW_DISCOVERY_TICK_S: '2',
+});
+
+let worker: TestWorker;
+let temporal: Awaited<ReturnType<typeof connectClient>>;
+let reader: TopicReader;
+let mongo: ClusterStore;
+let store: DiscoveryStore;
+let dir: string;
+const sims: SimHandle[] = [];
+
+async function newSim(clusters: number, nodes: number, discoveryFile?: string): Promise<SimHandle> {
+  const sim = await startSim({ clusters, nodes, idPrefix: `${uniqueName('disc')}-`, ...(discoveryFile ? { discoveryFile } : {}) });
+  sims.push(sim);
+  return sim;
+}
+
+const clusterHandle = (clusterId: string) => temporal.client.workflow.getHandle(`cluster/${clusterId}`);
+const addresses = (record: { nodes: Array<string | { agent_address: string }> }) =>
+  record.nodes.map((node) => (typeof node === 'string' ? node : node.agent_address)).sort();
+
+function recordHistory(workflowId: string, file: string): void {
+  if (process.env.FLEETVIEW_RECORD_HISTORIES !== '1') return;
+  // The temporal CLI's JSON is the format historyFromJSON reads back in the replay test.
+  const shown = execFileSync(
+    servicesEnv().FLEETVIEW_TEMPORAL_CLI!,
+    ['workflow', 'show', '--workflow-id', workflowId, '-o', 'json', '--address', config.temporal.address, '--namespace', config.temporal.namespace],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  writeFileSync(new URL(`../replay/histories/${file}`, import.meta.url), shown);
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fleetview-discovery-e2e-'));
+  mongo = await createMongoStore(config.mongodb);
+  store = createDiscoveryStore(mongo.db);
+  await store.ensureIndexes();
+  temporal = await connectClient(config);
+  worker = await startTestWorker(config);
+  reader = await new TopicReader(config).start();
+});
+
+after(async () => {
+  // Schedule and worker first: a discovery run in flight could otherwise start a refresher again
+  // right after it is terminated.
+  if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
+  await reader?.stop();
+  await worker?.stop();
+  for (const sim of sims) {
+    for (const record of sim.records()) await terminateQuietly(clusterHandle(record.cluster_id));
+  }
+  await temporal?.close();
+  await mongo?.db.dropDatabase().catch(() => undefined);
+  await mongo?.close();
+  for (const sim of sims) await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('discovery from each backend', () => {
+  for (const backend of ['file', 'http', 'http_sd'] as const) {
+    it(`${backend}: starts exactly one refresh workflow per cluster, however often and concurrently discovery runs`, async () => {
+      const discoveryFile = join(dir, `${backend}.json`);
+      const sim = await newSim(2, 2, backend === 'file' ? discoveryFile : undefined);
+      const name = uniqueName(backend);
+      const options = backend === 'file' ? { path: discoveryFile } : { url: `${sim.url}/${backend === 'http' ? 'discovery' : 'http_sd'}` };
+      await store.applySetting(discoverySetting({ name, backend, interval: 60, options }), new Date());
+      const clusterIds = sim.records().map((record) => record.cluster_id);
+
+      // Three runs at once: the discovery is claimed by exactly one of them.
+      const concurrent = await Promise.all([1, 2, 3].map(() => runDiscovery(temporal.client, config)));
+      const outcomes = concurrent.flatMap((run) => run.discoveries.filter((d) => d.discovery === name));
+      assert.equal(outcomes.length, 1, 'one run claims a due discovery');
+      assert.deepEqual(outcomes[0], { discovery: name, ok: true, clusters: 2, changed: 2, events: 2, problems: [], error: null });
+
+      // Due again, twice, one after the other: nothing changed, so nothing is emitted.
+      for (let i = 0; i < 2; i++) {
+        await store.makeDue([name], new Date());
+        const again = await runDiscovery(temporal.client, config);
+        assert.deepEqual(
+          again.discoveries.find((d) => d.discovery === name),
+          { discovery: name, ok: true, clusters: 2, changed: 0, events: 0, problems: [], error: null },
+        );
+      }
+
+      for (const record of sim.records()) {
+        const workflowId = `cluster/${record.cluster_id}`;
+        assert.equal(await executionCount(temporal.client, workflowId), 1, `${workflowId}: one execution ever`);
+        assert.equal((await clusterHandle(record.cluster_id).describe()).status.name, 'RUNNING');
+        const queried = await clusterHandle(record.cluster_id).query(viewQuery);
+        assert.deepEqual(addresses(queried.record), addresses(record));
+        // Started with two discovery intervals as the node grace period.
+        assert.equal(queried.settings.node_retire_grace_s, 120);
+      }
+
+      const events = await reader.waitFor((all) => clusterIds.every((id) => all.some((e) => e.event === 'CLUSTER_NEW' && e.cluster_id === id)));
+      for (const id of clusterIds) {
+        const published = reader.received.filter((r) => r.event.event === 'CLUSTER_NEW' && r.event.cluster_id === id);
+        assert.equal(published.length, 1, `${id}: CLUSTER_NEW published once`);
+        const event = events.find((e) => e.event === 'CLUSTER_NEW' && e.cluster_id === id)!;
+        assert.equal(event.id, `${id}/discovery/${name}@${event.timestamp}/CLUSTER_NEW`);
+        assert.equal(event.generation, 0);
+      }
+
+      if (backend === 'http') {
+        // A refresher that was terminated comes back at the next run, with its stored record.
+        const [first] = clusterIds as [string];
+        await clusterHandle(first).terminate('the test kills it');
+        await store.makeDue([name], new Date());
+        await runDiscovery(temporal.client, config);
+        assert.equal((await clusterHandle(first).describe()).status.name, 'RUNNING');
+        assert.equal(await eventually('two executions listed', async () => (await executionCount(temporal.client, `cluster/${first}`)) === 2 || undefined), true);
+      }
+      await store.deleteSetting(name);
+    });
+  }
+});
+
+describe('a failing source', () => {
+  it('keeps its clusters refreshing from their last known records and retires nothing, past the grace period', async () => {
+    const sim = await newSim(2, 2);
+    const name = uniqueName('failing');
+    const good = discoverySetting({ name, backend: 'http', interval: 1, options: { url: `${sim.url}/discovery` } });
+    await store.applySetting(good, new Date());
+    await runDiscovery(temporal.client, config);
+    const clusterIds = sim.records().map((record) => record.cluster_id);
+
+    // The source now points at a closed port: every run fails, visibly, and changes nothing.
+    const closed = await freePort();
+    await store.applySetting(discoverySetting({ ...good, options: { url: `http://127.0.0.1:${closed}/discovery` } }), new Date());
+    const failedRunId = uniqueName('discovery-failing');
+    const first = await runFailingDiscovery(temporal.client, config, failedRunId);
+    assert.match(first.message, new RegExp(`1 of 1 discoveries failed .*${name}`));
+    assert.equal(first.result.discoveries[0]?.ok, false);
+    assert.deepEqual(first.result.retired.filter((id) => clusterIds.includes(id)), []);
+    recordHistory(failedRunId, 'discovery-failed-source.json');
+
+    await sleep(2500); // past the grace period (two intervals of 1 s)
+    await store.makeDue([name], new Date());
+    const second = await runFailingDiscovery(temporal.client, config);
+    assert.deepEqual(second.result.retired.filter((id) => clusterIds.includes(id)), []);
+
+    const stored = (await store.listSettings()).settings.find((s) => s.setting.name === name);
+    assert.equal(stored?.last_run?.ok, false);
+    assert.match(stored?.last_run?.error ?? '', new RegExp(String(closed)));
+    for (const id of clusterIds) {
+      assert.equal((await clusterHandle(id).describe()).status.name, 'RUNNING', `${id} keeps refreshing`);
+      const doc = await store.getCluster(id);
+      assert.equal(doc?.missing_since, null, `${id} is not missing`);
+      assert.deepEqual(doc?.listed_by, [name]);
+    }
+
+    // The source answers again: the records were kept, so nothing is new.
+    await store.applySetting(good, new Date());
+    const healed = await runDiscovery(temporal.client, config);
+    assert.deepEqual(healed.discoveries, [{ discovery: name, ok: true, clusters: 2, changed: 0, events: 0, problems: [], error: null }]);
+    assert.ok(!reader.unique().some((e) => e.event === 'CLUSTER_RETIRED' && clusterIds.includes(e.cluster_id)));
+    await store.deleteSetting(name);
+  });
+});
+
+describe('retirement', () => {
+  it('retires a dropped node (NODE_RETIRED), then a dropped cluster after the grace period, then the clusters of a deleted discovery', async () => {
+    const sim = await newSim(2, 3);
+    const [kept, dropped] = sim.records() as [SimDiscoveryRecord, SimDiscoveryRecord];
+    const file = join(dir, 'retirement.yaml');
+    writeFileSync(file, JSON.stringify([kept, dropped]));
+    const name = uniqueName('retiring');
+    await store.applySetting(discoverySetting({ name, backend: 'file', interval: 1, options: { path: file } }), new Date());
+    await runDiscovery(temporal.client, config);
+    await eventually('both refreshers have a view', async () => {
+      for (const id of [kept.cluster_id, dropped.cluster_id]) if (!(await clusterHandle(id).query(viewQuery)).view) return false;
+      return true;
+    });
+
+    // The file drops one node of `kept` and the whole of `dropped`.
+    const droppedNode = kept.nodes[2]!;
+    writeFileSync(file, JSON.stringify([{ ...kept, nodes: kept.nodes.slice(0, 2) }]));
+    await store.makeDue([name], new Date());
+    const noticed = await runDiscovery(temporal.client, config);
+    // Other tests' discoveries, deleted when they finished, retire their clusters in these runs too.
+    const ours = (retired: string[]) => retired.filter((id) => id === kept.cluster_id || id === dropped.cluster_id);
+    assert.deepEqual(ours(noticed.retired), [], 'nothing is retired before the grace period');
+    assert.equal(noticed.discoveries[0]?.changed, 1);
+    assert.notEqual((await store.getCluster(dropped.cluster_id))?.missing_since, null);
+    assert.equal((await clusterHandle(dropped.cluster_id).describe()).status.name, 'RUNNING');
+
+    // The refresher of `kept` got the new record and retires the node itself after its grace period.
+    const nodeRetired = await reader.waitFor(
+      (all) => all.some((e) => e.event === 'NODE_RETIRED' && e.cluster_id === kept.cluster_id),
+      20_000,
+    );
+    const retiredNode = nodeRetired.find((e) => e.event === 'NODE_RETIRED' && e.cluster_id === kept.cluster_id);
+    assert.equal((retiredNode?.payload as { address: string }).address, droppedNode);
+
+    await sleep(2200); // past the cluster's grace period (two intervals of 1 s)
+    await store.makeDue([name], new Date());
+    const retireRunId = uniqueName('discovery-retire');
+    const retiring = await runDiscovery(temporal.client, config, retireRunId);
+    assert.deepEqual(ours(retiring.retired), [dropped.cluster_id]);
+    recordHistory(retireRunId, 'discovery-retirement.json');
+
+    const finished = (await clusterHandle(dropped.cluster_id).result()) as ClusterRefreshResult;
+    assert.match(finished.retired.reason, /no enabled discovery has listed/);
+    const events = await reader.waitFor((all) => all.some((e) => e.event === 'CLUSTER_RETIRED' && e.cluster_id === dropped.cluster_id));
+    const retired = events.find((e) => e.event === 'CLUSTER_RETIRED' && e.cluster_id === dropped.cluster_id)!;
+    assert.equal(retired.id, `${dropped.cluster_id}/discovery/retire@${retiring.at}/CLUSTER_RETIRED`);
+    assert.equal((retired.payload as { last_record: DiscoveryRecord }).last_record.cluster_id, dropped.cluster_id);
+    assert.equal((await clusterHandle(kept.cluster_id).describe()).status.name, 'RUNNING');
+
+    // Deleting the discovery: its remaining cluster goes missing at the next run, retires after the grace period.
+    await store.deleteSetting(name);
+    const marked = await runDiscovery(temporal.client, config);
+    assert.deepEqual(ours(marked.retired), []);
+    await sleep(2200);
+    const last = await runDiscovery(temporal.client, config);
+    assert.deepEqual(ours(last.retired), [kept.cluster_id]);
+    assert.equal(((await clusterHandle(kept.cluster_id).result()) as ClusterRefreshResult).retired.reason.includes(kept.cluster_id), true);
+    assert.equal((await store.getCluster(kept.cluster_id))?.retire_done, true);
+  });
+});
+
+describe('the schedule', () => {
+  it('is created then updated idempotently, and its ticks bring a record change to the running workflow within one tick', async () => {
+    const sim = await newSim(1, 2);
+    const record = sim.records()[0]!;
+    const name = uniqueName('scheduled');
+    await store.applySetting(discoverySetting({ name, backend: 'http', interval: 1, options: { url: `${sim.url}/discovery` } }), new Date());
+
+    assert.equal(await ensureDiscoverySchedule(temporal.client, config), 'created');
+    assert.equal(await ensureDiscoverySchedule(temporal.client, config), 'updated');
+    const schedule = temporal.client.schedule.getHandle(config.discovery.scheduleId);
+    const described = await schedule.describe();
+    assert.equal(described.policies.overlap, 'SKIP');
+    assert.equal(described.policies.catchupWindow, config.discovery.catchupWindowS * 1000);
+    assert.equal(described.action.workflowType, 'discovery');
+    assert.equal(described.action.taskQueue, config.temporal.taskQueue);
+    assert.deepEqual(discoveryScheduleOptions(config).spec.intervals, [{ every: '2s' }]);
+
+    const handle = clusterHandle(record.cluster_id);
+    await eventually('the schedule starts the cluster workflow', async () => (await handle.query(viewQuery)).record.nodes.length === 2, 30_000);
+
+    const response = await fetch(`${sim.url}/admin/clusters/${record.cluster_id}/nodes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(response.status, 201);
+    const changedAt = Date.now();
+    await eventually('the new node reaches the workflow', async () => (await handle.query(viewQuery)).record.nodes.length === 3, 30_000);
+    const tookMs = Date.now() - changedAt;
+    assert.ok(tookMs <= config.discovery.tickS * 1000 + 3000, `the change took ${tookMs} ms to arrive, more than one ${config.discovery.tickS} s tick`);
+
+    // The event belongs to the run of one scheduled time: whole seconds of the 2 s interval.
+    const events = await reader.waitFor((all) => all.some((e) => e.event === 'CLUSTER_CHANGED' && e.cluster_id === record.cluster_id));
+    const changed = events.find((e) => e.event === 'CLUSTER_CHANGED' && e.cluster_id === record.cluster_id)!;
+    assert.match(changed.timestamp, /:\d[02468]\.000Z$/);
+    assert.equal(changed.id, `${record.cluster_id}/discovery/${name}@${changed.timestamp}/CLUSTER_CHANGED`);
+
+    // A manual trigger starts one more run of the schedule.
+    const before = (await schedule.describe()).info.numActionsTaken;
+    await schedule.trigger();
+    await eventually('the triggered run is taken', async () => (await schedule.describe()).info.numActionsTaken > before);
+    await schedule.delete();
+    await store.deleteSetting(name);
+  });
+});

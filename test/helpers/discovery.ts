@@ -1,0 +1,89 @@
+/**
+ * Helpers of the discovery end-to-end tests: settings documents, discovery runs started by
+ * hand, and bounded polling of what can only be observed (visibility, views, stored records).
+ */
+import assert from 'node:assert/strict';
+import { ScheduleNotFoundError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { parseDiscoverySetting, type DiscoverySetting } from '../../src/adapters/discovery/index.js';
+import type { Config } from '../../src/config.js';
+import { discoveryWorkflowType, type DiscoveryRunResult } from '../../src/workflows/discovery-messages.js';
+import { configEnv } from './e2e.js';
+import { uniqueName } from './unique.js';
+
+export function discoverySetting(raw: Record<string, unknown>): DiscoverySetting {
+  const parsed = parseDiscoverySetting(raw, 'test setting');
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.problem);
+  return parsed.setting;
+}
+
+/** Starts one discovery run (as a schedule tick would) and waits for its result. */
+export async function runDiscovery(client: Client, config: Config, workflowId = uniqueName('discovery')): Promise<DiscoveryRunResult> {
+  return (await client.workflow.execute(discoveryWorkflowType, { taskQueue: config.temporal.taskQueue, workflowId, args: [] })) as DiscoveryRunResult;
+}
+
+/** A run expected to fail (a broken source): its error message and the result it carries. */
+export async function runFailingDiscovery(client: Client, config: Config, workflowId = uniqueName('discovery')): Promise<{ message: string; result: DiscoveryRunResult }> {
+  try {
+    await runDiscovery(client, config, workflowId);
+  } catch (err) {
+    assert.ok(err instanceof WorkflowFailedError, `expected the run to fail, got ${String(err)}`);
+    const cause = err.cause as { message: string; details?: unknown[] } | undefined;
+    assert.ok(cause?.details?.[0], 'the failure carries the run result');
+    return { message: cause.message, result: cause.details[0] as DiscoveryRunResult };
+  }
+  assert.fail('the discovery run succeeded');
+}
+
+/** Polls `probe` until it returns something other than undefined/false. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Error | undefined;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err instanceof Error ? err : new Error(String(err));
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** Executions (any status) of one workflow id, once visibility has caught up with at least one. */
+export async function executionCount(client: Client, workflowId: string): Promise<number> {
+  return eventually(`visibility lists ${workflowId}`, async () => {
+    const { count } = await client.workflow.count(`WorkflowId = '${workflowId}'`);
+    return count > 0 ? count : undefined;
+  });
+}
+
+/**
+ * Deletes the schedule, if any, and ends its runs still going (a run started just before the
+ * deletion would otherwise wait for a worker until its run timeout).
+ */
+export async function removeSchedule(client: Client, scheduleId: string): Promise<void> {
+  await client.schedule
+    .getHandle(scheduleId)
+    .delete()
+    .catch((err: unknown) => {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    });
+  for await (const run of client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}' AND ExecutionStatus = 'Running'` })) {
+    await client.workflow
+      .getHandle(run.workflowId, run.runId)
+      .terminate('the test finished')
+      .catch(() => undefined);
+  }
+}
+
+/** The configuration as environment variables for a child process, discovery settings included. */
+export function discoveryConfigEnv(config: Config): Record<string, string> {
+  return {
+    ...configEnv(config),
+    FLEETVIEW_REFRESH_INTERVAL_S: String(config.refresh.intervalS),
+    FLEETVIEW_DISCOVERY_SCHEDULE_ID: config.discovery.scheduleId,
+    FLEETVIEW_DISCOVERY_TICK_S: String(config.discovery.tickS),
+    FLEETVIEW_DISCOVERY_CATCHUP_S: String(config.discovery.catchupWindowS),
+  };
+}
