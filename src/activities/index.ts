@@ -8,7 +8,7 @@ import type { ClusterStore } from '../adapters/mongo-store.js';
 import { createDiscoveryActivities, type DiscoveryDependencies } from './discovery.js';
 import { observeNodeActivity } from './observe-node.js';
 import { publishEventsActivity } from './publish-events.js';
-import { saveViewActivity } from './save-view.js';
+import { loadStoredViewActivity, saveViewActivity } from './save-view.js';
 
 export interface ActivityDependencies {
   agents: AgentClient;
@@ -23,6 +23,7 @@ export function createActivities(deps: ActivityDependencies) {
     observeNode: observeNodeActivity(deps.agents),
     publishEvents: publishEventsActivity(deps.publisher),
     saveView: saveViewActivity(deps.store),
+    loadStoredView: loadStoredViewActivity(deps.store),
     ...createDiscoveryActivities(deps.discovery),
   };
 }

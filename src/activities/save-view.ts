@@ -7,3 +7,10 @@ export function saveViewActivity(store: ClusterStore) {
     return store.saveView(view);
   };
 }
+
+/** The cluster's last stored view, or null for a cluster never refreshed. */
+export function loadStoredViewActivity(store: ClusterStore) {
+  return async function loadStoredView(clusterId: string): Promise<ClusterView | null> {
+    return store.loadView(clusterId);
+  };
+}

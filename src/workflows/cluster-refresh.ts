@@ -56,7 +56,7 @@ const durableRetry: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
-const { publishEvents, saveView } = proxyActivities<Activities>(durableRetry);
+const { publishEvents, saveView, loadStoredView } = proxyActivities<Activities>(durableRetry);
 
 function observeOptions(address: string, timeoutMs: number | null): ActivityOptions {
   // Three agent calls, two of them concurrent: two budgets plus slack. The default budget
@@ -251,8 +251,16 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     refreshDuration.record(lastReport.duration_ms);
   }
 
+  if (!input.carried) {
+    // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
+    // was retired and is listed again): continue from the stored view, so generations, and with
+    // them event ids, never repeat, and known nodes are not announced as new.
+    view = await loadStoredView(record.cluster_id);
+  }
+
   let refreshesThisRun = 0;
-  let refreshNow = view === null || refreshRequested;
+  // A new workflow refreshes at once; a continued one keeps its slot unless a request is pending.
+  let refreshNow = !input.carried || refreshRequested;
   for (;;) {
     let scheduledAtMs: number | null = null;
     if (!refreshNow) {

@@ -170,6 +170,18 @@ describe('cluster refresh workflow', () => {
     assert.equal(running.count, 1);
   });
 
+  it('continues from the stored view when a cluster workflow starts anew: no repeated ids, no false NEW events', async () => {
+    const clusterId = `${idPrefix}kafka-1`;
+    const old = temporal.client.workflow.getHandle(`cluster/${clusterId}`);
+    const before = await old.executeUpdate(refreshNowUpdate);
+    await old.terminate('simulating an operator who terminated the refresher');
+    const handle = await startRefresher(clusterId);
+    started.push(handle);
+    const view = await waitForView(handle, (q) => q.last_report !== null, 20_000, 'the new workflow did not refresh');
+    assert.equal(view.last_report?.generation, before.generation + 1);
+    assert.equal(view.last_report?.events_emitted, 0, 'nothing changed on the nodes, so nothing is new');
+  });
+
   it('refreshes strictly one at a time and coalesces concurrent force refreshes', async () => {
     const clusterId = `${idPrefix}zk-2`;
     const handle = await startRefresher(clusterId);
