@@ -1,6 +1,6 @@
 // Installs the npm dependencies when node_modules is missing or was installed from another
-// lockfile (`npm ci`), recorded by a stamp holding the lockfile's hash: the same stamp
-// scripts/test.mjs writes. Plain JavaScript: it runs before node_modules exists.
+// lockfile (`npm ci`), recorded by a stamp holding the lockfile's hash. Used by `npm test` and
+// `npm run demo`. Plain JavaScript: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

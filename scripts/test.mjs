@@ -7,11 +7,11 @@
 //   npm test -- --skip-checks     no type-check and lint
 // Plain JavaScript on purpose: it must run before node_modules exists.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDependencies } from './dependencies.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
@@ -38,12 +38,7 @@ function mustRun(title, command, commandArgs) {
 }
 
 // 1. Dependencies: `npm ci` when node_modules is missing or was installed from another lockfile.
-const lockHash = createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
-const stamp = join(root, 'node_modules', '.fleetview-lock.sha256');
-if (!existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== lockHash) {
-  mustRun('installing dependencies (npm ci)', 'npm', ['ci', '--no-audit', '--no-fund']);
-  writeFileSync(stamp, `${lockHash}\n`);
-}
+ensureDependencies(root);
 
 // 2. Static checks.
 if (!skipChecks) {
