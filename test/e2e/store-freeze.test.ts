@@ -1,7 +1,7 @@
 // The store freezes (SIGSTOP) under a running fleet: every cluster keeps refreshing and
 // publishing throughout, nothing is lost, and once the store resumes the stored state catches up
-// within 30 s. The full-size run (100 clusters, 60 s) is `npm run bench:store-freeze`; this is the
-// same scenario scaled to the suite.
+// within 30 s. Scaled to the suite by default; the full size is
+//   FLEETVIEW_FREEZE_CLUSTERS=100 FLEETVIEW_FREEZE_MS=60000 FLEETVIEW_FREEZE_INTERVAL_S=5 npm test -- test/e2e/store-freeze.test.ts
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { uniqueName } from '../helpers/unique.js';
 
 const clusters = Number(process.env.FLEETVIEW_FREEZE_CLUSTERS ?? 10);
 const freezeMs = Number(process.env.FLEETVIEW_FREEZE_MS ?? 15_000);
-const intervalS = 2;
+const intervalS = Number(process.env.FLEETVIEW_FREEZE_INTERVAL_S ?? 2);
 
 let store: IsolatedService;
 let sim: SimHandle;
@@ -43,8 +43,9 @@ before(async () => {
   config = testConfig({ FLEETVIEW_MONGODB_URI: `mongodb://127.0.0.1:${port}/`, FLEETVIEW_MONGODB_TIMEOUT_MS: '1000' });
   sim = await startSim({ clusters, nodes: 3, idPrefix: `${uniqueName('freeze')}-` });
   temporal = await connectClient(config);
-  reader = await new TopicReader(config).start();
+  // The worker creates the topic the reader subscribes to.
   worker = await startTestWorker(config);
+  reader = await new TopicReader(config).start();
   mongo = await MongoClient.connect(config.mongodb.uri, { serverSelectionTimeoutMS: 5_000 });
 });
 
