@@ -52,12 +52,19 @@ export class Cleanup {
     return this.undoTo(0);
   }
 
-  /** On the first SIGINT/SIGTERM: undo everything, then exit 130; a second signal exits at once. */
+  /**
+   * On the first SIGINT/SIGTERM: undo everything, then exit 130. A second signal exits at once,
+   * unless it comes within a second of the first: Ctrl-C reaches this process from the terminal
+   * and again forwarded by npm and tsx, and that echo must not cut the cleanup short.
+   */
   installSignalHandlers(): void {
-    let stopping = false;
+    let firstSignalMs: number | null = null;
     const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) process.exit(130);
-      stopping = true;
+      if (firstSignalMs !== null) {
+        if (Date.now() - firstSignalMs > 1000) process.exit(130);
+        return;
+      }
+      firstSignalMs = Date.now();
       this.log(`${signal}: cleaning up what the benchmark started (again to quit at once)`);
       void this.undoAll().finally(() => process.exit(130));
     };

@@ -4,7 +4,8 @@
  * apply` of an http discovery over the sim's /discovery; every name unique to the run.
  *
  * What is read, chosen to keep working when the workflow and the store layout change:
- * - onboarding and detection from the events topic (AGENT_NEW per node, NODE_DOWN, AGENT_DOWN);
+ * - onboarding from the events topic (AGENT_NEW per node) and the worker's refresh counter;
+ * - detection from the events topic (NODE_DOWN, AGENT_DOWN);
  * - refreshes, lag and duration from the worker's Prometheus metrics (`fleetview_refreshes`,
  *   `fleetview_refresh_lag`, `fleetview_refresh_duration`), as differences over the window;
  * - Temporal's cost per refresh from a sample of cluster workflow histories, counted per timer
@@ -85,10 +86,16 @@ export interface StoreCost {
 export interface FleetviewResult {
   onboarding: {
     completed: boolean;
+    /** From the discovery applied to every node's AGENT_NEW published and one refresh completed per cluster. */
     seconds: number | null;
+    /** From the discovery applied to the last node's AGENT_NEW (the first refreshes' events). */
+    every_agent_new_s: number | null;
     timeout_s: number;
+    /** Clusters whose every node's AGENT_NEW was published. */
     clusters_onboarded: number;
     nodes_seen: number;
+    /** fleetview_refreshes when onboarding ended (completed refreshes, views saved). */
+    refreshes_completed: number;
   };
   window_s: number;
   refreshes: {
@@ -193,13 +200,16 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const appliedMs = Date.now();
     log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
 
-    const onboarding = await waitForOnboarding(reader, sim, worker, appliedMs, settings.onboardingTimeoutS);
+    const onboarding = await waitForOnboarding(reader, sim, worker, metricsPort, appliedMs, settings.onboardingTimeoutS);
     log(
       onboarding.completed
         ? `onboarded in ${onboarding.seconds} s`
-        : `onboarding incomplete after ${settings.onboardingTimeoutS} s: ${onboarding.clusters_onboarded}/${sim.clusterIds.length} clusters, ${onboarding.nodes_seen}/${sim.nodes.length} nodes`,
+        : `onboarding incomplete after ${settings.onboardingTimeoutS} s: AGENT_NEW of ${onboarding.nodes_seen}/${sim.nodes.length} nodes (${onboarding.clusters_onboarded}/${sim.clusterIds.length} clusters), ${onboarding.refreshes_completed} refreshes completed`,
     );
 
+    // Onboarding ends with a burst (discovery's signal-with-start may refresh a cluster twice):
+    // one interval more, and the window sees only scheduled refreshes.
+    if (onboarding.completed) await delay(settings.intervalS * 1000);
     log(`measuring the steady state for ${settings.measureS} s`);
     const usage = new UsageWindow({
       worker: worker.pgid,
@@ -391,21 +401,44 @@ async function dropStoredState(config: Config, mongo: MongoClient, names: Fleetv
 
 // --- onboarding -----------------------------------------------------------------------------
 
-async function waitForOnboarding(reader: TopicReader, sim: SimProcess, worker: ChildGroup, appliedMs: number, timeoutS: number): Promise<FleetviewResult['onboarding']> {
+/**
+ * Onboarding is done when both are true: every node's AGENT_NEW is on the topic (its cluster's
+ * first refresh computed and published its view) and the worker has completed at least one
+ * refresh per cluster (fleetview_refreshes counts a refresh once its view is saved). Either
+ * alone would call a fleet onboarded whose saves hang, or one that refreshed some clusters twice.
+ */
+async function waitForOnboarding(
+  reader: TopicReader,
+  sim: SimProcess,
+  worker: ChildGroup,
+  metricsPort: number,
+  appliedMs: number,
+  timeoutS: number,
+): Promise<FleetviewResult['onboarding']> {
   const deadline = appliedMs + timeoutS * 1000;
+  const clusters = sim.clusterIds.length;
+  let refreshedMs: number | null = null;
+  let refreshes = 0;
   let firstSeen = reader.firstByAddress('AGENT_NEW', appliedMs);
-  while (firstSeen.size < sim.nodes.length && Date.now() < deadline && !worker.exited()) {
+  while ((firstSeen.size < sim.nodes.length || refreshedMs === null) && Date.now() < deadline && !worker.exited()) {
     await delay(250);
     firstSeen = reader.firstByAddress('AGENT_NEW', appliedMs);
+    if (refreshedMs === null) {
+      refreshes = counterTotal(await scrapeWorker(metricsPort), 'fleetview_refreshes') ?? 0;
+      if (refreshes >= clusters) refreshedMs = Date.now();
+    }
   }
   const times = sim.nodes.map((node) => firstSeen.get(node.address)).filter((t): t is number => t !== undefined);
-  const completed = times.length === sim.nodes.length;
+  const eventsComplete = times.length === sim.nodes.length;
+  const completed = eventsComplete && refreshedMs !== null;
   return {
     completed,
-    seconds: completed ? round((Math.max(...times) - appliedMs) / 1000, 1) : null,
+    seconds: completed ? round((Math.max(Math.max(...times), refreshedMs!) - appliedMs) / 1000, 1) : null,
+    every_agent_new_s: eventsComplete ? round((Math.max(...times) - appliedMs) / 1000, 1) : null,
     timeout_s: timeoutS,
     clusters_onboarded: onboardedClusters(reader, sim).length,
     nodes_seen: times.length,
+    refreshes_completed: refreshes,
   };
 }
 
@@ -613,7 +646,9 @@ async function diagnoseStall(
     store_probe: storeProbe,
   };
   report.summary = [
-    onboarding.completed ? null : `onboarding ${onboarding.clusters_onboarded} clusters within ${onboarding.timeout_s} s`,
+    onboarding.completed
+      ? null
+      : `onboarding incomplete in ${onboarding.timeout_s} s (AGENT_NEW of ${onboarding.clusters_onboarded} clusters' nodes, ${onboarding.refreshes_completed} refreshes completed)`,
     `${refreshesDone ?? 'unknown'} refreshes done of ${Math.round(due)} due`,
     report.worker_alive ? null : 'the worker process died',
     `${pending.pending} pending activities in ${pending.sampled_workflows} sampled workflows (max attempt ${pending.max_attempt})`,

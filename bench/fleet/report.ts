@@ -83,7 +83,7 @@ export function sizeTable(size: SizeResult): string {
   const c = f?.costs;
   const rows: string[][] = [
     ['figure', 'fleetview', 'Prometheus', 'bare poller', 'fleetview ÷ Prometheus', 'fleetview ÷ poller'],
-    ['onboarding / all targets up (s)', f ? (f.onboarding.completed ? show(f.onboarding.seconds) : `incomplete: ${f.onboarding.clusters_onboarded}/${size.clusters} clusters in ${f.onboarding.timeout_s}`) : dash, show(p?.all_targets_up_s), dash, ratioCell(x.onboarding_vs_prometheus_all_up), dash],
+    ['onboarding / all targets up (s)', f ? (f.onboarding.completed ? show(f.onboarding.seconds) : `incomplete after ${f.onboarding.timeout_s}: ${f.onboarding.clusters_onboarded}/${size.clusters} clusters published, ${f.onboarding.refreshes_completed} refreshes saved`) : dash, show(p?.all_targets_up_s), dash, ratioCell(x.onboarding_vs_prometheus_all_up), dash],
     ['done ÷ due over the window', show(f?.refreshes.done_ratio), show(p?.scrapes_done_ratio), show(b?.polls_done_ratio), dash, dash],
     ['refresh lag p50 / p99 (ms)', pair(f?.refreshes.lag_p50_ms, f?.refreshes.lag_p99_ms), dash, dash, dash, dash],
     ['refresh duration p50 / p99 (ms)', pair(f?.refreshes.duration_p50_ms, f?.refreshes.duration_p99_ms), dash, dash, dash, dash],
