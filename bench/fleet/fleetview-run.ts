@@ -382,10 +382,8 @@ async function terminateRunWorkflows(client: Client, taskQueue: string, clusterI
 
 async function dropStoredState(config: Config, mongo: MongoClient, names: FleetviewNames): Promise<void> {
   const problems: string[] = [];
-  await mongo
-    .db(names.database)
-    .dropDatabase()
-    .catch((err: unknown) => problems.push(`drop database: ${String(err)}`));
+  const dropped = await dropDatabaseForGood(mongo, names.database).catch((err: unknown) => `drop database: ${String(err)}`);
+  if (dropped !== true) problems.push(dropped);
   const admin = new Kafka({ clientId: `${names.consumerGroup}-admin`, brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
   try {
     await admin.connect();
@@ -397,6 +395,21 @@ async function dropStoredState(config: Config, mongo: MongoClient, names: Fleetv
     await admin.disconnect();
   }
   if (problems.length > 0) throw new Error(problems.join('; '));
+}
+
+/**
+ * FerretDB runs a command to its end even after its client has gone, so an update that hung
+ * while the worker lived can complete after the drop and create the database again: drop until
+ * it stays gone for a few seconds (a bounded number of times).
+ */
+async function dropDatabaseForGood(mongo: MongoClient, database: string): Promise<true | string> {
+  const exists = async (): Promise<boolean> => (await mongo.db('admin').admin().listDatabases({ nameOnly: true })).databases.some((db) => db.name === database);
+  for (let attempt = 0; attempt < 6; attempt++) {
+    await mongo.db(database).dropDatabase();
+    await delay(3000);
+    if (!(await exists())) return true;
+  }
+  return `database ${database} came back after 6 drops (store commands of the stopped worker still completing)`;
 }
 
 // --- onboarding -----------------------------------------------------------------------------
