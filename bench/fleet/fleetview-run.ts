@@ -161,9 +161,10 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
   // Registered first, so undone last: what fleetview stored, once nothing writes any more.
   cleanup.add(`dropping database ${names.database}, deleting topic ${names.topic}`, () => dropStoredState(config, mongo, names));
   cleanup.add(`deleting discovery ${names.discovery}`, async () => {
-    const { code, output } = await runCli(context.root, env, ['discovery', 'delete', names.discovery], 60_000);
-    // 3: not found, e.g. the run stopped before applying it.
-    if (code !== 0 && code !== 3) throw new Error(`fleetview discovery delete exited ${code}: ${output}`);
+    const { code, output } = await runCli(context.root, env, ['discovery', 'delete', names.discovery], 30_000);
+    // 3: not found, e.g. the run stopped before applying it. A store too busy to answer (a stalled
+    // size) is no leftover: the discovery lives in the run's database, dropped next and checked.
+    if (code !== 0 && code !== 3) log(`fleetview discovery delete exited ${code} (${output.split('\n')[0] || 'no output: killed after 30 s'}); the database drop removes it`);
   });
 
   try {
