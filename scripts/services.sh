@@ -8,7 +8,8 @@
 #   scripts/services.sh status    what runs where, and the Web UI URL
 #   scripts/services.sh env       the variables src/config.ts reads (eval "$(scripts/services.sh env)")
 #   scripts/services.sh clean     stop, then delete the servers' data (installs are kept)
-#   scripts/services.sh tools     install the tools the tests use beside the servers (kcat)
+#   scripts/services.sh tools     install the tools the tests and benchmarks use beside the servers
+#                                 (kcat, prometheus; Debian packages)
 #
 # start, stop and status take optional service names (temporal kafka ferretdb); default: all.
 # Every setting below can be overridden from the environment.
@@ -125,16 +126,29 @@ install_ferretdb() {
   rm -rf "$work"
 }
 
-# kcat: an independent Kafka client the tests read the events topic with (Debian's package).
-install_kcat() {
-  command -v kcat >/dev/null 2>&1 && return
+# Tools beside the servers, from Debian's packages: kcat, an independent Kafka client the tests
+# read the events topic with; prometheus, the anchor `npm run bench:fleet` measures fleetview
+# against. A tool that cannot be installed is a warning: only what needs it fails.
+install_debian_tool() {
+  local tool=$1 what_fails=$2
+  command -v "$tool" >/dev/null 2>&1 && return
   if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
-    say "installing kcat from Debian's packages"
-    { apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq kcat >/dev/null 2>&1; }; } ||
-      say "warning: could not install kcat; the tests that read the topic with it will fail"
+    say "installing $tool from Debian's packages"
+    # --no-install-recommends: prometheus would otherwise bring node-exporter and its service.
+    local install=(apt-get install -y -qq --no-install-recommends "$tool")
+    { "${install[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; }; } ||
+      say "warning: could not install $tool; $what_fails"
   else
-    say "warning: kcat is not installed (apt-get install kcat); the tests that read the topic with it will fail"
+    say "warning: $tool is not installed (apt-get install $tool); $what_fails"
   fi
+}
+
+install_kcat() { install_debian_tool kcat "the tests that read the topic with it will fail"; }
+install_prometheus() { install_debian_tool prometheus "npm run bench:fleet reports no Prometheus anchor"; }
+
+cmd_tools() {
+  install_kcat
+  install_prometheus
 }
 
 cmd_install() {
@@ -417,7 +431,7 @@ case "$command" in
   status) cmd_status ;;
   env) cmd_env ;;
   clean) cmd_clean ;;
-  tools) install_kcat ;;
+  tools) cmd_tools ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
