@@ -94,7 +94,7 @@ it('keeps refreshing and publishing while the store is frozen, and the store con
   const minimum = Math.floor(freezeMs / 1000 / intervalS / 2);
   atThaw.forEach((generation, index) => assert.ok(generation - atFreeze[index]! >= minimum, `cluster ${index} refreshed ${generation - atFreeze[index]!} times while the store was frozen`));
   const behind = await handles[0]!.query(viewQuery);
-  assert.ok(behind.stored_generation !== null && behind.stored_generation < behind.view!.generation);
+  assert.ok(behind.stored_generation !== null && behind.stored_generation < behind.view!.generation, `stored ${behind.stored_generation} view ${behind.view?.generation} ${behind.store_error} ${behind.last_report?.store}`);
 
   signalStore('SIGCONT');
   const thawedAt = Date.now();
