@@ -166,7 +166,7 @@ export const settings = [
   setting({ key: 'kafka.topic', env: 'FLEETVIEW_EVENTS_TOPIC', default: 'fleetview.events', parse: text, doc: 'topic the events are published to (created if missing)' }),
   setting({ key: 'kafka.topicPartitions', env: 'FLEETVIEW_EVENTS_PARTITIONS', default: 3, parse: integer(1, 10_000), doc: 'partitions of the events topic when fleetview creates it' }),
   setting({ key: 'kafka.topicRetentionMs', env: 'FLEETVIEW_EVENTS_RETENTION_MS', default: 7 * 24 * 3600 * 1000, parse: integer(-1, Number.MAX_SAFE_INTEGER), doc: 'retention.ms of the events topic when fleetview creates it (-1: forever)' }),
-  setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or FerretDB) connection string' }),
+  setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or the embedded store of scripts/services.sh) connection string' }),
   setting({ key: 'mongodb.database', env: 'FLEETVIEW_MONGODB_DATABASE', default: 'fleetview', parse: text, doc: 'database holding fleetview state' }),
   setting({ key: 'agent.timeoutMs', env: 'FLEETVIEW_AGENT_TIMEOUT_MS', default: 5000, parse: integer(100, 600_000), doc: 'per-request timeout of agent calls (also sent to the agent)' }),
   setting({ key: 'agent.maxResponseBytes', env: 'FLEETVIEW_AGENT_MAX_RESPONSE_BYTES', default: 1024 * 1024, parse: integer(1024, 1024 * 1024 * 1024), doc: 'largest agent response accepted; bigger is a failure of that node' }),
