@@ -60,7 +60,7 @@ export interface FleetviewContext {
   sim: SimProcess;
   names: FleetviewNames;
   settings: FleetviewSettings;
-  servicePgids: Record<'temporal' | 'kafka' | 'ferretdb', number | null>;
+  servicePgids: Record<'temporal' | 'kafka' | 'store', number | null>;
   log: (line: string) => void;
 }
 
@@ -217,10 +217,10 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
       sim: sim.group.pgid,
       temporal: context.servicePgids.temporal,
       kafka: context.servicePgids.kafka,
-      store: context.servicePgids.ferretdb,
+      store: context.servicePgids.store,
     });
     const metricsBefore = await scrapeWorker(metricsPort);
-    const storeBefore = await storeCommandCounts(mongo);
+    const storeBefore = workerStoreCommands(metricsBefore) ?? (await storeCommandCounts(mongo));
     const requestsBefore = await sim.nodeRequests();
     usage.start();
     const windowStartMs = Date.now();
@@ -228,7 +228,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const { seconds, costs } = usage.end();
     const windowEndMs = Date.now();
     const metricsAfter = await scrapeWorker(metricsPort);
-    const storeAfter = await storeCommandCounts(mongo);
+    const storeAfter = workerStoreCommands(metricsAfter) ?? (await storeCommandCounts(mongo));
     const observations = ((await sim.nodeRequests()) - requestsBefore) / callsPerNodeObservation;
 
     const refreshesDone = delta(counterTotal(metricsAfter, 'fleetview_refreshes'), counterTotal(metricsBefore, 'fleetview_refreshes'), metricsAfter.length > 0);
@@ -533,6 +533,18 @@ const bookkeepingCommands = new Set([
 interface StoreCounts {
   source: string;
   byCommand: Record<string, number>;
+}
+
+/** The worker's own count of the commands it sent to the store (exact: no other client counts). */
+function workerStoreCommands(samples: readonly Sample[]): StoreCounts | null {
+  const byCommand: Record<string, number> = {};
+  for (const sample of samples) {
+    if (!/^fleetview_store_commands(_total)?$/.test(sample.name)) continue;
+    const command = sample.labels.command ?? 'unknown';
+    if (bookkeepingCommands.has(command)) continue;
+    byCommand[command] = (byCommand[command] ?? 0) + sample.value;
+  }
+  return Object.keys(byCommand).length > 0 ? { source: "the worker's fleetview_store_commands", byCommand } : null;
 }
 
 /**

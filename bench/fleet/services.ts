@@ -12,7 +12,7 @@ import { checkServices, checkTemporal } from '../../src/adapters/service-health.
 import type { Config } from '../../src/config.js';
 
 /** checkServices' names and scripts/services.sh's. */
-const scriptNames = { temporal: 'temporal', kafka: 'kafka', mongodb: 'ferretdb' } as const;
+const scriptNames = { temporal: 'temporal', kafka: 'kafka', mongodb: 'store' } as const;
 export type ServiceName = (typeof scriptNames)[keyof typeof scriptNames];
 export const serviceNames: readonly ServiceName[] = Object.values(scriptNames);
 
@@ -65,7 +65,7 @@ export function servicePgids(): Record<ServiceName, number | null> {
       return null;
     }
   };
-  return { temporal: read('temporal'), kafka: read('kafka'), ferretdb: read('ferretdb') };
+  return { temporal: read('temporal'), kafka: read('kafka'), store: read('store') };
 }
 
 function processAlive(pid: number): boolean {

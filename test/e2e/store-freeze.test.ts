@@ -31,14 +31,14 @@ let config: ReturnType<typeof testConfig>;
 const handles: Array<WorkflowHandle<typeof clusterRefresh>> = [];
 
 function signalStore(signal: 'SIGSTOP' | 'SIGCONT'): void {
-  const pid = Number(readFileSync(join(store.env.FLEETVIEW_RUN_DIR!, 'ferretdb.pid'), 'utf8').trim());
+  const pid = Number(readFileSync(join(store.env.FLEETVIEW_RUN_DIR!, 'store.pid'), 'utf8').trim());
   // services.sh starts each server as the leader of its own process group.
   process.kill(-pid, signal);
 }
 
 before(async () => {
   const port = await freePort();
-  store = isolatedService('ferretdb', { FLEETVIEW_MONGODB_PORT: String(port), FLEETVIEW_FERRETDB_DEBUG_PORT: String(await freePort()) });
+  store = isolatedService('store', { FLEETVIEW_MONGODB_PORT: String(port) });
   store.start();
   config = testConfig({ FLEETVIEW_MONGODB_URI: `mongodb://127.0.0.1:${port}/`, FLEETVIEW_MONGODB_TIMEOUT_MS: '1000' });
   sim = await startSim({ clusters, nodes: 3, idPrefix: `${uniqueName('freeze')}-` });
