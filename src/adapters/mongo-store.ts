@@ -9,7 +9,7 @@
  * FerretDB v1 both support are used: updateOne upserts, unordered bulkWrite, deleteMany,
  * single-field and compound indexes.
  */
-import { MongoBulkWriteError, MongoClient, type WriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type MongoClientOptions, type WriteError, type AnyBulkWriteOperation, type Collection, type Db, type Document } from 'mongodb';
 import type { ClusterView, ViewNode } from '../domain/cluster-view.js';
 
 const duplicateKey = 11000;
@@ -128,8 +128,15 @@ async function applyGuarded<T extends Guarded>(collection: Collection<T>, docs: 
   }
 }
 
-export async function createMongoStore(options: { uri: string; database: string; serverSelectionTimeoutMs?: number }): Promise<ClusterStore> {
+export async function createMongoStore(options: {
+  uri: string;
+  database: string;
+  serverSelectionTimeoutMs?: number;
+  /** TLS and credentials besides the URI: `mongoClientOptions(config.mongodb)` from ./connections. */
+  clientOptions?: MongoClientOptions;
+}): Promise<ClusterStore> {
   const client = new MongoClient(options.uri, {
+    ...options.clientOptions,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
     appName: 'fleetview',
   });
