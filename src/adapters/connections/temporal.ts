@@ -4,7 +4,8 @@
  */
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import type { Config } from '../../config.js';
-import { serviceConnectError } from './errors.js';
+import { errorDetail, serviceConnectError } from './errors.js';
+import { probeTls } from './tls-probe.js';
 import { readPem } from './pem.js';
 
 /** Accepted by both Connection.connect (clients) and NativeConnection.connect (the worker). */
@@ -40,11 +41,25 @@ export function temporalConnectionOptions(temporal: Config['temporal']): Tempora
   return options;
 }
 
-/** A client connection, checked with a real call; failures name Temporal, the address and the cause. */
+/**
+ * A client connection, checked with a real call; failures name Temporal, the address and the
+ * cause. grpc-js reports a failed TLS handshake only as a connect timeout, so then one handshake
+ * with the same settings finds the reason (untrusted certificate, refused client certificate...).
+ */
 export async function connectTemporalClient(temporal: Config['temporal'], options: { connectTimeoutMs?: number } = {}): Promise<Connection> {
+  let connectionOptions: TemporalConnectionOptions;
   try {
-    return await Connection.connect({ ...temporalConnectionOptions(temporal), ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}) });
+    connectionOptions = temporalConnectionOptions(temporal);
+    return await Connection.connect({ ...connectionOptions, ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}) });
   } catch (err) {
-    throw serviceConnectError('Temporal', temporal.address, err);
+    const tls = connectionOptions! && typeof connectionOptions.tls === 'object' && connectionOptions.tls !== null ? connectionOptions.tls : undefined;
+    if (!tls || !/deadline/i.test(errorDetail(err))) throw serviceConnectError('Temporal', temporal.address, err);
+    const handshake = await probeTls(temporal.address, {
+      http2: true,
+      ...(tls.serverRootCACertificate ? { ca: Buffer.from(tls.serverRootCACertificate) } : {}),
+      ...(tls.clientCertPair ? { cert: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) } : {}),
+      ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
+    });
+    throw serviceConnectError('Temporal', temporal.address, handshake ? `${errorDetail(err)}; TLS handshake: ${handshake}` : err);
   }
 }
