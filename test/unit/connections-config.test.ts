@@ -12,6 +12,7 @@ import {
   kafkaSecurity,
   mongoClientOptions,
   temporalConnectionOptions,
+  tidyTlsMessage,
 } from '../../src/adapters/connections/index.js';
 import { ConfigError, Secret, loadConfig } from '../../src/config.js';
 
@@ -138,4 +139,11 @@ describe('ServiceConnectError', () => {
     assert.equal(new ServiceConnectError('Temporal', 't:7233', 'invalid peer certificate: UnknownIssuer').problem, 'untrusted-certificate');
     assert.equal(new ServiceConnectError('MongoDB', 'm', 'connect ECONNREFUSED 127.0.0.1:1').problem, 'refused');
   });
+});
+
+it("keeps OpenSSL's reason and drops its noise", () => {
+  assert.equal(
+    tidyTlsMessage('Connection error: 808C6270707F0000:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 42\n'),
+    'Connection error: sslv3 alert bad certificate',
+  );
 });

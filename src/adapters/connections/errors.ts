@@ -20,7 +20,7 @@ const patterns: Array<[ConnectProblem, RegExp]> = [
   ['wrong-server-name', /does not match certificate|altnames|NotValidForName|CertNotValidForName|hostname mismatch/i],
   ['untrusted-certificate', /self[- ]signed|local issuer|UnknownIssuer|unknown ca|certificate verify failed|CERTIFICATE_VERIFY_FAILED|unable to verify|BadSignature|invalid peer certificate/i],
   ['client-certificate-refused', /certificate required|CertificateRequired|CERTIFICATE_REQUIRED|alert number 116|bad certificate|alert number 42|sslv3 alert handshake failure|peer did not return a certificate|tlsv13 alert certificate/i],
-  ['not-tls', /wrong version number|WRONG_VERSION_NUMBER|packet length too long|InvalidContentType|corrupt message|http2 error.*frame|unexpected eof|ECONNRESET.*TLS|socket disconnected before secure TLS connection|closed the connection during the TLS handshake|BrokenPipe/i],
+  ['not-tls', /wrong version number|WRONG_VERSION_NUMBER|packet length too long|InvalidContentType|corrupt message|http2 error.*frame|unexpected eof|ECONNRESET.*TLS|socket disconnected before secure TLS connection|closed the connection during the TLS handshake|BrokenPipe|^Closed connection$|: Closed connection/i],
   ['authentication', /SASL|authentication failed|Authentication failed|auth failed|Unauthenticated|UNAUTHENTICATED|PermissionDenied|Request unauthorized/i],
   ['refused', /ECONNREFUSED|connection refused|Connection refused/i],
   ['timeout', /timed? ?out|deadline/i],
@@ -73,12 +73,17 @@ export class ServiceConnectError extends Error {
   }
 }
 
+/** OpenSSL's "80AC...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:<file>:<line>:..." → its reason. */
+export function tidyTlsMessage(message: string): string {
+  return message.replace(/[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):[^\n]*\n?/g, '$1').trim();
+}
+
 /** The messages of an error and its causes, joined: drivers often hide the TLS reason in a cause. */
 export function errorDetail(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    const message = current instanceof Error ? current.message : typeof current === 'string' ? current : JSON.stringify(current);
+    const message = tidyTlsMessage(current instanceof Error ? current.message : typeof current === 'string' ? current : JSON.stringify(current));
     if (message && !parts.some((part) => part.includes(message))) parts.push(message);
     current = current instanceof Error ? (current as Error & { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError : undefined;
   }

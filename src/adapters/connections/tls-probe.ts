@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { connect, type ConnectionOptions } from 'node:tls';
+import { tidyTlsMessage } from './errors.js';
 
 /** HTTP/2's connection preface and an empty SETTINGS frame: a gRPC server answers with its SETTINGS. */
 const http2Preface = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
@@ -36,8 +37,7 @@ export function probeTls(address: string, options: ConnectionOptions & { http2?:
     });
     socket.once('data', () => done(null));
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      // OpenSSL's "80AC...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:<file>:..." → its reason.
-      const message = /SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] ?? err.message;
+      const message = tidyTlsMessage(err.message);
       done(err.code && !message.includes(err.code) ? `${message} (${err.code})` : message);
     });
     socket.once('close', () => done('the server closed the connection during the TLS handshake'));
