@@ -14,6 +14,7 @@ import {
   temporalConnectionOptions,
   tidyTlsMessage,
 } from '../../src/adapters/connections/index.js';
+import { displayUrl, redactedSetting } from '../../src/adapters/discovery/index.js';
 import { ConfigError, Secret, loadConfig } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetview-connections-'));
@@ -146,4 +147,21 @@ it("keeps OpenSSL's reason and drops its noise", () => {
     tidyTlsMessage('Connection error: 808C6270707F0000:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 42\n'),
     'Connection error: sslv3 alert bad certificate',
   );
+});
+
+describe('discovery settings as shown', () => {
+  it('mask header values, URL passwords and query values', () => {
+    const setting = {
+      name: 'inventory',
+      backend: 'http' as const,
+      enabled: true,
+      interval: 60,
+      options: { url: 'https://ops:pw@inventory.example/discovery?token=abc&team=storage', headers: { Authorization: 'Bearer abc' } },
+    };
+    const shown = JSON.stringify(redactedSetting(setting as never));
+    assert.doesNotMatch(shown, /abc|:pw@/);
+    assert.match(shown, /"Authorization":"\[redacted\]"/);
+    assert.match(shown, /https:\/\/ops:\*\*\*@inventory\.example\/discovery\?token=\*\*\*&team=\*\*\*/);
+    assert.equal(displayUrl('http://127.0.0.1:7070/discovery'), 'http://127.0.0.1:7070/discovery');
+  });
 });
