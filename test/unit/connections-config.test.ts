@@ -1,7 +1,7 @@
 // TLS, credentials and secrets of the three services: settings, `_FILE` secrets, redaction, and
 // the client options built from them (src/adapters/connections).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -15,7 +15,7 @@ import {
   tidyTlsMessage,
 } from '../../src/adapters/connections/index.js';
 import { displayUrl, redactedSetting } from '../../src/adapters/discovery/index.js';
-import { ConfigError, Secret, loadConfig } from '../../src/config.js';
+import { ConfigError, Secret, loadConfig, secretFileEnv, settings } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetview-connections-'));
 function file(name: string, content: string): string {
@@ -164,4 +164,15 @@ describe('discovery settings as shown', () => {
     assert.match(shown, /https:\/\/ops:\*\*\*@inventory\.example\/discovery\?token=\*\*\*&team=\*\*\*/);
     assert.equal(displayUrl('http://127.0.0.1:7070/discovery'), 'http://127.0.0.1:7070/discovery');
   });
+});
+
+it('docker-compose.yml shows only settings config.ts reads, with the files under /run/secrets', () => {
+  const compose = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+  const known = new Set(settings.flatMap((s) => ('secret' in s && s.secret ? [s.env, secretFileEnv(s.env)] : [s.env])));
+  const commented = [...compose.matchAll(/^\s*# (FLEETVIEW_[A-Z0-9_]+): (\S+)$/gm)];
+  assert.ok(commented.length >= 10, 'the worker lists the connection settings');
+  for (const [, name, value] of commented) {
+    assert.ok(known.has(name!), `${name} is not read by src/config.ts`);
+    if (name!.endsWith('_FILE')) assert.match(value!, /^\/run\/secrets\//, name);
+  }
 });
