@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Config } from '../config.js';
-import { displayMongoUri, errorDetail, kafkaSecurity, mongoClientOptions, serviceConnectError, temporalConnectionOptions } from './connections/index.js';
+import { displayMongoUri, kafkaSecurity, mongoClientOptions, serviceConnectError, temporalConnectionOptions } from './connections/index.js';
 
 export interface ServiceHealth {
   service: 'temporal' | 'kafka' | 'mongodb';
@@ -33,7 +33,7 @@ async function check(service: ServiceHealth['service'], address: string, probe: 
     return { service, address, ok: true, detail: await probe() };
   } catch (err) {
     const name = ({ temporal: 'Temporal', kafka: 'Kafka', mongodb: 'MongoDB' } as const)[service];
-    return { service, address, ok: false, detail: serviceConnectError(name, address, errorDetail(err)).message.slice(`${name} at ${address}: `.length) };
+    return { service, address, ok: false, detail: serviceConnectError(name, address, err).reason };
   }
 }
 

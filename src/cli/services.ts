@@ -62,14 +62,8 @@ export class Services {
   }
 
   kafka(): Kafka {
-    let security;
-    try {
-      security = kafkaSecurity(this.config.kafka);
-    } catch (err) {
-      throw this.kafkaUnreachable(err);
-    }
     this.kafkaClient ??= new Kafka({
-      ...security,
+      ...this.kafkaSecurity(),
       clientId: `${this.config.kafka.clientId}-cli`,
       brokers: this.config.kafka.brokers,
       connectionTimeout: connectTimeoutMs,
@@ -78,6 +72,15 @@ export class Services {
       logLevel: logLevel.NOTHING,
     });
     return this.kafkaClient;
+  }
+
+  /** TLS and SASL options; a PEM file that cannot be read is reported like an unreachable Kafka. */
+  private kafkaSecurity() {
+    try {
+      return kafkaSecurity(this.config.kafka);
+    } catch (err) {
+      throw this.kafkaUnreachable(err);
+    }
   }
 
   kafkaUnreachable(err: unknown): CliError {

@@ -60,6 +60,8 @@ function explain(service: ServiceName, problem: ConnectProblem | null): string |
 /** A service that cannot be used, named with its address and the cause. */
 export class ServiceConnectError extends Error {
   readonly problem: ConnectProblem | null;
+  /** The cause in words, with the driver's message: the message without "<service> at <address>: ". */
+  readonly reason: string;
   constructor(
     readonly service: ServiceName,
     readonly address: string,
@@ -67,9 +69,11 @@ export class ServiceConnectError extends Error {
   ) {
     const problem = classifyConnectProblem(detail);
     const explained = explain(service, problem);
-    super(`${service} at ${address}: ${explained ? `${explained} (${detail})` : detail}`);
+    const reason = explained ? `${explained} (${detail})` : detail;
+    super(`${service} at ${address}: ${reason}`);
     this.name = 'ServiceConnectError';
     this.problem = problem;
+    this.reason = reason;
   }
 }
 

@@ -50,9 +50,13 @@ export async function connectTemporalClient(temporal: Config['temporal'], option
   let connectionOptions: TemporalConnectionOptions;
   try {
     connectionOptions = temporalConnectionOptions(temporal);
+  } catch (err) {
+    throw serviceConnectError('Temporal', temporal.address, err);
+  }
+  try {
     return await Connection.connect({ ...connectionOptions, ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}) });
   } catch (err) {
-    const tls = connectionOptions! && typeof connectionOptions.tls === 'object' && connectionOptions.tls !== null ? connectionOptions.tls : undefined;
+    const tls = typeof connectionOptions.tls === 'object' && connectionOptions.tls !== null ? connectionOptions.tls : undefined;
     if (!tls || !/deadline/i.test(errorDetail(err))) throw serviceConnectError('Temporal', temporal.address, err);
     const handshake = await probeTls(temporal.address, {
       http2: true,
