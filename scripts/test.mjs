@@ -63,14 +63,18 @@ if (files.length === 0) {
 const needsServices = files.some((f) => !f.startsWith(join('test', 'unit')));
 
 // 4. Services: use the ones answering on the configured addresses, else start them.
-let startedServices = false;
+// Only the services this run starts are stopped at the end: others (a developer's, another
+// run's) are running for somebody else.
+let startedServices = [];
 if (needsServices) {
   step('services');
   run('bash', ['scripts/services.sh', 'tools']);
   const probe = run('node', ['--import', 'tsx', 'scripts/probe-services.ts']);
   if (probe !== 0) {
+    const statusLines = spawnSync('bash', ['scripts/services.sh', 'status'], { cwd: root, encoding: 'utf8' }).stdout.split('\n');
+    const serviceLines = statusLines.map((line) => /^(\w+)\s+(up|down)\b/.exec(line)).filter(Boolean);
     mustRun('starting services (scripts/services.sh start)', 'bash', ['scripts/services.sh', 'start']);
-    startedServices = true;
+    startedServices = serviceLines.filter((match) => match[2] === 'down').map((match) => match[1]);
   }
 }
 
@@ -92,8 +96,8 @@ const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 console.log(`\ntests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped') + count('todo')} skipped`);
 
-if (startedServices && process.env.FLEETVIEW_KEEP_SERVICES !== '1') {
-  step('stopping the services this run started (FLEETVIEW_KEEP_SERVICES=1 keeps them)');
-  run('bash', ['scripts/services.sh', 'stop']);
+if (startedServices.length > 0 && process.env.FLEETVIEW_KEEP_SERVICES !== '1') {
+  step(`stopping the services this run started: ${startedServices.join(', ')} (FLEETVIEW_KEEP_SERVICES=1 keeps them)`);
+  run('bash', ['scripts/services.sh', 'stop', ...startedServices]);
 }
 process.exit(status);

@@ -33,6 +33,10 @@ export interface Config {
   mongodb: {
     uri: string;
     database: string;
+    /** Bound of every store command, and how long a refresh waits for the store to take its view. */
+    timeoutMs: number;
+    /** Connections to the store per process: the bound of its concurrency. */
+    maxPoolSize: number;
     tls: TlsSettings;
     username: string | undefined;
     password: Secret | undefined;
@@ -60,6 +64,12 @@ export interface Config {
   worker: {
     metricsPort: number;
     logLevel: LogLevel;
+    /** Workflows kept in the worker's cache (an evicted workflow replays its history on its next task). */
+    maxCachedWorkflows: number;
+    /** Workflow tasks run at once. */
+    maxConcurrentWorkflowTasks: number;
+    /** Local activities (refresh observations and commits) run at once. */
+    maxConcurrentLocalActivities: number;
   };
 }
 
@@ -341,6 +351,8 @@ export const settings = [
   setting({ key: 'kafka.topicRetentionMs', env: 'FLEETVIEW_EVENTS_RETENTION_MS', default: 7 * 24 * 3600 * 1000, parse: integer(-1, Number.MAX_SAFE_INTEGER), doc: 'retention.ms of the events topic when fleetview creates it (-1: forever)' }),
   setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or FerretDB) connection string; may hold credentials', secret: true, display: withoutPassword }),
   setting({ key: 'mongodb.database', env: 'FLEETVIEW_MONGODB_DATABASE', default: 'fleetview', parse: text, doc: 'database holding fleetview state' }),
+  setting({ key: 'mongodb.timeoutMs', env: 'FLEETVIEW_MONGODB_TIMEOUT_MS', default: 5000, parse: integer(100, 600_000), doc: 'bound of every store operation; a refresh waits this long for the store, then goes on and retries later' }),
+  setting({ key: 'mongodb.maxPoolSize', env: 'FLEETVIEW_MONGODB_MAX_POOL_SIZE', default: 8, parse: integer(1, 1_000), doc: 'connections to the store per process (its concurrency bound)' }),
   setting({ key: 'agent.timeoutMs', env: 'FLEETVIEW_AGENT_TIMEOUT_MS', default: 5000, parse: integer(100, 600_000), doc: 'per-request timeout of agent calls (also sent to the agent)' }),
   setting({ key: 'agent.maxResponseBytes', env: 'FLEETVIEW_AGENT_MAX_RESPONSE_BYTES', default: 1024 * 1024, parse: integer(1024, 1024 * 1024 * 1024), doc: 'largest agent response accepted; bigger is a failure of that node' }),
   setting({ key: 'agent.caFile', env: 'FLEETVIEW_AGENT_CA_FILE', default: undefined, parse: optionalText, doc: 'PEM CA bundle to verify agents\' TLS certificates' }),
@@ -354,6 +366,9 @@ export const settings = [
   setting({ key: 'discovery.catchupWindowS', env: 'FLEETVIEW_DISCOVERY_CATCHUP_S', default: 60, parse: integer(10, 86_400), doc: 'how late a tick missed while Temporal was down still runs, in seconds' }),
   setting({ key: 'worker.metricsPort', env: 'FLEETVIEW_METRICS_PORT', default: 9464, parse: integer(0, 65_535), doc: 'port of the worker\'s Prometheus endpoint (0: off)' }),
   setting({ key: 'worker.logLevel', env: 'FLEETVIEW_LOG_LEVEL', default: 'info', parse: oneOf(logLevels), doc: 'log level: debug, info, warn or error' }),
+  setting({ key: 'worker.maxCachedWorkflows', env: 'FLEETVIEW_WORKER_MAX_CACHED_WORKFLOWS', default: 5000, parse: integer(0, 1_000_000), doc: 'workflows kept in the worker\'s cache: at least the clusters it refreshes, or each refresh replays its history' }),
+  setting({ key: 'worker.maxConcurrentWorkflowTasks', env: 'FLEETVIEW_WORKER_WORKFLOW_TASKS', default: 40, parse: integer(2, 10_000), doc: 'workflow tasks the worker runs at once' }),
+  setting({ key: 'worker.maxConcurrentLocalActivities', env: 'FLEETVIEW_WORKER_LOCAL_ACTIVITIES', default: 200, parse: integer(1, 10_000), doc: 'local activities (node observations, commits) the worker runs at once' }),
 ] as const;
 
 /** The variable naming the optional config file. */

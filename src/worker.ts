@@ -72,7 +72,8 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     }
   };
   try {
-    const store: ClusterStore = await createMongoStore(mongoStoreOptions(config.mongodb)).catch((err: unknown) => {
+    const storeCommands = Runtime.instance().metricMeter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
+    const store: ClusterStore = await createMongoStore({ ...mongoStoreOptions(config.mongodb), onCommand: (command) => storeCommands.add(1, { command }) }).catch((err: unknown) => {
       throw serviceConnectError('MongoDB', displayMongoUri(config.mongodb.uri), err);
     });
     closers.push(() => store.close());
@@ -122,8 +123,11 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsPath(),
-      activities: createActivities({ agents, publisher, store, discovery }),
+      activities: createActivities({ agents, publisher, store, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+      maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
     });
     return {
       worker,

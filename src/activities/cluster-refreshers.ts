@@ -4,7 +4,7 @@
  * clusters to finish. Every call is idempotent, so a retried activity repeats them harmlessly.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { clusterWorkflowId } from '../domain/ids.js';
@@ -30,6 +30,19 @@ async function forEachLimited<T>(items: readonly T[], work: (item: T) => Promise
   await Promise.all(lanes);
 }
 
+/** Which of these clusters have a running refresher, by the ClusterId search attribute. */
+async function runningRefreshers(client: Client['workflow'], clusterIds: readonly string[]): Promise<Set<string>> {
+  const wanted = new Set(clusterIds);
+  const running = new Set<string>();
+  const query = `WorkflowType = '${clusterRefreshWorkflowType}' AND ExecutionStatus = 'Running'`;
+  for await (const execution of client.list({ query, pageSize: 1000 })) {
+    const clusterId = execution.workflowId.slice(clusterWorkflowId('').length);
+    if (wanted.has(clusterId)) running.add(clusterId);
+    Context.current().heartbeat();
+  }
+  return running;
+}
+
 export interface EnsureRefreshersInput {
   /** New and changed records: each delivered by signal-with-start. */
   changed: DiscoveryRecord[];
@@ -46,7 +59,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     node_retire_grace_s: graceS,
   });
 
-  return async function ensureClusterRefreshers(input: EnsureRefreshersInput): Promise<{ signaled: number; checked: number }> {
+  return async function ensureClusterRefreshers(input: EnsureRefreshersInput): Promise<{ signaled: number; checked: number; restarted: number }> {
     const client = deps.temporal.workflow;
     // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
     // or, when the workflow runs already, only delivers the record (the input is then ignored).
@@ -60,9 +73,12 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
         typedSearchAttributes: [{ key: clusterIdKey, value: record.cluster_id }],
       });
     });
-    // An unchanged cluster whose workflow was terminated or failed gets it back. USE_EXISTING
-    // returns the running execution untouched: no event lands in its history.
-    const stored = await deps.store.loadActive(input.unchanged);
+    // An unchanged cluster whose workflow was terminated or failed gets it back. One visibility
+    // query finds the running refreshers, so a quiet listing of a thousand clusters costs a page
+    // or two, not a thousand calls. Visibility lags a little: a workflow started a moment ago may
+    // be missing from it, and is then "started" again with USE_EXISTING, which leaves it untouched.
+    const running = input.unchanged.length > 0 ? await runningRefreshers(client, input.unchanged) : new Set<string>();
+    const stored = await deps.store.loadActive(input.unchanged.filter((clusterId) => !running.has(clusterId)));
     await forEachLimited([...stored.values()], async (doc) => {
       await client.start<typeof clusterRefresh>(clusterRefreshWorkflowType, {
         taskQueue: deps.taskQueue,
@@ -72,7 +88,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
         typedSearchAttributes: [{ key: clusterIdKey, value: doc.cluster_id }],
       });
     });
-    return { signaled: input.changed.length, checked: stored.size };
+    return { signaled: input.changed.length, checked: input.unchanged.length, restarted: stored.size };
   };
 }
 

@@ -6,27 +6,31 @@ import type { AgentClient } from '../adapters/agent-client.js';
 import type { EventPublisher } from '../adapters/kafka-publisher.js';
 import type { ClusterStore } from '../adapters/mongo-store.js';
 import { createDiscoveryActivities, type DiscoveryDependencies } from './discovery.js';
-import { observeNodeActivity } from './observe-node.js';
+import { commitRefreshActivity } from './commit-refresh.js';
+import { observeClusterActivity } from './observe-cluster.js';
 import { publishEventsActivity } from './publish-events.js';
-import { loadStoredViewActivity, saveViewActivity } from './save-view.js';
+import { loadStoredViewActivity } from './save-view.js';
 
 export interface ActivityDependencies {
   agents: AgentClient;
   publisher: EventPublisher;
   store: ClusterStore;
+  /** How long a refresh waits for the store to take its view before going on without it. */
+  storeDeadlineMs: number;
   /** The discovery workflow's store, sources and Temporal client. */
   discovery: DiscoveryDependencies;
 }
 
 export function createActivities(deps: ActivityDependencies) {
   return {
-    observeNode: observeNodeActivity(deps.agents),
+    observeCluster: observeClusterActivity(deps.agents),
+    commitRefresh: commitRefreshActivity(deps.publisher, deps.store, deps.storeDeadlineMs),
     publishEvents: publishEventsActivity(deps.publisher),
-    saveView: saveViewActivity(deps.store),
     loadStoredView: loadStoredViewActivity(deps.store),
     ...createDiscoveryActivities(deps.discovery),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { ObserveNodeInput } from './observe-node.js';
+export type { ObserveClusterInput } from './observe-cluster.js';
+export type { CommitRefreshInput, CommitRefreshResult } from './commit-refresh.js';

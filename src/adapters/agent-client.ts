@@ -44,9 +44,9 @@ export interface AgentClient {
   /**
    * Calls the agent at `address` and returns what the node says about itself, classified.
    * `expectedClusterId` is the cluster discovery lists the node in. `timeoutMs` overrides the
-   * client's per-call budget for this observation (a cluster's own setting).
+   * client's per-call budget for this observation (a cluster's own setting); `signal` aborts it.
    */
-  observe(address: string, expectedClusterId: string, timeoutMs?: number): Promise<NodeObservation>;
+  observe(address: string, expectedClusterId: string, timeoutMs?: number, signal?: AbortSignal): Promise<NodeObservation>;
   /** Closes pooled connections. Call once, when the worker stops. */
   close(): void;
 }
@@ -63,14 +63,14 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     userAgent: 'fleetview-agent-client',
   });
 
-  async function call<T>(base: string, what: string, path: string, parse: (body: unknown) => Parsed<T>, timeoutMs: number | undefined): Promise<Parsed<T>> {
-    const outcome = await http.request(`${base}${path}`, { timeoutMs });
+  async function call<T>(base: string, what: string, path: string, parse: (body: unknown) => Parsed<T>, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<Parsed<T>> {
+    const outcome = await http.request(`${base}${path}`, { timeoutMs, signal });
     if (!outcome.ok) return { ok: false, problem: `${what}: ${outcome.reason}` };
     const parsed = parse(outcome.body);
     return parsed.ok ? parsed : { ok: false, problem: `${what}: unexpected response: ${parsed.problem}` };
   }
 
-  async function observe(rawAddress: string, expectedClusterId: string, timeoutMs?: number): Promise<NodeObservation> {
+  async function observe(rawAddress: string, expectedClusterId: string, timeoutMs?: number, signal?: AbortSignal): Promise<NodeObservation> {
     const address = normalizeAgentAddress(rawAddress);
     const down = (code: 'AGENT_DOWN' | 'NODE_DOWN', reason: string, agent: NodeObservation['agent'] = null): NodeObservation => ({
       address,
@@ -84,13 +84,13 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     const addressProblem = agentAddressProblem(address);
     if (addressProblem) return down('AGENT_DOWN', addressProblem);
 
-    const agent = await call(address, 'agent info', agentApiPaths.agentInfo, parseAgentInfo, timeoutMs);
+    const agent = await call(address, 'agent info', agentApiPaths.agentInfo, parseAgentInfo, timeoutMs, signal);
     if (!agent.ok) return down('AGENT_DOWN', agent.problem);
 
     // The agent answers: datastore and shards are independent reads of the node.
     const [datastore, shards] = await Promise.all([
-      call(address, 'datastore info', agentApiPaths.datastoreInfo, parseDatastoreInfo, timeoutMs),
-      call(address, 'shards', agentApiPaths.shards, parseShards, timeoutMs),
+      call(address, 'datastore info', agentApiPaths.datastoreInfo, parseDatastoreInfo, timeoutMs, signal),
+      call(address, 'shards', agentApiPaths.shards, parseShards, timeoutMs, signal),
     ]);
     if (!datastore.ok) return down('NODE_DOWN', datastore.problem, agent.value);
     if (datastore.value.cluster_id !== expectedClusterId) {

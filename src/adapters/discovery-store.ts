@@ -233,17 +233,23 @@ function toStoredDiscovery(doc: RecordDocument): StoredDiscovery {
   };
 }
 
-/** Runs the writes unordered; a duplicate key from a guarded upsert means a newer write won. */
+/** FerretDB holds a pooled connection per matched update until the command ends: commands stay small. */
+const maxWritesPerCommand = 50;
+/** A cluster's last_seen is moved on by a run that lists it unchanged at most this often. */
+const lastSeenResolutionMs = 10 * 60_000;
+
+/** Runs the writes unordered, in commands of bounded size; a duplicate key from a guarded upsert means a newer write won. */
 async function writeGuarded(collection: Collection<RecordDocument>, operations: AnyBulkWriteOperation<RecordDocument>[]): Promise<void> {
-  if (operations.length === 0) return;
-  try {
-    await collection.bulkWrite(operations, { ordered: false });
-  } catch (err) {
-    if (err instanceof MongoBulkWriteError) {
-      const errors = ([] as WriteError[]).concat(err.writeErrors as WriteError | WriteError[]);
-      if (errors.every((e) => e.code === duplicateKey)) return;
+  for (let start = 0; start < operations.length; start += maxWritesPerCommand) {
+    try {
+      await collection.bulkWrite(operations.slice(start, start + maxWritesPerCommand), { ordered: false });
+    } catch (err) {
+      if (err instanceof MongoBulkWriteError) {
+        const errors = ([] as WriteError[]).concat(err.writeErrors as WriteError | WriteError[]);
+        if (errors.every((e) => e.code === duplicateKey)) continue;
+      }
+      throw err;
     }
-    throw err;
   }
 }
 
@@ -392,24 +398,57 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
         retired_run: null,
         retire_done: false,
       };
+      const recordDocument = (record: DiscoveryRecord) => {
+        const canonical = canonicalDiscoveryRecord(record);
+        return { cluster_id: canonical.cluster_id, record: canonical, discovery: listing.discovery, record_at: at };
+      };
+      // Clusters never seen: plain inserts, the cheap write on every store (a thousand new clusters
+      // at once are a first run). One that exists after all (back after its retirement, or a racing
+      // run) falls through to the guarded upsert below.
+      const fresh = listing.changes.filter((change) => change.is_new);
+      const existing = new Set(listing.changes.filter((change) => !change.is_new).map((change) => change.record.cluster_id));
+      for (let start = 0; start < fresh.length; start += maxWritesPerCommand) {
+        const chunk = fresh.slice(start, start + maxWritesPerCommand);
+        try {
+          await records.insertMany(
+            chunk.map(({ record }) => ({ _id: record.cluster_id, ...recordDocument(record), ...freshLifecycle })),
+            { ordered: false },
+          );
+        } catch (err) {
+          if (!(err instanceof MongoBulkWriteError)) throw err;
+          const errors = ([] as WriteError[]).concat(err.writeErrors as WriteError | WriteError[]);
+          if (!errors.every((e) => e.code === duplicateKey)) throw err;
+          for (const e of errors) existing.add(chunk[e.index]!.record.cluster_id);
+        }
+      }
       await writeGuarded(
         records,
-        listing.changes.map(({ record, is_new }) => {
-          const canonical = canonicalDiscoveryRecord(record);
-          const recordFields = { cluster_id: canonical.cluster_id, record: canonical, discovery: listing.discovery, record_at: at };
-          return {
+        listing.changes
+          .filter((change) => existing.has(change.record.cluster_id))
+          .map(({ record, is_new }) => ({
             updateOne: {
-              filter: { _id: canonical.cluster_id, $or: [{ record_at: { $lte: at } }, { retired_at: { $ne: null } }] },
+              filter: { _id: record.cluster_id, $or: [{ record_at: { $lte: at } }, { retired_at: { $ne: null } }] },
               // A new cluster (or one back after its retirement) starts a new lifecycle.
-              update: is_new ? { $set: { ...recordFields, ...freshLifecycle } } : { $set: recordFields, $setOnInsert: freshLifecycle },
+              update: is_new ? { $set: { ...recordDocument(record), ...freshLifecycle } } : { $set: recordDocument(record), $setOnInsert: freshLifecycle },
               upsert: true,
             },
-          };
-        }),
+          })),
       );
       if (listing.listed.length > 0) {
+        // Only documents not yet in the listed state are matched: a run over an unchanged
+        // listing writes nothing (last_seen moves on at most every lastSeenResolutionMs).
         await records.updateMany(
-          { _id: { $in: listing.listed }, retired_at: null, last_seen: { $lte: at } },
+          {
+            _id: { $in: listing.listed },
+            retired_at: null,
+            last_seen: { $lte: at },
+            $or: [
+              { listed_by: { $ne: listing.discovery } },
+              { missing_since: { $ne: null } },
+              { grace_s: { $ne: listing.grace_s } },
+              { last_seen: { $lt: new Date(at.getTime() - lastSeenResolutionMs) } },
+            ],
+          },
           { $set: { last_seen: at, missing_since: null, grace_s: listing.grace_s }, $addToSet: { listed_by: listing.discovery } },
         );
       }

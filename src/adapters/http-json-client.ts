@@ -58,6 +58,8 @@ export interface JsonRequest {
   json?: unknown;
   /** This request's budget in ms, instead of the client's `timeoutMs`. */
   timeoutMs?: number | undefined;
+  /** Aborts the request (Temporal cancelled the activity that made it). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface JsonHttpClient {
@@ -112,6 +114,7 @@ export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpCl
       method: init.method ?? 'GET',
       responseType: 'buffer',
       ...(init.json === undefined ? {} : { json: init.json }),
+      ...(init.signal === undefined ? {} : { signal: init.signal }),
       ...(init.timeoutMs === undefined
         ? {}
         : { timeout: { request: timeoutMs }, ...(timeoutHeader ? { headers: { [timeoutHeader]: formatSeconds(timeoutMs) } } : {}) }),

@@ -3,10 +3,21 @@
  * most one execution per ID, and inside it refreshes are strictly serial.
  *
  * Loop: wait for the next refresh slot (a durable timer with a stable per-cluster phase), a
- * force refresh, or a new node list; fetch every node through its own activity; aggregate and
- * diff in workflow code; publish the events (held and retried while Kafka is down); persist the
- * view; keep a report. Continue-as-new when the server suggests it or after
- * max_refreshes_per_run, carrying the view as plain JSON so the generation keeps growing.
+ * force refresh, or a new node list; fetch every node in one local activity; aggregate and diff
+ * in workflow code; publish the events and hand the changed view to the store in a second local
+ * activity (only when there are events or something to store); keep a report. Continue-as-new
+ * when the server suggests it or after max_refreshes_per_run, carrying the view as plain JSON so
+ * the generation keeps growing.
+ *
+ * Cost: a quiet refresh is one workflow task and six history events (timer fired, task
+ * scheduled/started/completed, the observation marker, the next timer); one with events adds a
+ * marker. Local activities, not one activity per node: the refresh loop runs at fleet size, every
+ * interval, forever (../shared/design/ARCHITECTURE.md, "The cost of one refresh").
+ *
+ * The store never holds a refresh up: the commit waits for it a bounded time, and a view it did
+ * not take stays owed (`storedView` lags) and is sent again with the next refresh. Kafka is
+ * different: events are published before anything else happens, and while Kafka is down the
+ * workflow holds them in a durable activity retried until they are out (order per cluster).
  */
 import {
   ApplicationFailure,
@@ -16,11 +27,13 @@ import {
   log,
   metricMeter,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
@@ -30,6 +43,7 @@ import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { diff } from '../domain/diff.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import { clusterWorkflowId } from '../domain/ids.js';
+import { materialViewKey } from '../domain/material-view.js';
 import type { NodeObservation } from '../domain/observation.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord } from './input.js';
 import {
@@ -49,21 +63,31 @@ export const clusterIdSearchAttribute = defineSearchAttributeKey('ClusterId', Se
 /** Events per publish activity: keeps each payload far below Temporal's 2 MiB blob limit. */
 const publishBatchSize = 500;
 
-/** Kafka and MongoDB outages are waited out: the workflow holds its work and retries. */
+/** While Kafka is down the events are held here and retried until they are out. */
 const durableRetry: ActivityOptions = {
   // Generous for one batch; short enough that work lost with a dead worker is retried soon.
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
-const { publishEvents, saveView, loadStoredView } = proxyActivities<Activities>(durableRetry);
+const { publishEvents, loadStoredView } = proxyActivities<Activities>(durableRetry);
 
-function observeOptions(address: string, timeoutMs: number | null): ActivityOptions {
-  // Three agent calls, two of them concurrent: two budgets plus slack. The default budget
-  // (the worker's config) is not known here, so assume the largest a cluster may set.
+/**
+ * The commit of a refresh: publish, then store with a bounded wait. A Kafka hiccup is retried
+ * here, locally; one that outlasts this budget moves to the durable publish above.
+ */
+const { commitRefresh } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '45 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+function observeOptions(nodes: number, timeoutMs: number | null): LocalActivityOptions {
+  // Three agent calls per node, two of them concurrent: two budgets plus slack. The default
+  // budget (the worker's config) is not known here, so assume the largest a cluster may set.
   const budgetMs = timeoutMs ?? 15_000;
   return {
-    summary: `observe ${address}`,
+    summary: `observe ${nodes} node${nodes === 1 ? '' : 's'}`,
     startToCloseTimeout: 2 * budgetMs + 5_000,
     retry: { maximumAttempts: 2, initialInterval: '1 second' },
   };
@@ -94,7 +118,7 @@ function describeView(view: ClusterView, report: RefreshReport, nextAtMs: number
   return [
     `**${name}**: ${view.status}`,
     `nodes: ${view.nodes} · agents down: ${view.agents_down} · nodes down: ${view.nodes_down} · shards with a primary: ${view.shards_primaries}/${view.shards_count}`,
-    `generation ${view.generation} at ${view.refreshed_at} took ${report.duration_ms} ms, ${report.events_emitted} events`,
+    `generation ${view.generation} at ${view.refreshed_at} took ${report.duration_ms} ms, ${report.events_emitted} events, store ${report.store}`,
     nextAtMs === null ? '' : `next scheduled refresh at ${new Date(nextAtMs).toISOString()}`,
   ]
     .filter(Boolean)
@@ -125,6 +149,11 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let phase: RefreshPhase = 'waiting';
   let eventsPending = 0;
   let retirement: { reason: string; at: string } | null = null;
+  // The view last written to the store, and its material key: the next write carries only what
+  // changed since, and a refresh whose view is materially the same writes nothing.
+  let storedView: ClusterView | null = input?.carried ? (input.carried.stored_view === undefined ? view : input.carried.stored_view) : null;
+  let storedKey: string | null = storedView ? materialViewKey(storedView) : null;
+  let storeError: string | null = null;
 
   const completedGeneration = () => view?.generation ?? 0;
 
@@ -179,6 +208,8 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     settings: 'settings' in parsed ? parsed.settings : clusterRefreshDefaults,
     phase,
     events_pending: eventsPending,
+    stored_generation: storedView?.generation ?? null,
+    store_error: storeError,
   }));
 
   if (!('record' in parsed)) {
@@ -203,25 +234,49 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   const refreshDuration = metricMeter.createHistogram('fleetview_refresh_duration', 'int', 'ms', 'cluster refresh duration');
 
   async function observeAll(): Promise<NodeObservation[]> {
-    return Promise.all(
-      record.nodes.map(async (node) => {
-        const { observeNode } = proxyActivities<Activities>(observeOptions(node.agent_address, activeSettings.agent_timeout_ms));
-        try {
-          return await observeNode({ cluster_id: record.cluster_id, address: node.agent_address, timeout_ms: activeSettings.agent_timeout_ms });
-        } catch (err) {
-          // The activity itself failed (e.g. its worker died twice): a status, not a failed refresh.
-          return unreachable(node.agent_address, `node fetch failed: ${(err as Error).message}`);
-        }
-      }),
-    );
+    const addresses = record.nodes.map((node) => node.agent_address);
+    if (addresses.length === 0) return [];
+    const { observeCluster } = proxyLocalActivities<Activities>(observeOptions(addresses.length, activeSettings.agent_timeout_ms));
+    try {
+      return await observeCluster({ cluster_id: record.cluster_id, addresses, timeout_ms: activeSettings.agent_timeout_ms });
+    } catch (err) {
+      // The activity itself failed (e.g. its worker died twice): a status, not a failed refresh.
+      return addresses.map((address) => unreachable(address, `node fetch failed: ${(err as Error).message}`));
+    }
   }
 
-  async function publishAll(events: FleetEvent[]): Promise<void> {
+  /** Events out first (held while Kafka is down), then the view to the store if it needs it. */
+  async function commit(events: FleetEvent[], next: ClusterView): Promise<RefreshReport['store']> {
+    const nextKey = materialViewKey(next);
+    const touchDue = storedView !== null && Date.parse(next.refreshed_at) - Date.parse(storedView.refreshed_at) >= activeSettings.store_touch_s * 1000;
+    const storeNeeded = storedKey !== nextKey || touchDue;
+    if (events.length === 0 && !storeNeeded) return 'unchanged';
     eventsPending = events.length;
-    for (let start = 0; start < events.length; start += publishBatchSize) {
-      await publishEvents(events.slice(start, start + publishBatchSize));
-      eventsPending = events.length - Math.min(events.length, start + publishBatchSize);
+    phase = events.length > 0 ? 'publishing' : 'saving';
+    let result;
+    try {
+      result = await commitRefresh({ events, view: storeNeeded ? next : null, stored_view: storedView });
+    } catch (err) {
+      // Kafka has been failing for longer than the local budget: hold the events durably. The
+      // view stays owed to the store and goes with the next refresh.
+      log.warn('publishing is retried until Kafka takes the events', { cluster_id: record.cluster_id, error: (err as Error).message });
+      for (let start = 0; start < events.length; start += publishBatchSize) {
+        await publishEvents(events.slice(start, start + publishBatchSize));
+        eventsPending = events.length - Math.min(events.length, start + publishBatchSize);
+      }
+      eventsPending = 0;
+      return storeNeeded ? 'failed' : 'unchanged';
     }
+    eventsPending = 0;
+    if (!storeNeeded) return 'unchanged';
+    if (!result.stored) {
+      storeError = result.store_error;
+      return 'failed';
+    }
+    storedView = next;
+    storedKey = nextKey;
+    storeError = null;
+    return 'written';
   }
 
   async function refreshOnce(scheduledAtMs: number | null): Promise<void> {
@@ -232,10 +287,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const observations = await observeAll();
     const next = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: activeSettings.node_retire_grace_s * 1000 });
     const events = diff(view, next);
-    phase = 'publishing';
-    await publishAll(events);
-    phase = 'saving';
-    await saveView(next);
+    const store = await commit(events, next);
     view = next;
     lastReport = {
       generation: next.generation,
@@ -245,6 +297,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       nodes_down: observations.filter((o) => o.status.code !== 'UP').length,
       events_emitted: events.length,
       status: next.status,
+      store,
     };
     phase = 'waiting';
     refreshes.add(1);
@@ -256,6 +309,8 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     // was retired and is listed again): continue from the stored view, so generations, and with
     // them event ids, never repeat, and known nodes are not announced as new.
     view = await loadStoredView(record.cluster_id);
+    storedView = view;
+    storedKey = view ? materialViewKey(view) : null;
   }
 
   let refreshesThisRun = 0;
@@ -295,7 +350,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
         display_name: record.display_name,
         nodes: record.nodes,
         ...activeSettings,
-        carried: { view, last_report: lastReport, refresh_pending: false },
+        carried: { view, last_report: lastReport, refresh_pending: false, ...(storedView === view ? {} : { stored_view: storedView }) },
       });
     }
   }

@@ -155,9 +155,8 @@ export async function discovery(): Promise<DiscoveryRunResult> {
     for (const batch of batches(findings.changes, refresherBatchSize)) {
       await ensureClusterRefreshers({ changed: batch.map((change) => change.seen), unchanged: [], node_retire_grace_s: graceS });
     }
-    for (const batch of batches(unchanged, refresherBatchSize)) {
-      await ensureClusterRefreshers({ changed: [], unchanged: batch, node_retire_grace_s: graceS });
-    }
+    // One activity for every unchanged cluster: it lists the running refreshers once.
+    if (unchanged.length > 0) await ensureClusterRefreshers({ changed: [], unchanged, node_retire_grace_s: graceS });
 
     await oneAtATime(() =>
       store.saveDiscoveryListing({

@@ -78,6 +78,7 @@ const settingBounds: Record<keyof ClusterRefreshSettings, [number, number, boole
   agent_timeout_ms: [100, 600_000, true],
   node_retire_grace_s: [0, 30 * 86_400, false],
   max_refreshes_per_run: [1, 100_000, false],
+  store_touch_s: [1, 86_400, false],
 };
 
 export function parseSettings(raw: Partial<Record<keyof ClusterRefreshSettings, unknown>>): ClusterRefreshSettings {

@@ -26,6 +26,11 @@ export interface ClusterRefreshSettings {
   node_retire_grace_s: number;
   /** Continue-as-new after this many refreshes even if the server does not suggest it. */
   max_refreshes_per_run: number;
+  /**
+   * The store is written when the view changes; an unchanged view is written again after this
+   * many seconds, so the stored refresh time and measurements (offsets, lag) stay that fresh.
+   */
+  store_touch_s: number;
 }
 
 export const clusterRefreshDefaults: ClusterRefreshSettings = {
@@ -34,6 +39,7 @@ export const clusterRefreshDefaults: ClusterRefreshSettings = {
   // Two ticks of the default discovery schedule (events.md: two discovery intervals).
   node_retire_grace_s: 30,
   max_refreshes_per_run: 500,
+  store_touch_s: 300,
 };
 
 /** What one refresh did: returned by refreshNow, kept for the view query. */
@@ -45,6 +51,8 @@ export interface RefreshReport {
   nodes_down: number;
   events_emitted: number;
   status: ClusterView['status'];
+  /** What the refresh did to the store: wrote the view, had nothing to write, or could not. */
+  store: 'written' | 'unchanged' | 'failed';
 }
 
 /** State carried across continue-as-new: plain JSON only. */
@@ -52,6 +60,11 @@ export interface CarriedState {
   view: ClusterView | null;
   last_report: RefreshReport | null;
   refresh_pending: boolean;
+  /**
+   * The view last written to the store, when it is not `view` itself (absent: it is `view`;
+   * null: nothing stored). Kept so later writes carry only what changed since.
+   */
+  stored_view?: ClusterView | null;
 }
 
 /** The workflow's input: the discovery record plus optional settings. */
@@ -71,6 +84,10 @@ export interface ViewQueryResult {
   phase: RefreshPhase;
   /** Events computed by the refresh in progress and not yet acknowledged by Kafka. */
   events_pending: number;
+  /** Generation of the view last written to the store (null: none yet). */
+  stored_generation: number | null;
+  /** Why the last store write failed, while the stored view is behind; null otherwise. */
+  store_error: string | null;
 }
 
 /** Force a refresh, fire-and-forget. Several before the refresh starts make one refresh. */

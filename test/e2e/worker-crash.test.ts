@@ -8,8 +8,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
-import type { ViewQueryResult } from '../../src/workflows/messages.js';
-import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader, waitForView } from '../helpers/e2e.js';
+import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
+import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -70,7 +70,11 @@ it('resumes after a SIGKILL with no transition lost or invented', async () => {
   await until((q) => (q.view?.generation ?? 0) >= 2, 60_000, 'the first worker did not refresh');
 
   await setState('n2', { agent: 'down' });
-  const killedDuring = await until((q) => q.phase === 'fetching', 10_000, 'no refresh started');
+  // A refresh runs inside one workflow task (local activities), so no query sees it in flight:
+  // the sim does. n1 answers after 600 ms, so a request reaching it means a refresh is under way.
+  const killedDuring = await handle.query(viewQuery);
+  const requestsBefore = sim.stats().nodeRequests;
+  await waitUntil(() => sim.stats().nodeRequests > requestsBefore, 10_000, 'no refresh started');
   worker.kill('SIGKILL');
   await new Promise((resolve) => worker.once('exit', resolve));
   // Changes while no worker runs (and no query can be answered).

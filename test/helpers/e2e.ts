@@ -173,6 +173,26 @@ export function servicesEnv(extra: Record<string, string> = {}): Record<string, 
   );
 }
 
+/** The activity type of a local activity's marker in a history, or null for any other event. */
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+export function localActivityType(event: HistoryEvent): string | null {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return null;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return null;
+  return (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type ?? null;
+}
+
+/** Polls `accept` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(accept: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await accept())) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Polls the workflow's `view` query until `accept` holds (a worker must be running). */
 export async function waitForView(
   handle: WorkflowHandle,

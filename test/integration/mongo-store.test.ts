@@ -71,25 +71,38 @@ describe('MongoDB cluster store', () => {
   });
 
   it('deletes what a newer view no longer has', async () => {
-    await store.saveView(view(3, [member('http://a/n1', ['rs0'])]));
+    const first = view(1, [member('http://a/n1', ['rs0']), member('http://a/n2', ['rs0'])]);
+    const result = await store.saveView(view(3, [member('http://a/n1', ['rs0'])]), first);
+    assert.deepEqual([result.upserted, result.deleted], [0, 4], 'n1 did not change: only n2 is written (deleted)');
     assert.deepEqual(await Promise.all(['agents', 'agents_info', 'nodes', 'shards'].map(count)), [1, 1, 1, 1]);
+  });
+
+  it('writes only the documents whose state changed, not measurements', async () => {
+    const before = view(3, [member('http://a/n1', ['rs0'])]);
+    const measured = view(4, [{ ...member('http://a/n1', ['rs0']), last_successful_refresh_at: '2026-11-24T10:00:04.000Z' }]);
+    assert.deepEqual(await store.saveView(measured, before), { applied: true, upserted: 0, deleted: 0 });
+    const down = view(5, [member('http://a/n1', ['rs0'], { code: 'NODE_DOWN', reason: 'mongod not reachable' })]);
+    const result = await store.saveView(down, measured);
+    assert.deepEqual([result.upserted, result.deleted], [2, 0], 'the agent and node documents carry the status');
+    assert.deepEqual((await store.db.collection('agents').findOne({ _id: 'rs0/http://a/n1' } as never))?.status, { code: 'NODE_DOWN', reason: 'mongod not reachable' });
+    await store.saveView(view(6, [member('http://a/n1', ['rs0'])]), down);
   });
 
   it('never lets an older generation overwrite a newer one', async () => {
     const stale = view(2, [member('http://a/n1', ['rs0'], { code: 'AGENT_DOWN', reason: 'old' }), member('http://a/n9', ['rs0'])]);
-    const result = await store.saveView(stale);
+    const result = await store.saveView(stale, view(1, []));
     assert.equal(result.applied, false);
     const stored = await store.loadView('rs0');
-    assert.equal(stored?.generation, 3);
+    assert.equal(stored?.generation, 6);
     assert.deepEqual(
       await store.db.collection('agents').find({ cluster_id: 'rs0' }).project({ _id: 1, generation: 1, status: 1 }).toArray(),
-      [{ _id: 'rs0/http://a/n1', generation: 3, status: { code: 'UP' } }],
+      [{ _id: 'rs0/http://a/n1', generation: 6, status: { code: 'UP' } }],
     );
     assert.equal(await count('shards'), 1);
   });
 
   it('lists the stored clusters', async () => {
     const clusters = await store.listClusters();
-    assert.deepEqual(clusters.map((c) => [c._id, c.generation]), [['rs0', 3]]);
+    assert.deepEqual(clusters.map((c) => [c._id, c.generation]), [['rs0', 6]]);
   });
 });

@@ -25,9 +25,10 @@ export function mongoClientOptions(mongodb: Config['mongodb']): MongoClientOptio
   return options;
 }
 
-/** What `createMongoStore` takes, from the configuration. */
+/** What `createMongoStore` takes, from the configuration: its settings, with TLS and credentials as client options. */
 export function mongoStoreOptions(mongodb: Config['mongodb'], extra: { serverSelectionTimeoutMs?: number } = {}) {
-  return { uri: mongodb.uri, database: mongodb.database, clientOptions: mongoClientOptions(mongodb), ...extra };
+  const { tls: _tls, username: _username, password: _password, ...store } = mongodb;
+  return { ...store, clientOptions: mongoClientOptions(mongodb), ...extra };
 }
 
 /** The URI without its password (and without query parameters that may hold secrets), for messages. */

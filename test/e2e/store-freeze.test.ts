@@ -1,0 +1,122 @@
+// The store freezes (SIGSTOP) under a running fleet: every cluster keeps refreshing and
+// publishing throughout, nothing is lost, and once the store resumes the stored state catches up
+// within 30 s. The full-size run (100 clusters, 60 s) is `npm run bench:store-freeze`; this is the
+// same scenario scaled to the suite.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import type { StoredCluster } from '../../src/adapters/mongo-store.js';
+import { materialViewKey } from '../../src/domain/material-view.js';
+import { startSim, type SimHandle } from '../../src/sim/index.js';
+import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
+import { viewQuery } from '../../src/workflows/messages.js';
+import { connectClient, startTestWorker, terminateQuietly, testConfig, TopicReader, waitUntil, type TestWorker } from '../helpers/e2e.js';
+import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
+import { uniqueName } from '../helpers/unique.js';
+
+const clusters = Number(process.env.FLEETVIEW_FREEZE_CLUSTERS ?? 10);
+const freezeMs = Number(process.env.FLEETVIEW_FREEZE_MS ?? 15_000);
+const intervalS = 2;
+
+let store: IsolatedService;
+let sim: SimHandle;
+let worker: TestWorker | undefined;
+let temporal: Awaited<ReturnType<typeof connectClient>>;
+let reader: TopicReader;
+let mongo: MongoClient;
+let config: ReturnType<typeof testConfig>;
+const handles: Array<WorkflowHandle<typeof clusterRefresh>> = [];
+
+function signalStore(signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const pid = Number(readFileSync(join(store.env.FLEETVIEW_RUN_DIR!, 'ferretdb.pid'), 'utf8').trim());
+  // services.sh starts each server as the leader of its own process group.
+  process.kill(-pid, signal);
+}
+
+before(async () => {
+  const port = await freePort();
+  store = isolatedService('ferretdb', { FLEETVIEW_MONGODB_PORT: String(port), FLEETVIEW_FERRETDB_DEBUG_PORT: String(await freePort()) });
+  store.start();
+  config = testConfig({ FLEETVIEW_MONGODB_URI: `mongodb://127.0.0.1:${port}/`, FLEETVIEW_MONGODB_TIMEOUT_MS: '1000' });
+  sim = await startSim({ clusters, nodes: 3, idPrefix: `${uniqueName('freeze')}-` });
+  temporal = await connectClient(config);
+  reader = await new TopicReader(config).start();
+  worker = await startTestWorker(config);
+  mongo = await MongoClient.connect(config.mongodb.uri, { serverSelectionTimeoutMS: 5_000 });
+});
+
+after(async () => {
+  if (store) signalStore('SIGCONT');
+  for (const handle of handles) await terminateQuietly(handle);
+  await worker?.stop();
+  await reader?.stop();
+  await temporal?.close();
+  await mongo?.close();
+  await sim?.close();
+  store?.dispose();
+});
+
+it('keeps refreshing and publishing while the store is frozen, and the store converges after', async () => {
+  for (const record of sim.records()) {
+    handles.push(
+      await temporal.client.workflow.start<typeof clusterRefresh>('clusterRefresh', {
+        taskQueue: config.temporal.taskQueue,
+        workflowId: `cluster/${record.cluster_id}`,
+        args: [{ ...record, refresh_interval_s: intervalS }],
+      }),
+    );
+  }
+  const stored = () => mongo.db(config.mongodb.database).collection<StoredCluster>('clusters');
+  await waitUntil(async () => (await stored().countDocuments()) === clusters, 60_000, 'every cluster was not stored');
+
+  const generations = async () => Promise.all(handles.map(async (handle) => (await handle.query(viewQuery)).view?.generation ?? 0));
+  signalStore('SIGSTOP');
+  const frozenAt = Date.now();
+  const atFreeze = await generations();
+  // A change in a third of the clusters while the store is frozen.
+  const changed = sim.records().filter((_record, index) => index % 3 === 0);
+  for (const record of changed) {
+    await fetch(`${sim.url}/admin/clusters/${record.cluster_id}/nodes/n2/state`, { method: 'POST', body: JSON.stringify({ datastore: 'down' }) });
+  }
+  // Events reach Kafka during the freeze.
+  await reader.waitFor(
+    (events) => changed.every((record) => events.some((e) => e.cluster_id === record.cluster_id && e.event === 'NODE_DOWN')),
+    Math.max(1_000, freezeMs - (Date.now() - frozenAt)),
+  );
+  assert.ok(Date.now() - frozenAt < freezeMs, 'the changes were published while the store was frozen');
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, freezeMs - (Date.now() - frozenAt))));
+  // Every cluster refreshed throughout: at least half the refreshes the freeze had slots for.
+  const atThaw = await generations();
+  const minimum = Math.floor(freezeMs / 1000 / intervalS / 2);
+  atThaw.forEach((generation, index) => assert.ok(generation - atFreeze[index]! >= minimum, `cluster ${index} refreshed ${generation - atFreeze[index]!} times while the store was frozen`));
+  const behind = await handles[0]!.query(viewQuery);
+  assert.ok(behind.stored_generation !== null && behind.stored_generation < behind.view!.generation);
+
+  signalStore('SIGCONT');
+  const thawedAt = Date.now();
+  // Converged: the stored view of every cluster is materially its current one, entity documents included.
+  await waitUntil(
+    async () => {
+      const views = await Promise.all(handles.map((handle) => handle.query(viewQuery)));
+      const docs = await stored().find({}).toArray();
+      const storedKeys = new Map(docs.map((doc) => [doc._id, materialViewKey(doc.view)]));
+      return views.every((q) => storedKeys.get(q.view!.cluster_id) === materialViewKey(q.view!) && q.store_error === null);
+    },
+    30_000,
+    'the store did not converge after it resumed',
+  );
+  const convergedMs = Date.now() - thawedAt;
+  const down = await mongo
+    .db(config.mongodb.database)
+    .collection<{ cluster_id: string }>('nodes')
+    .find({ 'status.code': 'NODE_DOWN' })
+    .toArray();
+  assert.deepEqual(down.map((doc) => doc.cluster_id).sort(), changed.map((record) => record.cluster_id).sort());
+  // Nothing lost, nothing doubled: one NODE_DOWN per changed cluster, ids unique.
+  const nodeDowns = reader.unique().filter((e) => e.event === 'NODE_DOWN');
+  assert.equal(nodeDowns.length, changed.length);
+  process.stdout.write(`# store frozen ${freezeMs} ms under ${clusters} clusters; converged ${convergedMs} ms after it resumed\n`);
+});
