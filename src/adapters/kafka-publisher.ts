@@ -5,7 +5,7 @@
  * gets a short retry budget so a dead broker fails the activity quickly and the workflow's retry
  * policy takes over while it holds the events.
  */
-import { Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type KafkaConfig, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type KafkaConfig, type Message, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from './logger.js';
 
 /** The envelope fields the publisher needs; the domain's event envelope has them all. */
@@ -38,6 +38,9 @@ export interface EventPublisher {
   publish(events: readonly PublishableEvent[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Below the broker's default message.max.bytes (1 MiB) for one record batch, with room for overhead. */
+const maxRequestBytes = 512 * 1024;
 
 /** CloudEvents `source` of fleetview's events (a URI-reference, per the spec). */
 export const cloudEventsSource = 'fleetview';
@@ -84,6 +87,60 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
     ...options.security,
   });
 
+  /**
+   * Publishes of refreshes that finish together share one produce request: the idempotent
+   * producer has one request in flight at a time, so a request per refresh would queue behind
+   * each other. A cluster publishes again only after its previous publish returned, so merging
+   * never reorders one cluster's events.
+   */
+  interface WaitingPublish {
+    messages: Message[];
+    resolve(): void;
+    reject(err: unknown): void;
+  }
+  const waiting: WaitingPublish[] = [];
+  let sending = false;
+
+  const toMessage = (event: PublishableEvent): Message => {
+    const value = JSON.stringify(event);
+    return { key: event.cluster_id, value, headers: eventHeaders(event), timestamp: String(Date.parse(event.timestamp)) };
+  };
+
+  /** Takes waiting publishes, whole, up to about maxRequestBytes (always at least one). */
+  function takeRequest(): WaitingPublish[] {
+    const taken: WaitingPublish[] = [];
+    let bytes = 0;
+    while (waiting.length > 0) {
+      const size = waiting[0]!.messages.reduce((sum, m) => sum + (m.value as string).length + 300, 0);
+      if (taken.length > 0 && bytes + size > maxRequestBytes) break;
+      taken.push(waiting.shift()!);
+      bytes += size;
+    }
+    return taken;
+  }
+
+  async function sendWaiting(): Promise<void> {
+    sending = true;
+    try {
+      while (waiting.length > 0) {
+        const request = takeRequest();
+        try {
+          await publisher.ensureTopic();
+          const connected = await connectedProducer();
+          await connected.send({ topic: options.topic, acks: -1, messages: request.flatMap((p) => p.messages) }).catch(async (err: unknown) => {
+            await dropProducer();
+            throw err;
+          });
+          for (const p of request) p.resolve();
+        } catch (err) {
+          for (const p of request) p.reject(err);
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
   let topicReady = false;
@@ -129,7 +186,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
     }
   }
 
-  return {
+  const publisher: EventPublisher = {
     topic: options.topic,
 
     async ensureTopic() {
@@ -157,29 +214,17 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
       topicReady = true;
     },
 
-    async publish(events) {
-      if (events.length === 0) return;
-      await this.ensureTopic();
-      const connected = await connectedProducer();
-      try {
-        await connected.send({
-          topic: options.topic,
-          acks: -1,
-          messages: events.map((event) => ({
-            key: event.cluster_id,
-            value: JSON.stringify(event),
-            headers: eventHeaders(event),
-            timestamp: String(Date.parse(event.timestamp)),
-          })),
-        });
-      } catch (err) {
-        await dropProducer();
-        throw err;
-      }
+    publish(events) {
+      if (events.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ messages: events.map(toMessage), resolve, reject });
+        if (!sending) void sendWaiting();
+      });
     },
 
     async close() {
       await dropProducer();
     },
   };
+  return publisher;
 }

@@ -211,10 +211,8 @@ function guardedDelete(_id: string, generation: number): AnyBulkWriteOperation<G
 
 interface PendingSave {
   plan: WritePlan;
-  resolve(result: SaveResult): void;
-  reject(err: Error): void;
-  /** Set while waiting in the queue; a flush that takes the save clears the wait. */
-  abandon: (() => void) | null;
+  /** The caller waiting for this write, until its deadline; null once it stopped waiting. */
+  waiter: { resolve(result: SaveResult): void; reject(err: Error): void; stopWaiting(): void } | null;
 }
 
 function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -249,7 +247,11 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
   ) as Record<EntityCollection, Collection<Guarded>>;
 
   const counters: StoreCounters = { flushes: 0, commands: 0, documentsWritten: 0, documentsDeleted: 0, failures: 0 };
-  const queue: PendingSave[] = [];
+  // Writes not yet taken by a flush, at most one per cluster: a newer view of a cluster replaces
+  // its queued write (its plan covers everything since the same stored view). A caller that stops
+  // waiting leaves its write queued: it lands late rather than never, and the store's backlog
+  // stays bounded by the number of clusters however long it hangs.
+  const queue = new Map<string, PendingSave>();
   let flushStartedAt: number | null = null;
 
   /** Runs the operations in commands of bounded size; returns the indexes of operations a newer document refused. */
@@ -310,10 +312,9 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
   function takeBatch(): PendingSave[] {
     const batch: PendingSave[] = [];
     let ops = 0;
-    while (queue.length > 0 && (batch.length === 0 || ops + opsOf(queue[0]!) <= maxOpsPerFlush)) {
-      const save = queue.shift()!;
-      save.abandon?.();
-      save.abandon = null;
+    for (const [clusterId, save] of queue) {
+      if (batch.length > 0 && ops + opsOf(save) > maxOpsPerFlush) break;
+      queue.delete(clusterId);
       ops += opsOf(save);
       batch.push(save);
     }
@@ -324,17 +325,20 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
 
   async function drain(): Promise<void> {
     if (flushStartedAt !== null) return;
-    while (queue.length > 0) {
+    while (queue.size > 0) {
       const batch = takeBatch();
       flushStartedAt = Date.now();
       counters.flushes += 1;
       try {
         const results = await flush(batch);
-        for (const save of batch) save.resolve(results.get(save)!);
+        for (const save of batch) save.waiter?.resolve(results.get(save)!);
       } catch (err) {
         counters.failures += 1;
         const reason = err instanceof StoreUnavailableError ? err.message : `the store refused a write: ${(err as Error).message}`;
-        for (const save of batch) save.reject(new StoreUnavailableError(reason));
+        // Not retried here: each workflow sends its view again with its next refresh.
+        for (const save of batch) save.waiter?.reject(new StoreUnavailableError(reason));
+        // The store is failing: give it a moment before the next flush.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(timeoutMs, 1_000)));
       } finally {
         flushStartedAt = null;
       }
@@ -355,27 +359,41 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     },
 
     saveView(view, stored = null, saveOptions = {}) {
-      if (flushStartedAt !== null && Date.now() - flushStartedAt > timeoutMs) {
-        counters.failures += 1;
-        return Promise.reject(new StoreUnavailableError(`the store has not answered a write for ${Date.now() - flushStartedAt} ms`));
-      }
-      const deadlineMs = saveOptions.deadlineMs ?? timeoutMs * 3;
+      const deadlineMs = saveOptions.deadlineMs ?? timeoutMs;
       return new Promise<SaveResult>((resolve, reject) => {
-        const save: PendingSave = { plan: planWrites(view, stored), resolve, reject, abandon: null };
-        const giveUp = (reason: string) => {
-          const index = queue.indexOf(save);
-          if (index >= 0) queue.splice(index, 1);
-          reject(new StoreUnavailableError(reason));
-        };
-        const timer = setTimeout(() => giveUp(`the store did not take the write within ${deadlineMs} ms`), deadlineMs);
-        const onAbort = () => giveUp('cancelled');
-        saveOptions.signal?.addEventListener('abort', onAbort, { once: true });
-        // Once a flush holds the save, only the flush's own timeouts end the wait.
-        save.abandon = () => {
+        let timer: NodeJS.Timeout | undefined = undefined;
+        const save: PendingSave = { plan: planWrites(view, stored), waiter: null };
+        const stopWaiting = () => {
           clearTimeout(timer);
           saveOptions.signal?.removeEventListener('abort', onAbort);
+          save.waiter = null;
         };
-        queue.push(save);
+        const giveUp = (reason: string) => {
+          stopWaiting();
+          reject(new StoreUnavailableError(reason));
+        };
+        const onAbort = () => giveUp('cancelled');
+        save.waiter = {
+          resolve: (result) => {
+            stopWaiting();
+            resolve(result);
+          },
+          reject: (err) => {
+            stopWaiting();
+            reject(err);
+          },
+          stopWaiting,
+        };
+        const replaced = queue.get(view.cluster_id);
+        replaced?.waiter?.reject(new StoreUnavailableError('superseded by a newer write of the cluster'));
+        queue.set(view.cluster_id, save);
+        if (flushStartedAt !== null && Date.now() - flushStartedAt > timeoutMs) {
+          // The store has hung on the flush under way: say so now; the write stays queued.
+          giveUp(`the store has not answered a write for ${Date.now() - flushStartedAt} ms`);
+          return;
+        }
+        timer = setTimeout(() => giveUp(`the store did not take the write within ${deadlineMs} ms`), deadlineMs);
+        saveOptions.signal?.addEventListener('abort', onAbort, { once: true });
         // Flush on the next turn, so the writes of refreshes finishing together share commands.
         setImmediate(() => void drain());
       });

@@ -28,7 +28,7 @@ export interface IsolatedService {
   dispose(): void;
 }
 
-export function isolatedService(service: 'temporal' | 'kafka' | 'ferretdb', env: Record<string, string>): IsolatedService {
+export function isolatedService(service: 'temporal' | 'kafka' | 'store', env: Record<string, string>): IsolatedService {
   const root = mkdtempSync(join(tmpdir(), `fleetview-${service}-`));
   const fullEnv = { FLEETVIEW_RUN_DIR: join(root, 'run'), FLEETVIEW_DATA_DIR: join(root, 'data'), ...env };
   const call = (command: string) => {

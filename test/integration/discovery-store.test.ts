@@ -1,5 +1,6 @@
-// The discovery store against the real FerretDB: claims that exactly one run wins, listings that
-// mark clusters missing only on positive evidence, retirements claimed once and finished once.
+// The discovery store against a real server (the embedded store of scripts/services.sh, or
+// MongoDB): claims that exactly one run wins, listings that mark clusters missing only on
+// positive evidence, retirements claimed once and finished once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createDiscoveryStore, discoveryCollectionNames, type DiscoveryStore } from '../../src/adapters/discovery-store.js';

@@ -1,4 +1,4 @@
-// scripts/services.sh itself: a second FerretDB on other ports and folders, so the shared
+// scripts/services.sh itself: a second embedded store on other ports and folders, so the shared
 // services the rest of the suite uses are never disturbed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { MongoClient } from 'mongodb';
 import { loadConfig } from '../../src/config.js';
 
 const script = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
@@ -43,32 +44,91 @@ describe('scripts/services.sh', () => {
       FLEETVIEW_RUN_DIR: join(scratch, 'run'),
       FLEETVIEW_DATA_DIR: join(scratch, 'data'),
       FLEETVIEW_MONGODB_PORT: String(await freePort()),
-      FLEETVIEW_FERRETDB_DEBUG_PORT: String(await freePort()),
     };
     try {
-      const start = services(['start', 'ferretdb'], env);
+      const start = services(['start', 'store'], env);
       assert.equal(start.status, 0, start.out);
-      const pid = Number(readFileSync(join(scratch, 'run', 'ferretdb.pid'), 'utf8'));
+      const pid = Number(readFileSync(join(scratch, 'run', 'store.pid'), 'utf8'));
       assert.ok(processAlive(pid));
 
-      const status = services(['status', 'ferretdb'], env);
+      const status = services(['status', 'store'], env);
       assert.equal(status.status, 0, status.out);
-      assert.match(status.out, new RegExp(`ferretdb\\s+up \\(pid ${pid}\\)\\s+mongodb://127\\.0\\.0\\.1:${env.FLEETVIEW_MONGODB_PORT}`));
+      assert.match(status.out, new RegExp(`store\\s+up \\(pid ${pid}\\)\\s+mongodb://127\\.0\\.0\\.1:${env.FLEETVIEW_MONGODB_PORT}`));
 
-      const again = services(['start', 'ferretdb'], env);
+      const again = services(['start', 'store'], env);
       assert.equal(again.status, 0, again.out);
-      assert.match(again.out, /ferretdb already running/);
+      assert.match(again.out, /store already running/);
 
-      const stop = services(['stop', 'ferretdb'], env);
+      const stop = services(['stop', 'store'], env);
       assert.equal(stop.status, 0, stop.out);
-      assert.equal(processAlive(pid), false, 'the FerretDB process should be gone');
-      assert.equal(existsSync(join(scratch, 'run', 'ferretdb.pid')), false);
+      assert.equal(processAlive(pid), false, 'the store process should be gone');
+      assert.equal(existsSync(join(scratch, 'run', 'store.pid')), false);
 
-      const down = services(['status', 'ferretdb'], env);
+      const down = services(['status', 'store'], env);
       assert.notEqual(down.status, 0);
-      assert.match(down.out, /ferretdb\s+down/);
+      assert.match(down.out, /store\s+down/);
     } finally {
-      services(['stop', 'ferretdb'], env);
+      services(['stop', 'store'], env);
+    }
+  });
+
+  it('the store keeps every acknowledged write across a SIGKILL and a restart', async () => {
+    const env = {
+      FLEETVIEW_RUN_DIR: join(scratch, 'run-kill'),
+      FLEETVIEW_DATA_DIR: join(scratch, 'data-kill'),
+      FLEETVIEW_MONGODB_PORT: String(await freePort()),
+    };
+    const uri = `mongodb://127.0.0.1:${env.FLEETVIEW_MONGODB_PORT}/`;
+    try {
+      const start = services(['start', 'store'], env);
+      assert.equal(start.status, 0, start.out);
+      const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+      const coll = client.db('fleetview_kill').collection<{ _id: string; generation: number }>('entities');
+      await coll.insertMany(Array.from({ length: 200 }, (_, i) => ({ _id: `e${i}`, generation: 1 })));
+      await coll.bulkWrite(
+        Array.from({ length: 200 }, (_, i) => ({ updateOne: { filter: { _id: `e${i}`, generation: { $lt: 2 } }, update: { $set: { generation: 2 } }, upsert: true } })),
+        { ordered: false },
+      );
+      await coll.deleteMany({ _id: { $in: ['e0', 'e1'] } });
+      await client.close(true);
+
+      const pid = Number(readFileSync(join(env.FLEETVIEW_RUN_DIR, 'store.pid'), 'utf8'));
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(processAlive(pid), false);
+
+      const again = services(['start', 'store'], env);
+      assert.equal(again.status, 0, again.out);
+      const reopened = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+      try {
+        const entities = reopened.db('fleetview_kill').collection('entities');
+        assert.equal(await entities.countDocuments({}), 198);
+        assert.equal(await entities.countDocuments({ generation: 2 }), 198);
+        // The unique _id index holds after the restart: a duplicate is E11000, code 11000.
+        await assert.rejects(entities.insertOne({ _id: 'e5' as never }), (err: { code?: number }) => err.code === 11000);
+      } finally {
+        await reopened.close(true);
+      }
+    } finally {
+      services(['stop', 'store'], env);
+    }
+  });
+
+  it('the store fails fast when its port is taken, naming the port and the variable', async () => {
+    const squatter: Server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as { port: number };
+    try {
+      const result = services(['start', 'store'], {
+        FLEETVIEW_RUN_DIR: join(scratch, 'run-store-taken'),
+        FLEETVIEW_DATA_DIR: join(scratch, 'data-store-taken'),
+        FLEETVIEW_MONGODB_PORT: String(port),
+      });
+      assert.notEqual(result.status, 0);
+      assert.match(result.out, new RegExp(`store cannot start: port ${port} on 127\\.0\\.0\\.1 is already in use.*FLEETVIEW_MONGODB_PORT`));
+      assert.equal(existsSync(join(scratch, 'run-store-taken', 'store.pid')), false, 'nothing should have been started');
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
     }
   });
 

@@ -1,0 +1,690 @@
+/**
+ * fleetview on one sim fleet, run as users run it: one worker process (`npx tsx src/worker.ts`),
+ * `fleetview start` for the topic, indexes and discovery schedule, and `fleetview discovery
+ * apply` of an http discovery over the sim's /discovery; every name unique to the run.
+ *
+ * What is read, chosen to keep working when the workflow and the store layout change:
+ * - onboarding from the events topic (AGENT_NEW per node) and the worker's refresh counter;
+ * - detection from the events topic (NODE_DOWN, AGENT_DOWN);
+ * - refreshes, lag and duration from the worker's Prometheus metrics (`fleetview_refreshes`,
+ *   `fleetview_refresh_lag`, `fleetview_refresh_duration`), as differences over the window;
+ * - Temporal's cost per refresh from a sample of cluster workflow histories, counted per timer
+ *   cycle (see historyCost);
+ * - store commands from the server's own counters (the worker's driver cannot be hooked from
+ *   outside its process);
+ * - CPU and RSS of every process group from /proc.
+ * Every wait is bounded; a fleet that cannot keep up is measured all the same and its stall
+ * described (diagnoseStall).
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { loadConfig, type Config } from '../../src/config.js';
+import { clusterWorkflowId } from '../../src/domain/ids.js';
+import type { Cleanup } from './cleanup.js';
+import { measureDetection, type DetectionResult } from './detection.js';
+import { freePort } from './ports.js';
+import { delay, spawnGroup, type ChildGroup } from './processes.js';
+import { counterTotal, gaugeTotal, histogram, histogramDelta, histogramQuantile, parsePromText, type Sample } from './prom-text.js';
+import type { SimProcess } from './sim-process.js';
+import { ratio, round, sample, sum } from './stats.js';
+import { TopicReader } from './topic-reader.js';
+import { UsageWindow, type ProcessCost } from './usage-window.js';
+
+export interface FleetviewNames {
+  taskQueue: string;
+  database: string;
+  topic: string;
+  scheduleId: string;
+  discovery: string;
+  consumerGroup: string;
+}
+
+export interface FleetviewSettings {
+  intervalS: number;
+  measureS: number;
+  tickS: number;
+  discoveryIntervalS: number;
+  onboardingTimeoutS: number;
+  faults: number;
+  historySample: number;
+}
+
+export interface FleetviewContext {
+  cleanup: Cleanup;
+  root: string;
+  logDir: string;
+  sim: SimProcess;
+  names: FleetviewNames;
+  settings: FleetviewSettings;
+  servicePgids: Record<'temporal' | 'kafka' | 'store', number | null>;
+  log: (line: string) => void;
+}
+
+export interface HistoryCost {
+  method: string;
+  sampled_workflows: number;
+  /** Refresh cycles counted over the sample. */
+  cycles: number;
+  events_per_refresh: number | null;
+  workflow_tasks_per_refresh: number | null;
+  activity_tasks_per_refresh: number | null;
+  local_activity_markers_per_refresh: number | null;
+}
+
+export interface StoreCost {
+  source: string | null;
+  note: string;
+  commands: number | null;
+  commands_per_refresh: number | null;
+  by_command: Record<string, number> | null;
+}
+
+export interface FleetviewResult {
+  onboarding: {
+    completed: boolean;
+    /** From the discovery applied to every node's AGENT_NEW published and one refresh completed per cluster. */
+    seconds: number | null;
+    /** From the discovery applied to the last node's AGENT_NEW (the first refreshes' events). */
+    every_agent_new_s: number | null;
+    timeout_s: number;
+    /** Clusters whose every node's AGENT_NEW was published. */
+    clusters_onboarded: number;
+    nodes_seen: number;
+    /** fleetview_refreshes when onboarding ended (completed refreshes, views saved). */
+    refreshes_completed: number;
+  };
+  window_s: number;
+  refreshes: {
+    done: number | null;
+    due: number;
+    done_ratio: number | null;
+    lag_p50_ms: number | null;
+    lag_p99_ms: number | null;
+    duration_p50_ms: number | null;
+    duration_p99_ms: number | null;
+    /** Agent API calls the sim served in the window ÷ 3: node observations, a cross-check of done × nodes. */
+    node_observations_seen_by_sim: number;
+  };
+  detection: { datastore_down: DetectionResult; agent_down: DetectionResult };
+  costs: Record<'worker' | 'sim' | 'temporal' | 'kafka' | 'store', ProcessCost>;
+  /** CPU milliseconds per node-refresh (refreshes done × nodes per cluster). */
+  cpu_ms_per_node_refresh: Record<'worker' | 'sim' | 'temporal' | 'kafka' | 'store' | 'fleetview_total', number | null>;
+  temporal: HistoryCost;
+  store: StoreCost;
+  events: { in_window: number; per_refresh: number | null; published_metric_delta: number | null };
+  stalled: boolean;
+  stall: StallReport | null;
+}
+
+export interface StallReport {
+  summary: string;
+  worker_alive: boolean;
+  task_slots_used: Record<string, number | null>;
+  workflow_task_schedule_to_start_p99_ms: number | null;
+  activity_schedule_to_start_p99_ms: number | null;
+  backlog: { workflow: number | null; activity: number | null };
+  pending_activities: { sampled_workflows: number; pending: number; max_attempt: number; last_failures: string[] };
+  store_probe: string;
+}
+
+const callsPerNodeObservation = 3;
+/** Below this share of due refreshes done, a size is reported as not keeping up. */
+const keepingUpRatio = 0.9;
+
+export async function runFleetview(context: FleetviewContext): Promise<FleetviewResult> {
+  const { cleanup, sim, names, settings, log } = context;
+  const mark = cleanup.mark();
+  const metricsPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FLEETVIEW_TASK_QUEUE: names.taskQueue,
+    FLEETVIEW_MONGODB_DATABASE: names.database,
+    FLEETVIEW_EVENTS_TOPIC: names.topic,
+    FLEETVIEW_DISCOVERY_SCHEDULE_ID: names.scheduleId,
+    FLEETVIEW_METRICS_PORT: String(metricsPort),
+    FLEETVIEW_REFRESH_INTERVAL_S: String(settings.intervalS),
+    FLEETVIEW_DISCOVERY_TICK_S: String(settings.tickS),
+    FLEETVIEW_LOG_LEVEL: 'warn',
+  };
+  const config = loadConfig(env);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 5000 });
+  cleanup.add('closing the benchmark clients', async () => {
+    await connection.close();
+    await mongo.close();
+  });
+  // Registered first, so undone last: what fleetview stored, once nothing writes any more.
+  cleanup.add(`dropping database ${names.database}, deleting topic ${names.topic}`, () => dropStoredState(config, mongo, names));
+  cleanup.add(`deleting discovery ${names.discovery}`, async () => {
+    const { code, output } = await runCli(context.root, env, ['discovery', 'delete', names.discovery], 30_000);
+    // 3: not found, e.g. the run stopped before applying it. A store too busy to answer (a stalled
+    // size) is no leftover: the discovery lives in the run's database, dropped next and checked.
+    if (code !== 0 && code !== 3) log(`fleetview discovery delete exited ${code} (${output.split('\n')[0] || 'no output: killed after 30 s'}); the database drop removes it`);
+  });
+
+  try {
+    log(`worker: npx tsx src/worker.ts on task queue ${names.taskQueue}, metrics on :${metricsPort}`);
+    const worker = spawnGroup('worker', 'npx', ['tsx', 'src/worker.ts'], { cwd: context.root, env, logFile: join(context.logDir, 'worker.log') });
+    cleanup.add('stopping the worker', async () => {
+      await worker.stop(20_000);
+      // Runs started while the worker was stopping.
+      await terminateRunWorkflows(client, names.taskQueue, sim.clusterIds);
+    });
+    await waitForWorker(client, config, worker, metricsPort);
+
+    await runCliOrThrow(context.root, env, ['start'], 120_000);
+    cleanup.add(`deleting schedule ${names.scheduleId}, terminating the run's workflows`, async () => {
+      await client.schedule
+        .getHandle(names.scheduleId)
+        .delete()
+        .catch((err: unknown) => {
+          if (!/not found/i.test(String(err))) throw err;
+        });
+      await terminateRunWorkflows(client, names.taskQueue, sim.clusterIds);
+    });
+
+    const reader = new TopicReader(config.kafka.brokers, names.topic, names.consumerGroup);
+    await reader.start();
+    cleanup.add('stopping the topic reader', () => reader.stop());
+
+    const discoveryFile = join(context.logDir, `${names.discovery}.yaml`);
+    writeFileSync(
+      discoveryFile,
+      [`name: ${names.discovery}`, 'backend: http', `interval: ${settings.discoveryIntervalS}`, 'options:', `  url: ${sim.url}/discovery`, ''].join('\n'),
+    );
+    await runCliOrThrow(context.root, env, ['discovery', 'apply', '-f', discoveryFile], 120_000);
+    const appliedMs = Date.now();
+    log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
+
+    const onboarding = await waitForOnboarding(reader, sim, worker, metricsPort, appliedMs, settings.onboardingTimeoutS);
+    log(
+      onboarding.completed
+        ? `onboarded in ${onboarding.seconds} s`
+        : `onboarding incomplete after ${settings.onboardingTimeoutS} s: AGENT_NEW of ${onboarding.nodes_seen}/${sim.nodes.length} nodes (${onboarding.clusters_onboarded}/${sim.clusterIds.length} clusters), ${onboarding.refreshes_completed} refreshes completed`,
+    );
+
+    // Onboarding ends with a burst (discovery's signal-with-start may refresh a cluster twice):
+    // one interval more, and the window sees only scheduled refreshes.
+    if (onboarding.completed) await delay(settings.intervalS * 1000);
+    log(`measuring the steady state for ${settings.measureS} s`);
+    const usage = new UsageWindow({
+      worker: worker.pgid,
+      sim: sim.group.pgid,
+      temporal: context.servicePgids.temporal,
+      kafka: context.servicePgids.kafka,
+      store: context.servicePgids.store,
+    });
+    const metricsBefore = await scrapeWorker(metricsPort);
+    const storeBefore = workerStoreCommands(metricsBefore) ?? (await storeCommandCounts(mongo));
+    const requestsBefore = await sim.nodeRequests();
+    usage.start();
+    const windowStartMs = Date.now();
+    await delay(settings.measureS * 1000);
+    const { seconds, costs } = usage.end();
+    const windowEndMs = Date.now();
+    const metricsAfter = await scrapeWorker(metricsPort);
+    const storeAfter = workerStoreCommands(metricsAfter) ?? (await storeCommandCounts(mongo));
+    const observations = ((await sim.nodeRequests()) - requestsBefore) / callsPerNodeObservation;
+
+    const refreshesDone = delta(counterTotal(metricsAfter, 'fleetview_refreshes'), counterTotal(metricsBefore, 'fleetview_refreshes'), metricsAfter.length > 0);
+    const due = (sim.clusterIds.length * seconds) / settings.intervalS;
+    const lag = histogramDelta(histogram(metricsBefore, 'fleetview_refresh_lag'), histogram(metricsAfter, 'fleetview_refresh_lag'));
+    const duration = histogramDelta(histogram(metricsBefore, 'fleetview_refresh_duration'), histogram(metricsAfter, 'fleetview_refresh_duration'));
+    const nodesPerCluster = sim.nodes.length / sim.clusterIds.length;
+    const nodeRefreshes = refreshesDone === null ? null : refreshesDone * nodesPerCluster;
+    const perNodeRefresh = (cpu: number | null): number | null => round(ratio(cpu, nodeRefreshes === null ? null : nodeRefreshes / 1000), 3);
+    const eventsInWindow = reader.countBetween(windowStartMs, windowEndMs);
+
+    const onboarded = onboardedClusters(reader, sim);
+    const temporal = await historyCost(client, sample(onboarded, settings.historySample), windowEndMs);
+    const store = storeCost(storeBefore, storeAfter, refreshesDone);
+    const doneRatio = ratio(refreshesDone, due);
+    const stalled = !onboarding.completed || doneRatio === null || doneRatio < keepingUpRatio;
+    const stall = stalled
+      ? await diagnoseStall(client, config, mongo, worker, metricsBefore, metricsAfter, sample(sim.clusterIds, 3), onboarding, refreshesDone, due)
+      : null;
+    if (stall) log(`not keeping up: ${stall.summary}`);
+
+    log(`detection: ${settings.faults} datastores and ${settings.faults} agents set down, spread over ${settings.intervalS} s`);
+    const faulted = sample(sim.nodes, 2 * settings.faults);
+    const detectionStartMs = Date.now();
+    const waitAfterLastS = 3 * settings.intervalS + 10;
+    const [datastoreDown, agentDown] = await Promise.all([
+      measureDetection(
+        sim,
+        faulted.slice(0, settings.faults).map((node) => ({
+          node,
+          patch: { datastore: 'down' },
+          restore: { datastore: 'up' },
+          reportedAt: () => reader.firstByAddress('NODE_DOWN', detectionStartMs).get(node.address),
+        })),
+        settings.intervalS,
+        waitAfterLastS,
+      ),
+      measureDetection(
+        sim,
+        faulted.slice(settings.faults).map((node) => ({
+          node,
+          patch: { agent: 'down' },
+          restore: { agent: 'up' },
+          reportedAt: () => reader.firstByAddress('AGENT_DOWN', detectionStartMs).get(node.address),
+        })),
+        settings.intervalS,
+        waitAfterLastS,
+      ),
+    ]);
+
+    return {
+      onboarding,
+      window_s: round(seconds, 1)!,
+      refreshes: {
+        done: refreshesDone,
+        due: round(due, 1)!,
+        done_ratio: round(doneRatio, 3),
+        lag_p50_ms: round(histogramQuantile(lag, 0.5), 1),
+        lag_p99_ms: round(histogramQuantile(lag, 0.99), 1),
+        duration_p50_ms: round(histogramQuantile(duration, 0.5), 1),
+        duration_p99_ms: round(histogramQuantile(duration, 0.99), 1),
+        node_observations_seen_by_sim: Math.round(observations),
+      },
+      detection: { datastore_down: datastoreDown, agent_down: agentDown },
+      costs: { worker: costs.worker!, sim: costs.sim!, temporal: costs.temporal!, kafka: costs.kafka!, store: costs.store! },
+      cpu_ms_per_node_refresh: {
+        worker: perNodeRefresh(costs.worker!.cpu_s),
+        sim: perNodeRefresh(costs.sim!.cpu_s),
+        temporal: perNodeRefresh(costs.temporal!.cpu_s),
+        kafka: perNodeRefresh(costs.kafka!.cpu_s),
+        store: perNodeRefresh(costs.store!.cpu_s),
+        fleetview_total: perNodeRefresh(sum([costs.worker!.cpu_s, costs.temporal!.cpu_s, costs.kafka!.cpu_s, costs.store!.cpu_s])),
+      },
+      temporal,
+      store,
+      events: {
+        in_window: eventsInWindow,
+        per_refresh: round(ratio(eventsInWindow, refreshesDone), 3),
+        published_metric_delta: delta(counterTotal(metricsAfter, 'fleetview_events_published'), counterTotal(metricsBefore, 'fleetview_events_published'), metricsAfter.length > 0),
+      },
+      stalled,
+      stall,
+    };
+  } finally {
+    await cleanup.undoTo(mark);
+  }
+}
+
+/** after − before; a counter the worker has not emitted yet counts as 0 once the endpoint answered. */
+function delta(after: number | null, before: number | null, endpointAnswered: boolean): number | null {
+  if (!endpointAnswered) return null;
+  return (after ?? 0) - (before ?? 0);
+}
+
+// --- processes and commands -----------------------------------------------------------------
+
+function runCli(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(join(root, 'node_modules', '.bin', 'tsx'), ['src/starter.ts', ...args], { cwd: root, env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, output: `${stdout}${stderr}`.trim() });
+    });
+  });
+}
+
+async function runCliOrThrow(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<void> {
+  const { code, output } = await runCli(root, env, args, timeoutMs);
+  if (code !== 0) throw new Error(`fleetview ${args.join(' ')} exited ${code}:\n${output}`);
+}
+
+/** Until the worker serves metrics and polls its task queue (bundling the workflows takes seconds). */
+async function waitForWorker(client: Client, config: Config, worker: ChildGroup, metricsPort: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (worker.exited()) throw new Error(`the worker exited while starting:\n${worker.tail()}`);
+    const metricsUp = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (metricsUp) {
+      const queue = await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: config.temporal.taskQueue } });
+      if ((queue.pollers ?? []).length > 0) return;
+    }
+    if (Date.now() > deadline) throw new Error(`the worker did not poll its task queue within 180 s:\n${worker.tail()}`);
+    await delay(250);
+  }
+}
+
+async function scrapeWorker(port: number): Promise<Sample[]> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    return response.ok ? parsePromText(await response.text()) : [];
+  } catch {
+    return [];
+  }
+}
+
+async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  for (let start = 0; start < items.length; start += size) await Promise.all(items.slice(start, start + size).map(work));
+}
+
+/** Ends the run's cluster workflows (by id) and anything else still running on its task queue (discovery runs). */
+async function terminateRunWorkflows(client: Client, taskQueue: string, clusterIds: readonly string[]): Promise<void> {
+  const ignoreGone = (err: unknown): void => {
+    if (!(err instanceof WorkflowNotFoundError) && !/not found|already completed/i.test(String(err))) throw err;
+  };
+  await inBatches(clusterIds, 25, (id) => client.workflow.getHandle(clusterWorkflowId(id)).terminate('the fleet benchmark finished').catch(ignoreGone));
+  const running: { workflowId: string; runId: string }[] = [];
+  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) running.push(execution);
+  await inBatches(running, 25, (execution) => client.workflow.getHandle(execution.workflowId, execution.runId).terminate('the fleet benchmark finished').catch(ignoreGone));
+}
+
+async function dropStoredState(config: Config, mongo: MongoClient, names: FleetviewNames): Promise<void> {
+  const problems: string[] = [];
+  const dropped = await dropDatabaseForGood(mongo, names.database).catch((err: unknown) => `drop database: ${String(err)}`);
+  if (dropped !== true) problems.push(dropped);
+  const admin = new Kafka({ clientId: `${names.consumerGroup}-admin`, brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([names.consumerGroup]).catch(() => undefined);
+    await admin.deleteTopics({ topics: [names.topic], timeout: 10_000 }).catch((err: unknown) => {
+      if (!/does not exist|UNKNOWN_TOPIC/i.test(String(err))) problems.push(`delete topic: ${String(err)}`);
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  if (problems.length > 0) throw new Error(problems.join('; '));
+}
+
+/**
+ * FerretDB runs a command to its end even after its client has gone, so an update that hung
+ * while the worker lived can complete after the drop and create the database again: drop until
+ * it stays gone for a few seconds (a bounded number of times).
+ */
+async function dropDatabaseForGood(mongo: MongoClient, database: string): Promise<true | string> {
+  const exists = async (): Promise<boolean> => (await mongo.db('admin').admin().listDatabases({ nameOnly: true })).databases.some((db) => db.name === database);
+  for (let attempt = 0; attempt < 6; attempt++) {
+    await mongo.db(database).dropDatabase();
+    await delay(3000);
+    if (!(await exists())) return true;
+  }
+  return `database ${database} came back after 6 drops (store commands of the stopped worker still completing)`;
+}
+
+// --- onboarding -----------------------------------------------------------------------------
+
+/**
+ * Onboarding is done when both are true: every node's AGENT_NEW is on the topic (its cluster's
+ * first refresh computed and published its view) and the worker has completed at least one
+ * refresh per cluster (fleetview_refreshes counts a refresh once its view is saved). Either
+ * alone would call a fleet onboarded whose saves hang, or one that refreshed some clusters twice.
+ */
+async function waitForOnboarding(
+  reader: TopicReader,
+  sim: SimProcess,
+  worker: ChildGroup,
+  metricsPort: number,
+  appliedMs: number,
+  timeoutS: number,
+): Promise<FleetviewResult['onboarding']> {
+  const deadline = appliedMs + timeoutS * 1000;
+  const clusters = sim.clusterIds.length;
+  let refreshedMs: number | null = null;
+  let refreshes = 0;
+  let firstSeen = reader.firstByAddress('AGENT_NEW', appliedMs);
+  while ((firstSeen.size < sim.nodes.length || refreshedMs === null) && Date.now() < deadline && !worker.exited()) {
+    await delay(250);
+    firstSeen = reader.firstByAddress('AGENT_NEW', appliedMs);
+    if (refreshedMs === null) {
+      refreshes = counterTotal(await scrapeWorker(metricsPort), 'fleetview_refreshes') ?? 0;
+      if (refreshes >= clusters) refreshedMs = Date.now();
+    }
+  }
+  const times = sim.nodes.map((node) => firstSeen.get(node.address)).filter((t): t is number => t !== undefined);
+  const eventsComplete = times.length === sim.nodes.length;
+  const completed = eventsComplete && refreshedMs !== null;
+  return {
+    completed,
+    seconds: completed ? round((Math.max(Math.max(...times), refreshedMs!) - appliedMs) / 1000, 1) : null,
+    every_agent_new_s: eventsComplete ? round((Math.max(...times) - appliedMs) / 1000, 1) : null,
+    timeout_s: timeoutS,
+    clusters_onboarded: onboardedClusters(reader, sim).length,
+    nodes_seen: times.length,
+    refreshes_completed: refreshes,
+  };
+}
+
+/** Clusters whose every node has had its AGENT_NEW: their first refresh is done. */
+function onboardedClusters(reader: TopicReader, sim: SimProcess): string[] {
+  const seen = reader.firstByAddress('AGENT_NEW');
+  return sim.clusterIds.filter((id) => sim.nodes.every((node) => node.clusterId !== id || seen.has(node.address)));
+}
+
+// --- Temporal's cost per refresh ------------------------------------------------------------
+
+interface HistoryEventShape {
+  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+  timerFiredEventAttributes?: unknown;
+  workflowTaskCompletedEventAttributes?: unknown;
+  activityTaskScheduledEventAttributes?: unknown;
+  markerRecordedEventAttributes?: unknown;
+}
+
+function eventTimeMs(event: HistoryEventShape): number {
+  const seconds = Number(event.eventTime?.seconds ?? 0);
+  return seconds * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+}
+
+/**
+ * A steady-state refresh is one cycle of the cluster's timer: the timer fires, the cluster is
+ * refreshed, the next timer starts. In each sampled workflow's current run, the events from its
+ * first TimerFired up to (not including) its last TimerFired before `untilMs` are whole cycles;
+ * dividing by the cycles gives events (and workflow tasks, activity tasks, local-activity
+ * markers) per scheduled refresh. The first refresh, which starts without a timer, and the
+ * fault phase after `untilMs` are left out. Needs only "a timer per scheduled refresh", not any
+ * event layout of the refresh itself.
+ */
+async function historyCost(client: Client, clusterIds: readonly string[], untilMs: number): Promise<HistoryCost> {
+  let cycles = 0;
+  let events = 0;
+  let workflowTasks = 0;
+  let activityTasks = 0;
+  let markers = 0;
+  let sampled = 0;
+  for (const id of clusterIds) {
+    let history;
+    try {
+      history = await client.workflow.getHandle(clusterWorkflowId(id)).fetchHistory();
+    } catch {
+      continue;
+    }
+    const list = ((history.events ?? []) as HistoryEventShape[]).filter((event) => eventTimeMs(event) <= untilMs);
+    const fired = list.flatMap((event, index) => (event.timerFiredEventAttributes ? [index] : []));
+    if (fired.length < 2) continue;
+    sampled += 1;
+    const span = list.slice(fired[0], fired[fired.length - 1]);
+    cycles += fired.length - 1;
+    events += span.length;
+    workflowTasks += span.filter((event) => event.workflowTaskCompletedEventAttributes).length;
+    activityTasks += span.filter((event) => event.activityTaskScheduledEventAttributes).length;
+    markers += span.filter((event) => event.markerRecordedEventAttributes).length;
+  }
+  return {
+    method: 'events between the first and the last TimerFired of each sampled run (whole timer cycles, first refresh excluded) ÷ cycles',
+    sampled_workflows: sampled,
+    cycles,
+    events_per_refresh: round(ratio(events, cycles), 2),
+    workflow_tasks_per_refresh: round(ratio(workflowTasks, cycles), 2),
+    activity_tasks_per_refresh: round(ratio(activityTasks, cycles), 2),
+    local_activity_markers_per_refresh: round(ratio(markers, cycles), 2),
+  };
+}
+
+// --- store commands -------------------------------------------------------------------------
+
+/** Commands that are the drivers' own bookkeeping (handshakes, monitoring, sessions) or ours, not fleetview's work. */
+const bookkeepingCommands = new Set([
+  'hello', 'ismaster', 'isMaster', 'ping', 'serverStatus', 'buildInfo', 'buildinfo', 'endSessions', 'getParameter',
+  'getCmdLineOpts', 'connectionStatus', 'whatsmyuri', 'saslStart', 'saslContinue', 'listDatabases', 'unknown',
+]);
+
+interface StoreCounts {
+  source: string;
+  byCommand: Record<string, number>;
+}
+
+/** The worker's own count of the commands it sent to the store (exact: no other client counts). */
+function workerStoreCommands(samples: readonly Sample[]): StoreCounts | null {
+  const byCommand: Record<string, number> = {};
+  for (const sample of samples) {
+    if (!/^fleetview_store_commands(_total)?$/.test(sample.name)) continue;
+    const command = sample.labels.command ?? 'unknown';
+    if (bookkeepingCommands.has(command)) continue;
+    byCommand[command] = (byCommand[command] ?? 0) + sample.value;
+  }
+  return Object.keys(byCommand).length > 0 ? { source: "the worker's fleetview_store_commands", byCommand } : null;
+}
+
+/**
+ * The store's own operation counters: real MongoDB's serverStatus.opcounters, or FerretDB's
+ * serverStatus.metrics.commands (per command name). Server-wide: other clients of the same
+ * server (tests running meanwhile) count too. Null when the store has neither.
+ */
+async function storeCommandCounts(mongo: MongoClient): Promise<StoreCounts | null> {
+  try {
+    const status = await mongo.db('admin').command({ serverStatus: 1 }, { timeoutMS: 5000 });
+    const opcounters = status.opcounters as Record<string, unknown> | undefined;
+    if (opcounters) {
+      const byCommand = Object.fromEntries(Object.entries(opcounters).filter(([, v]) => typeof v === 'number' || typeof v === 'bigint').map(([k, v]) => [k, Number(v)]));
+      return { source: 'serverStatus.opcounters', byCommand };
+    }
+    const commands = (status.metrics as { commands?: Record<string, { total?: unknown }> } | undefined)?.commands;
+    if (commands) {
+      const byCommand = Object.fromEntries(
+        Object.entries(commands)
+          .filter(([name]) => !bookkeepingCommands.has(name))
+          .map(([name, counts]) => [name, Number(counts.total ?? 0)]),
+      );
+      return { source: 'serverStatus.metrics.commands (FerretDB)', byCommand };
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+function storeCost(before: StoreCounts | null, after: StoreCounts | null, refreshes: number | null): StoreCost {
+  if (!before || !after) {
+    return {
+      source: null,
+      note: 'the store exposes neither serverStatus.opcounters nor serverStatus.metrics.commands (or did not answer serverStatus within 5 s)',
+      commands: null,
+      commands_per_refresh: null,
+      by_command: null,
+    };
+  }
+  const byCommand: Record<string, number> = {};
+  for (const [name, count] of Object.entries(after.byCommand)) {
+    const change = count - (before.byCommand[name] ?? 0);
+    if (change > 0) byCommand[name] = change;
+  }
+  const commands = Object.values(byCommand).reduce((total, count) => total + count, 0);
+  return {
+    source: after.source,
+    note: 'server-wide counters: every client of the store during the window counts (driver handshakes and monitoring excluded); commands, not documents',
+    commands,
+    commands_per_refresh: round(ratio(commands, refreshes), 2),
+    by_command: byCommand,
+  };
+}
+
+// --- when a size does not keep up -----------------------------------------------------------
+
+async function diagnoseStall(
+  client: Client,
+  config: Config,
+  mongo: MongoClient,
+  worker: ChildGroup,
+  metricsBefore: Sample[],
+  metricsAfter: Sample[],
+  sampleClusters: readonly string[],
+  onboarding: FleetviewResult['onboarding'],
+  refreshesDone: number | null,
+  due: number,
+): Promise<StallReport> {
+  const slots: Record<string, number | null> = {};
+  for (const type of ['WorkflowWorker', 'ActivityWorker', 'LocalActivityWorker']) {
+    slots[type] = gaugeTotal(metricsAfter, 'temporal_worker_task_slots_used', (labels) => labels.worker_type === type);
+  }
+  const p99 = (base: string): number | null => round(histogramQuantile(histogramDelta(histogram(metricsBefore, base), histogram(metricsAfter, base)), 0.99), 1);
+
+  const backlog = async (taskQueueType: 1 | 2): Promise<number | null> => {
+    try {
+      const answer = await client.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name: config.temporal.taskQueue },
+        taskQueueType,
+        reportStats: true,
+      });
+      const count = answer.stats?.approximateBacklogCount;
+      return count === undefined || count === null ? null : Number(count);
+    } catch {
+      return null;
+    }
+  };
+
+  const pending = { sampled_workflows: 0, pending: 0, max_attempt: 0, last_failures: [] as string[] };
+  for (const id of sampleClusters) {
+    try {
+      const description = await client.workflow.getHandle(clusterWorkflowId(id)).describe();
+      pending.sampled_workflows += 1;
+      for (const activity of description.raw.pendingActivities ?? []) {
+        pending.pending += 1;
+        pending.max_attempt = Math.max(pending.max_attempt, activity.attempt ?? 0);
+        const failure = activity.lastFailure?.message;
+        if (failure && pending.last_failures.length < 5) pending.last_failures.push(`${activity.activityType?.name ?? 'activity'}: ${failure.slice(0, 160)}`);
+      }
+    } catch {
+      // A workflow not started yet (onboarding stalled before it): nothing pending to show.
+    }
+  }
+
+  const started = Date.now();
+  const storeProbe = await mongo
+    .db(config.mongodb.database)
+    .collection('clusters')
+    .findOne({}, { maxTimeMS: 5000, timeoutMS: 6000 })
+    .then(
+      () => `a find on clusters answered in ${Date.now() - started} ms`,
+      (err: unknown) => `a find on clusters failed after ${Date.now() - started} ms: ${String(err).slice(0, 160)}`,
+    );
+
+  const report: StallReport = {
+    summary: '',
+    worker_alive: !worker.exited(),
+    task_slots_used: slots,
+    workflow_task_schedule_to_start_p99_ms: p99('temporal_workflow_task_schedule_to_start_latency'),
+    activity_schedule_to_start_p99_ms: p99('temporal_activity_schedule_to_start_latency'),
+    backlog: { workflow: await backlog(1), activity: await backlog(2) },
+    pending_activities: pending,
+    store_probe: storeProbe,
+  };
+  report.summary = [
+    onboarding.completed
+      ? null
+      : `onboarding incomplete in ${onboarding.timeout_s} s (AGENT_NEW of ${onboarding.clusters_onboarded} clusters' nodes, ${onboarding.refreshes_completed} refreshes completed)`,
+    `${refreshesDone ?? 'unknown'} refreshes done of ${Math.round(due)} due`,
+    report.worker_alive ? null : 'the worker process died',
+    `${pending.pending} pending activities in ${pending.sampled_workflows} sampled workflows (max attempt ${pending.max_attempt})`,
+    pending.last_failures[0] ? `last failure ${pending.last_failures[0]}` : null,
+    `backlog workflow ${report.backlog.workflow ?? '?'} / activity ${report.backlog.activity ?? '?'}`,
+    `slots used wf ${slots.WorkflowWorker ?? '?'} act ${slots.ActivityWorker ?? '?'} local ${slots.LocalActivityWorker ?? '?'}`,
+    `schedule-to-start p99 wf ${report.workflow_task_schedule_to_start_p99_ms ?? '?'} ms act ${report.activity_schedule_to_start_p99_ms ?? '?'} ms`,
+    report.store_probe,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return report;
+}

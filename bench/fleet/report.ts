@@ -1,0 +1,106 @@
+/**
+ * The results of one size and their table: fleetview's figures beside the two anchors, and
+ * fleetview's as ratios to both. The table is Markdown, so it reads on a terminal and pastes
+ * into the README as it is.
+ */
+import type { FleetviewNames, FleetviewResult } from './fleetview-run.js';
+import type { PollerResult } from './poller-anchor.js';
+import type { PrometheusResult } from './prometheus-anchor.js';
+import { ratio, round } from './stats.js';
+
+export interface SizeResult {
+  clusters: number;
+  nodes_per_cluster: number;
+  nodes: number;
+  interval_s: number;
+  names: FleetviewNames & { sim_id_prefix: string };
+  /** ok: every phase ran and fleetview kept up; not_keeping_up: fleetview ran but did not; failed: a phase could not run. */
+  status: 'ok' | 'not_keeping_up' | 'failed';
+  fleetview: FleetviewResult | null;
+  prometheus: PrometheusResult | null;
+  poller: PollerResult | null;
+  errors: string[];
+  ratios: Ratios;
+  cleanup_problems: string[];
+  duration_s: number;
+}
+
+export interface Ratios {
+  /** fleetview CPU per node-refresh ÷ the anchor's per scrape / per node poll. */
+  worker_cpu_vs_prometheus: number | null;
+  total_cpu_vs_prometheus: number | null;
+  worker_cpu_vs_poller: number | null;
+  total_cpu_vs_poller: number | null;
+  /** fleetview NODE_DOWN latency ÷ Prometheus alert latency. */
+  detection_p50_vs_prometheus: number | null;
+  detection_max_vs_prometheus: number | null;
+  onboarding_vs_prometheus_all_up: number | null;
+}
+
+export function ratios(fleetview: FleetviewResult | null, prometheus: PrometheusResult | null, poller: PollerResult | null): Ratios {
+  const cpu = fleetview?.cpu_ms_per_node_refresh ?? null;
+  const r = (a: number | null | undefined, b: number | null | undefined): number | null => round(ratio(a ?? null, b ?? null), 2);
+  return {
+    worker_cpu_vs_prometheus: r(cpu?.worker, prometheus?.cpu_ms_per_scrape),
+    total_cpu_vs_prometheus: r(cpu?.fleetview_total, prometheus?.cpu_ms_per_scrape),
+    worker_cpu_vs_poller: r(cpu?.worker, poller?.cpu_ms_per_node_poll),
+    total_cpu_vs_poller: r(cpu?.fleetview_total, poller?.cpu_ms_per_node_poll),
+    detection_p50_vs_prometheus: r(fleetview?.detection.datastore_down.p50_s, prometheus?.detection_datastore_down.p50_s),
+    detection_max_vs_prometheus: r(fleetview?.detection.datastore_down.max_s, prometheus?.detection_datastore_down.max_s),
+    onboarding_vs_prometheus_all_up: r(fleetview?.onboarding.seconds, prometheus?.all_targets_up_s),
+  };
+}
+
+const dash = '–';
+
+function show(value: number | null | undefined): string {
+  return value === null || value === undefined ? dash : String(value);
+}
+
+function pair(a: number | null | undefined, b: number | null | undefined): string {
+  return a === undefined && b === undefined ? dash : `${show(a)} / ${show(b)}`;
+}
+
+function detection(d: { p50_s: number | null; p99_s: number | null; max_s: number | null; missed: number; faults: number } | undefined): string {
+  return d ? `${show(d.p50_s)} / ${show(d.p99_s)} / ${show(d.max_s)}, missed ${d.missed} of ${d.faults}` : dash;
+}
+
+function ratioCell(value: number | null): string {
+  return value === null ? dash : `${value}×`;
+}
+
+export function sizeTitle(size: SizeResult): string {
+  const state =
+    size.status === 'ok' ? 'fleetview kept up' : size.status === 'not_keeping_up' ? 'fleetview did NOT keep up' : `FAILED: ${size.errors.join('; ')}`;
+  return `${size.clusters} clusters × ${size.nodes_per_cluster} nodes (${size.nodes} nodes), interval ${size.interval_s} s: ${state}`;
+}
+
+export function sizeTable(size: SizeResult): string {
+  const f = size.fleetview;
+  const p = size.prometheus;
+  const b = size.poller;
+  const x = size.ratios;
+  const c = f?.costs;
+  const rows: string[][] = [
+    ['figure', 'fleetview', 'Prometheus', 'bare poller', 'fleetview ÷ Prometheus', 'fleetview ÷ poller'],
+    ['onboarding / all targets up (s)', f ? (f.onboarding.completed ? show(f.onboarding.seconds) : `incomplete after ${f.onboarding.timeout_s}: ${f.onboarding.clusters_onboarded}/${size.clusters} clusters published, ${f.onboarding.refreshes_completed} refreshes saved`) : dash, show(p?.all_targets_up_s), dash, ratioCell(x.onboarding_vs_prometheus_all_up), dash],
+    ['done ÷ due over the window', show(f?.refreshes.done_ratio), show(p?.scrapes_done_ratio), show(b?.polls_done_ratio), dash, dash],
+    ['refresh lag p50 / p99 (ms)', pair(f?.refreshes.lag_p50_ms, f?.refreshes.lag_p99_ms), dash, dash, dash, dash],
+    ['refresh duration p50 / p99 (ms)', pair(f?.refreshes.duration_p50_ms, f?.refreshes.duration_p99_ms), dash, dash, dash, dash],
+    ['datastore down → NODE_DOWN / alert: p50 / p99 / max (s)', detection(f?.detection.datastore_down), detection(p?.detection_datastore_down), dash, `${ratioCell(x.detection_p50_vs_prometheus)} (p50)`, dash],
+    ['agent down → AGENT_DOWN: p50 / p99 / max (s)', detection(f?.detection.agent_down), dash, dash, dash, dash],
+    ['CPU ms per node-refresh / scrape / poll: worker', show(f?.cpu_ms_per_node_refresh.worker), show(p?.cpu_ms_per_scrape), show(b?.cpu_ms_per_node_poll), ratioCell(x.worker_cpu_vs_prometheus), ratioCell(x.worker_cpu_vs_poller)],
+    ['CPU ms per node-refresh: worker + Temporal + Kafka + store', show(f?.cpu_ms_per_node_refresh.fleetview_total), show(p?.cpu_ms_per_scrape), show(b?.cpu_ms_per_node_poll), ratioCell(x.total_cpu_vs_prometheus), ratioCell(x.total_cpu_vs_poller)],
+    ['CPU ms per node-refresh: Temporal / Kafka / store', c ? `${show(f.cpu_ms_per_node_refresh.temporal)} / ${show(f.cpu_ms_per_node_refresh.kafka)} / ${show(f.cpu_ms_per_node_refresh.store)}` : dash, dash, dash, dash, dash],
+    ['sim CPU ms per node-refresh / scrape / poll', show(f?.cpu_ms_per_node_refresh.sim), show(p?.sim_cpu_ms_per_scrape), show(b?.sim_cpu_ms_per_node_poll), dash, dash],
+    ['cores: worker / Temporal / Kafka / store / sim', c ? [c.worker, c.temporal, c.kafka, c.store, c.sim].map((cost) => show(cost.cores)).join(' / ') : dash, show(p?.prometheus.cores), show(b?.poller.cores), dash, dash],
+    ['RSS MB: worker / Temporal / Kafka / store / sim', c ? [c.worker, c.temporal, c.kafka, c.store, c.sim].map((cost) => show(cost.rss_mb)).join(' / ') : dash, show(p?.prometheus.rss_mb), show(b?.poller.rss_mb), dash, dash],
+    ['history events / workflow tasks / activity tasks / markers per refresh', f ? [f.temporal.events_per_refresh, f.temporal.workflow_tasks_per_refresh, f.temporal.activity_tasks_per_refresh, f.temporal.local_activity_markers_per_refresh].map(show).join(' / ') : dash, dash, dash, dash, dash],
+    ['store commands per refresh', show(f?.store.commands_per_refresh), dash, dash, dash, dash],
+    ['events published in the window (per refresh)', f ? `${f.events.in_window} (${show(f.events.per_refresh)})` : dash, dash, dash, dash, dash],
+  ];
+  const lines = rows.map((cells) => `| ${cells.join(' | ')} |`);
+  lines.splice(1, 0, `|${rows[0]!.map(() => '---').join('|')}|`);
+  const notes = [f?.stall ? `fleetview stalled: ${f.stall.summary}` : null, ...size.errors.map((e) => `error: ${e}`), ...size.cleanup_problems.map((p) => `cleanup: ${p}`)].filter(Boolean);
+  return [`#### ${sizeTitle(size)}`, '', ...lines, ...(notes.length > 0 ? ['', ...notes.map((n) => `- ${n!}`)] : [])].join('\n');
+}

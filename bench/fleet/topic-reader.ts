@@ -1,0 +1,63 @@
+/**
+ * Reads a run's events topic from the beginning and keeps, per message, only what the
+ * benchmark measures: the event code, cluster, node address and Kafka timestamp (the
+ * producer's CreateTime, i.e. when fleetview published it).
+ */
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+
+export interface SeenEvent {
+  event: string;
+  clusterId: string;
+  /** The node's agent address, for node-scoped events. */
+  address: string | null;
+  timestampMs: number;
+}
+
+export class TopicReader {
+  readonly events: SeenEvent[] = [];
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly brokers: string[],
+    private readonly topic: string,
+    private readonly groupId: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const kafka = new Kafka({ clientId: this.groupId, brokers: this.brokers, logLevel: logLevel.NOTHING });
+    this.consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 200 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: ({ message }) => {
+        const value = JSON.parse(message.value?.toString() ?? 'null') as { event?: string; cluster_id?: string; payload?: { address?: unknown } } | null;
+        this.events.push({
+          event: value?.event ?? 'unknown',
+          clusterId: value?.cluster_id ?? message.key?.toString() ?? '',
+          address: typeof value?.payload?.address === 'string' ? value.payload.address : null,
+          timestampMs: Number(message.timestamp),
+        });
+        return Promise.resolve();
+      },
+    });
+  }
+
+  /** First time (Kafka timestamp) each address got `event`, from `sinceMs` on. */
+  firstByAddress(event: string, sinceMs = 0): Map<string, number> {
+    const first = new Map<string, number>();
+    for (const e of this.events) {
+      if (e.event !== event || e.address === null || e.timestampMs < sinceMs) continue;
+      const known = first.get(e.address);
+      if (known === undefined || e.timestampMs < known) first.set(e.address, e.timestampMs);
+    }
+    return first;
+  }
+
+  countBetween(fromMs: number, toMs: number): number {
+    return this.events.filter((e) => e.timestampMs >= fromMs && e.timestampMs < toMs).length;
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
