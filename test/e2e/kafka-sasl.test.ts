@@ -38,6 +38,7 @@ before(async () => {
 
 after(async () => {
   await kafka?.stop();
+  pki.dispose();
 });
 
 /** A CLI process's environment: `config` as variables, the Kafka ones replaced by `kafkaEnv`. */

@@ -104,6 +104,7 @@ after(async () => {
   await sim?.close();
   await proxy?.close();
   await kafka?.stop();
+  pki.dispose();
 });
 
 async function cli(args: string[], expectCode = 0): Promise<CliResult> {

@@ -44,6 +44,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
+  pki.dispose();
 });
 
 /** The environment of a CLI process on `config`, with the Temporal settings replaced by `temporal`. */

@@ -4,7 +4,7 @@
  * process with a given environment.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,11 @@ export class TestPki {
     );
     openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', files.cert, '-days', '2', '-extfile', ext], this.dir);
     return files;
+  }
+
+  /** Deletes the folder and everything in it. */
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** A file in the folder (secrets, combined PEMs). */

@@ -28,6 +28,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.close();
+  pki.dispose();
 });
 
 function cliEnv(mongo: Record<string, string>): Record<string, string> {
