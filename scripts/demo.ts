@@ -16,7 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { Client, ScheduleNotFoundError } from '@temporalio/client';
+import { connectTemporalClient, kafkaSecurity, mongoStoreOptions } from '../src/adapters/connections/index.js';
 import { createDiscoveryStore, discoveryCollectionNames, type DiscoveryStore } from '../src/adapters/discovery-store.js';
 import { parseDiscoverySetting } from '../src/adapters/discovery/index.js';
 import { createKafkaPublisher } from '../src/adapters/kafka-publisher.js';
@@ -166,10 +167,10 @@ async function main(): Promise<void> {
     const clusterIds = [mongoId, kafkaId, zkId];
     log(`== sim fleet at ${sim.url}: ${clusterIds.join(', ')} (3 nodes each)`);
 
-    const clusterStore: ClusterStore = await createMongoStore(config.mongodb);
+    const clusterStore: ClusterStore = await createMongoStore(mongoStoreOptions(config.mongodb));
     cleanups.push(['closing MongoDB', () => clusterStore.close()]);
     const discoveryStore: DiscoveryStore = createDiscoveryStore(clusterStore.db);
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const connection = await connectTemporalClient(config.temporal);
     cleanups.push(['closing the Temporal client', () => connection.close()]);
     const client = new Client({ connection, namespace: config.temporal.namespace });
     // Runs after the worker and the schedule are stopped, so nothing starts the workflows again.
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
     // What `fleetview start` does: indexes, topic, schedule.
     await clusterStore.ensureIndexes();
     await discoveryStore.ensureIndexes();
-    const publisher = createKafkaPublisher({ ...config.kafka, logger: createLogger('error') });
+    const publisher = createKafkaPublisher({ ...config.kafka, security: kafkaSecurity(config.kafka), logger: createLogger('error') });
     await publisher.ensureTopic();
     await publisher.close();
     await ensureDiscoverySchedule(client, config);

@@ -5,7 +5,8 @@
  *   3. environment variables.
  * Nothing is read at import time: call loadConfig().
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 
 export interface Config {
@@ -16,6 +17,9 @@ export interface Config {
     taskQueue: string;
     /** Base URL of the Temporal Web UI, printed for operators. */
     uiUrl: string;
+    tls: TlsSettings;
+    /** Temporal Cloud API key, sent as `Authorization: Bearer ...`. */
+    apiKey: Secret | undefined;
   };
   kafka: {
     brokers: string[];
@@ -23,6 +27,8 @@ export interface Config {
     topic: string;
     topicPartitions: number;
     topicRetentionMs: number;
+    tls: TlsSettings;
+    sasl: KafkaSasl;
   };
   mongodb: {
     uri: string;
@@ -31,6 +37,9 @@ export interface Config {
     timeoutMs: number;
     /** Connections to the store per process: the bound of its concurrency. */
     maxPoolSize: number;
+    tls: TlsSettings;
+    username: string | undefined;
+    password: Secret | undefined;
   };
   agent: {
     timeoutMs: number;
@@ -83,6 +92,10 @@ interface Setting<T> {
   default: T;
   parse: Parser<T>;
   doc: string;
+  /** Also readable from a file: `<env>_FILE` and file key `<key>File`; its value is never printed. */
+  secret?: boolean;
+  /** How a secret's bad value may be shown in an error (default: not at all). */
+  display?: (raw: unknown) => string;
 }
 
 const text: Parser<string> = (raw) => {
@@ -165,8 +178,168 @@ const stringRecord: Parser<Record<string, string>> = (raw) => {
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
 
+// ---- Connections to Temporal, Kafka and MongoDB: TLS, credentials, secrets -----------------------
+
+const redacted = '[redacted]';
+
+/** A URL-ish value with the password of its user info masked, for error messages. */
+const withoutPassword = (raw: unknown): string => JSON.stringify(String(raw).replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'));
+
+/**
+ * A secret value (password, API key). Printed, logged, inspected or serialized it reads
+ * `[redacted]`; reveal() hands the value to the client that needs it.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return redacted;
+  }
+  toJSON(): string {
+    return redacted;
+  }
+  [inspect.custom](): string {
+    return redacted;
+  }
+}
+
+/** TLS to one service. Files are PEM; `enabled` undefined means: on when anything else here asks for it. */
+export interface TlsSettings {
+  enabled: boolean | undefined;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** The name the server's certificate must carry (and SNI), when it differs from the address's host. */
+  serverName: string | undefined;
+}
+
+export const kafkaSaslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number];
+
+export interface KafkaSasl {
+  mechanism: KafkaSaslMechanism | undefined;
+  username: string | undefined;
+  password: Secret | undefined;
+}
+
+const optional =
+  <T>(parse: Parser<T>): Parser<T | undefined> =>
+  (raw) =>
+    raw === '' || raw === null ? undefined : parse(raw);
+
+const secretText: Parser<Secret | undefined> = (raw) => {
+  if (raw === '' || raw === null) return undefined;
+  if (typeof raw !== 'string') throw new Error('expected a string');
+  return new Secret(raw);
+};
+
+/** The TLS settings of one service, as `<prefix>_TLS...` variables under the file key `<group>.tls`. */
+function tlsSettings(service: string, prefix: string, group: string, whenOn: string) {
+  return [
+    setting({ key: `${group}.tls.enabled`, env: `${prefix}_TLS`, default: undefined as boolean | undefined, parse: optional(boolean), doc: `TLS to ${service}: true or false; unset: on when ${whenOn}` }),
+    setting({ key: `${group}.tls.caFile`, env: `${prefix}_TLS_CA_FILE`, default: undefined, parse: optionalText, doc: `PEM CA bundle that verifies ${service}'s certificate (unset: the system's CAs)` }),
+    setting({ key: `${group}.tls.certFile`, env: `${prefix}_TLS_CERT_FILE`, default: undefined, parse: optionalText, doc: `PEM client certificate for mTLS to ${service}` }),
+    setting({ key: `${group}.tls.keyFile`, env: `${prefix}_TLS_KEY_FILE`, default: undefined, parse: optionalText, doc: `PEM private key of the ${service} client certificate` }),
+    setting({ key: `${group}.tls.serverName`, env: `${prefix}_TLS_SERVER_NAME`, default: undefined, parse: optionalText, doc: `name ${service}'s certificate is checked against (and SNI), when not the address's host` }),
+  ];
+}
+
+/** TLS, credentials and secrets of the three services. README's "Running against your services" shows them at work. */
+const connectionSettings = [
+  ...tlsSettings('Temporal', 'FLEETVIEW_TEMPORAL', 'temporal', 'a CA, client certificate, server name or API key is set'),
+  setting({ key: 'temporal.apiKey', env: 'FLEETVIEW_TEMPORAL_API_KEY', default: undefined, parse: secretText, secret: true, doc: 'Temporal Cloud API key, sent as a bearer token (turns TLS on unless FLEETVIEW_TEMPORAL_TLS=false)' }),
+  ...tlsSettings('Kafka', 'FLEETVIEW_KAFKA', 'kafka', 'a CA, client certificate or SASL mechanism is set'),
+  setting({ key: 'kafka.sasl.mechanism', env: 'FLEETVIEW_KAFKA_SASL_MECHANISM', default: undefined, parse: optional(oneOf(kafkaSaslMechanisms)), doc: 'SASL mechanism: plain, scram-sha-256 or scram-sha-512 (unset: no SASL)' }),
+  setting({ key: 'kafka.sasl.username', env: 'FLEETVIEW_KAFKA_SASL_USERNAME', default: undefined, parse: optionalText, doc: 'SASL user name (with FLEETVIEW_KAFKA_SASL_MECHANISM)' }),
+  setting({ key: 'kafka.sasl.password', env: 'FLEETVIEW_KAFKA_SASL_PASSWORD', default: undefined, parse: secretText, secret: true, doc: 'SASL password (with FLEETVIEW_KAFKA_SASL_MECHANISM)' }),
+  ...tlsSettings('MongoDB', 'FLEETVIEW_MONGODB', 'mongodb', 'a CA or client certificate is set (the URI may also say tls=true; mongodb+srv implies it)'),
+  setting({ key: 'mongodb.username', env: 'FLEETVIEW_MONGODB_USERNAME', default: undefined, parse: optionalText, doc: 'MongoDB user, when not in the URI' }),
+  setting({ key: 'mongodb.password', env: 'FLEETVIEW_MONGODB_PASSWORD', default: undefined, parse: secretText, secret: true, doc: 'password of FLEETVIEW_MONGODB_USERNAME' }),
+];
+
+/** Where a secret setting can come from besides its variable and file key: a file holding it. */
+export const secretFileEnv = (env: string) => `${env}_FILE`;
+const secretFileKey = (key: string) => `${key}File`;
+
+/** A secret's file content: a trailing newline (as `echo` writes) is not part of it. */
+function readSecretFile(path: string): string {
+  const content = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  if (content === '') throw new Error('the file is empty');
+  return content;
+}
+
+/**
+ * The raw value of a secret setting and where it came from: `<env>`, then `<env>_FILE`, then the
+ * config file's `<key>` and `<key>File`. Setting both forms in one place is a problem.
+ */
+function secretRaw(s: Setting<unknown>, env: NodeJS.ProcessEnv, file: unknown, filePath: string | undefined, problems: string[]): [unknown, string] {
+  const fromFile = (where: string, path: unknown): [unknown, string] => {
+    if (typeof path !== 'string' || path.trim() === '') {
+      problems.push(`${where}: expected a file path`);
+      return [undefined, where];
+    }
+    try {
+      return [readSecretFile(path.trim()), `${where}=${path}`];
+    } catch (err) {
+      problems.push(`${where}=${path}: cannot read the secret (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return [undefined, where];
+    }
+  };
+  const fileEnv = secretFileEnv(s.env);
+  if (env[s.env] !== undefined && env[fileEnv] !== undefined) problems.push(`${s.env} and ${fileEnv} are both set: give one`);
+  if (env[s.env] !== undefined) return [env[s.env], s.env];
+  if (env[fileEnv] !== undefined) return fromFile(fileEnv, env[fileEnv]);
+  const inline = readPath(file, s.key);
+  const path = readPath(file, secretFileKey(s.key));
+  if (inline !== undefined && path !== undefined) problems.push(`${filePath}: ${s.key} and ${secretFileKey(s.key)} are both set: give one`);
+  if (inline !== undefined) return [inline, `${filePath}: ${s.key}`];
+  if (path !== undefined) return fromFile(`${filePath}: ${secretFileKey(s.key)}`, path);
+  return [undefined, ''];
+}
+
+/** Settings that only make sense together, and files that must be readable at start. */
+function connectionProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const services = [
+    ['FLEETVIEW_TEMPORAL', config.temporal.tls],
+    ['FLEETVIEW_KAFKA', config.kafka.tls],
+    ['FLEETVIEW_MONGODB', config.mongodb.tls],
+  ] as const;
+  for (const [prefix, tls] of services) {
+    if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) problems.push(`${prefix}_TLS_CERT_FILE and ${prefix}_TLS_KEY_FILE must be set together (mTLS needs both)`);
+    if (tls.enabled === false && (tls.caFile || tls.certFile || tls.serverName)) {
+      problems.push(`${prefix}_TLS=false, but ${prefix}_TLS_* settings are given: remove them or turn TLS on`);
+    }
+    for (const [name, path] of [['CA_FILE', tls.caFile], ['CERT_FILE', tls.certFile], ['KEY_FILE', tls.keyFile]] as const) {
+      if (!path) continue;
+      try {
+        accessSync(path, fsConstants.R_OK);
+      } catch (err) {
+        problems.push(`${prefix}_TLS_${name}=${path}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    }
+  }
+  const sasl = config.kafka.sasl;
+  if (sasl.mechanism && (!sasl.username || !sasl.password)) {
+    problems.push(`FLEETVIEW_KAFKA_SASL_MECHANISM=${sasl.mechanism} needs FLEETVIEW_KAFKA_SASL_USERNAME and FLEETVIEW_KAFKA_SASL_PASSWORD (or _FILE)`);
+  }
+  if (!sasl.mechanism && (sasl.username || sasl.password)) {
+    problems.push('FLEETVIEW_KAFKA_SASL_USERNAME/PASSWORD are set without FLEETVIEW_KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
+  }
+  if (config.mongodb.password && !config.mongodb.username) problems.push('FLEETVIEW_MONGODB_PASSWORD is set without FLEETVIEW_MONGODB_USERNAME');
+  return problems;
+}
+
+// ---- end of connections ------------------------------------------------------------------------
+
 /** Every setting, its variable, default and meaning. README's configuration table mirrors this list. */
 export const settings = [
+  ...connectionSettings,
   setting({ key: 'temporal.address', env: 'FLEETVIEW_TEMPORAL_ADDRESS', default: '127.0.0.1:7233', parse: hostPort, doc: 'Temporal frontend gRPC address' }),
   setting({ key: 'temporal.namespace', env: 'FLEETVIEW_TEMPORAL_NAMESPACE', default: 'default', parse: text, doc: 'Temporal namespace' }),
   setting({ key: 'temporal.taskQueue', env: 'FLEETVIEW_TASK_QUEUE', default: 'fleetview', parse: text, doc: 'task queue of the fleetview workers' }),
@@ -176,7 +349,7 @@ export const settings = [
   setting({ key: 'kafka.topic', env: 'FLEETVIEW_EVENTS_TOPIC', default: 'fleetview.events', parse: text, doc: 'topic the events are published to (created if missing)' }),
   setting({ key: 'kafka.topicPartitions', env: 'FLEETVIEW_EVENTS_PARTITIONS', default: 3, parse: integer(1, 10_000), doc: 'partitions of the events topic when fleetview creates it' }),
   setting({ key: 'kafka.topicRetentionMs', env: 'FLEETVIEW_EVENTS_RETENTION_MS', default: 7 * 24 * 3600 * 1000, parse: integer(-1, Number.MAX_SAFE_INTEGER), doc: 'retention.ms of the events topic when fleetview creates it (-1: forever)' }),
-  setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or the embedded store of scripts/services.sh) connection string' }),
+  setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or the embedded store of scripts/services.sh) connection string; may hold credentials', secret: true, display: withoutPassword }),
   setting({ key: 'mongodb.database', env: 'FLEETVIEW_MONGODB_DATABASE', default: 'fleetview', parse: text, doc: 'database holding fleetview state' }),
   setting({ key: 'mongodb.timeoutMs', env: 'FLEETVIEW_MONGODB_TIMEOUT_MS', default: 5000, parse: integer(100, 600_000), doc: 'bound of every store operation; a refresh waits this long for the store, then goes on and retries later' }),
   setting({ key: 'mongodb.maxPoolSize', env: 'FLEETVIEW_MONGODB_MAX_POOL_SIZE', default: 8, parse: integer(1, 1_000), doc: 'connections to the store per process (its concurrency bound)' }),
@@ -186,7 +359,7 @@ export const settings = [
   setting({ key: 'agent.certFile', env: 'FLEETVIEW_AGENT_CERT_FILE', default: undefined, parse: optionalText, doc: 'PEM client certificate for mTLS to agents' }),
   setting({ key: 'agent.keyFile', env: 'FLEETVIEW_AGENT_KEY_FILE', default: undefined, parse: optionalText, doc: 'PEM private key of the client certificate' }),
   setting({ key: 'agent.insecureSkipVerify', env: 'FLEETVIEW_AGENT_INSECURE_SKIP_VERIFY', default: false, parse: boolean, doc: 'skip TLS verification of agents (explicit opt-in)' }),
-  setting({ key: 'agent.headers', env: 'FLEETVIEW_AGENT_HEADERS', default: {}, parse: stringRecord, doc: 'extra headers sent to agents, a JSON object (e.g. a bearer token)' }),
+  setting({ key: 'agent.headers', env: 'FLEETVIEW_AGENT_HEADERS', default: {}, parse: stringRecord, doc: 'extra headers sent to agents, a JSON object (e.g. a bearer token)', secret: true }),
   setting({ key: 'refresh.intervalS', env: 'FLEETVIEW_REFRESH_INTERVAL_S', default: 15, parse: integer(1, 86_400), doc: 'default refresh interval of a cluster, in seconds' }),
   setting({ key: 'discovery.scheduleId', env: 'FLEETVIEW_DISCOVERY_SCHEDULE_ID', default: 'fleetview-discovery', parse: text, doc: 'id of the Temporal Schedule that starts the discovery workflow' }),
   setting({ key: 'discovery.tickS', env: 'FLEETVIEW_DISCOVERY_TICK_S', default: 15, parse: integer(1, 3_600), doc: 'seconds between discovery ticks (each tick runs the discoveries that are due)' }),
@@ -223,7 +396,7 @@ function writePath(tree: Record<string, unknown>, path: string, value: unknown):
 /** Keys of the file that no setting reads: almost always a typo worth failing on. */
 function unknownFileKeys(tree: unknown, prefix = ''): string[] {
   if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) return [];
-  const known = new Set(settings.map((s) => s.key));
+  const known = new Set(settings.flatMap((s) => ('secret' in s && s.secret ? [s.key, secretFileKey(s.key)] : [s.key])));
   const out: string[] = [];
   for (const [name, value] of Object.entries(tree)) {
     const path = prefix ? `${prefix}.${name}` : name;
@@ -261,8 +434,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const s of settings) {
     const fromEnv = env[s.env];
     const fromFile = readPath(file, s.key);
-    const [raw, where] =
-      fromEnv !== undefined ? [fromEnv, s.env] : fromFile !== undefined ? [fromFile, `${filePath}: ${s.key}`] : [undefined, ''];
+    const isSecret = 'secret' in s && s.secret === true;
+    const [raw, where] = isSecret
+      ? secretRaw(s, env, file, filePath, problems)
+      : fromEnv !== undefined ? [fromEnv, s.env] : fromFile !== undefined ? [fromFile, `${filePath}: ${s.key}`] : [undefined, ''];
     if (raw === undefined) {
       writePath(config, s.key, s.default);
       continue;
@@ -270,13 +445,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       writePath(config, s.key, s.parse(raw));
     } catch (err) {
-      problems.push(`${where}=${JSON.stringify(raw)}: ${(err as Error).message}`);
+      // A secret's value is never printed: its variable (or file) names it well enough.
+      const display = 'display' in s ? s.display : undefined;
+      const value = !isSecret ? JSON.stringify(raw) : display ? display(raw) : redacted;
+      const shown = isSecret && where.includes('=') ? where : `${where}=${value}`;
+      problems.push(`${shown}: ${(err as Error).message}`);
     }
   }
   const agent = config.agent as Config['agent'];
   if (Boolean(agent.certFile) !== Boolean(agent.keyFile)) {
     problems.push('FLEETVIEW_AGENT_CERT_FILE and FLEETVIEW_AGENT_KEY_FILE must be set together (mTLS needs both)');
   }
+  if (problems.length === 0) problems.push(...connectionProblems(config as unknown as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config as unknown as Config;
 }

@@ -7,10 +7,19 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createAgentClient, type AgentClient } from './adapters/agent-client.js';
+import {
+  ServiceConnectError,
+  connectTemporalClient,
+  displayMongoUri,
+  kafkaSecurity,
+  mongoStoreOptions,
+  serviceConnectError,
+  temporalConnectionOptions,
+} from './adapters/connections/index.js';
 import { createDiscoverySourceCache } from './adapters/discovery/index.js';
 import { createDiscoveryStore } from './adapters/discovery-store.js';
 import { createKafkaPublisher, type EventPublisher } from './adapters/kafka-publisher.js';
@@ -64,24 +73,33 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
   };
   try {
     const storeCommands = Runtime.instance().metricMeter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
-    const store: ClusterStore = await createMongoStore({ ...config.mongodb, onCommand: (command) => storeCommands.add(1, { command }) }).catch((err: unknown) => {
-      throw new Error(`MongoDB at ${config.mongodb.uri} cannot be reached: ${(err as Error).message}`);
+    const store: ClusterStore = await createMongoStore({ ...mongoStoreOptions(config.mongodb), onCommand: (command) => storeCommands.add(1, { command }) }).catch((err: unknown) => {
+      throw serviceConnectError('MongoDB', displayMongoUri(config.mongodb.uri), err);
     });
     closers.push(() => store.close());
     await store.ensureIndexes();
 
-    const publisher: EventPublisher = createKafkaPublisher({ ...config.kafka, logger: logger.child({ component: 'kafka' }) });
+    const kafkaAddress = config.kafka.brokers.join(',');
+    const publisher: EventPublisher = createKafkaPublisher({
+      ...config.kafka,
+      security: await Promise.resolve().then(() => kafkaSecurity(config.kafka)).catch((err: unknown) => {
+        throw serviceConnectError('Kafka', kafkaAddress, err);
+      }),
+      logger: logger.child({ component: 'kafka' }),
+    });
     closers.push(() => publisher.close());
     await publisher.ensureTopic().catch((err: unknown) => {
-      throw new Error(`Kafka at ${config.kafka.brokers.join(',')} cannot be reached: ${(err as Error).message}`);
+      throw serviceConnectError('Kafka', kafkaAddress, err);
     });
 
     const agents: AgentClient = createAgentClient(config.agent);
     closers.push(() => agents.close());
 
-    const connection = await NativeConnection.connect({ address: config.temporal.address }).catch((err: unknown) => {
-      throw new Error(`Temporal at ${config.temporal.address} cannot be reached: ${(err as Error).message}`);
-    });
+    const connection = await Promise.resolve()
+      .then(() => NativeConnection.connect(temporalConnectionOptions(config.temporal)))
+      .catch((err: unknown) => {
+        throw serviceConnectError('Temporal', config.temporal.address, err);
+      });
     closers.push(() => connection.close());
 
     // Discovery shares the MongoDB client; its activities start and signal cluster workflows
@@ -90,7 +108,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     await discoveryStore.ensureIndexes();
     const sources = createDiscoverySourceCache();
     closers.push(() => sources.close());
-    const clientConnection = await Connection.connect({ address: config.temporal.address });
+    const clientConnection = await connectTemporalClient(config.temporal);
     closers.push(() => clientConnection.close());
     const discovery = {
       store: discoveryStore,
@@ -142,7 +160,8 @@ async function main(): Promise<void> {
     running = await createFleetviewWorker(config, logger);
   } catch (err) {
     logger.error('the worker could not start', { error: err });
-    process.exit(1);
+    // 4, as the CLI: a service cannot be used (unreachable, refused TLS, bad credentials).
+    process.exit(err instanceof ServiceConnectError ? 4 : 1);
   }
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,

@@ -5,7 +5,7 @@
  * gets a short retry budget so a dead broker fails the activity quickly and the workflow's retry
  * policy takes over while it holds the events.
  */
-import { Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type Message, type Producer, type logCreator } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type KafkaConfig, type Message, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from './logger.js';
 
 /** The envelope fields the publisher needs; the domain's event envelope has them all. */
@@ -26,6 +26,8 @@ export interface KafkaPublisherOptions {
   logger: Logger;
   /** kafkajs connection and request timeouts; kept short so Temporal, not kafkajs, owns waiting. */
   requestTimeoutMs?: number;
+  /** TLS and SASL: `kafkaSecurity(config.kafka)` from ./connections. */
+  security?: Pick<KafkaConfig, 'ssl' | 'sasl'>;
 }
 
 export interface EventPublisher {
@@ -82,6 +84,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
     logLevel: kafkaLogLevel.WARN,
     logCreator: kafkaLogger(options.logger),
+    ...options.security,
   });
 
   /**

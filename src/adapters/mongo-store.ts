@@ -20,7 +20,7 @@
  * the upsert collides on _id (E11000), which is the guard working. Only features real MongoDB and
  * FerretDB v1 share are used: updateOne upserts and deleteOne in unordered bulkWrite, indexes.
  */
-import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Document, type WriteError } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Document, type MongoClientOptions, type WriteError } from 'mongodb';
 import type { ClusterView, ViewNode } from '../domain/cluster-view.js';
 
 const duplicateKey = 11000;
@@ -101,6 +101,8 @@ export interface StoreOptions {
   maxPoolSize?: number;
   /** Called with the name of every command sent (metrics: store operations per refresh). */
   onCommand?: (name: string) => void;
+  /** TLS and credentials besides the URI: `mongoStoreOptions(config.mongodb)` from ./connections. */
+  clientOptions?: MongoClientOptions;
 }
 
 /** Per-entity document ids: the cluster id holds no `/`, so the prefix is unambiguous. */
@@ -224,6 +226,7 @@ function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Prom
 export async function createMongoStore(options: StoreOptions): Promise<ClusterStore> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const client = new MongoClient(options.uri, {
+    ...options.clientOptions,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
     // A frozen store answers nothing: the socket times out, the command fails, the pool recovers.
     socketTimeoutMS: timeoutMs * 2,

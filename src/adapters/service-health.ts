@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Config } from '../config.js';
+import { displayMongoUri, kafkaSecurity, mongoClientOptions, serviceConnectError, temporalConnectionOptions } from './connections/index.js';
 
 export interface ServiceHealth {
   service: 'temporal' | 'kafka' | 'mongodb';
@@ -31,13 +32,14 @@ async function check(service: ServiceHealth['service'], address: string, probe: 
   try {
     return { service, address, ok: true, detail: await probe() };
   } catch (err) {
-    return { service, address, ok: false, detail: (err as Error).message };
+    const name = ({ temporal: 'Temporal', kafka: 'Kafka', mongodb: 'MongoDB' } as const)[service];
+    return { service, address, ok: false, detail: serviceConnectError(name, address, err).reason };
   }
 }
 
 export async function checkTemporal(config: Config, timeoutMs: number): Promise<ServiceHealth> {
   return check('temporal', config.temporal.address, async () => {
-    const connection = await withDeadline(timeoutMs, 'Temporal', Connection.connect({ address: config.temporal.address, connectTimeout: timeoutMs }));
+    const connection = await withDeadline(timeoutMs, 'Temporal', Connection.connect({ ...temporalConnectionOptions(config.temporal), connectTimeout: timeoutMs }));
     try {
       const info = await withDeadline(timeoutMs, 'Temporal', connection.workflowService.getSystemInfo({}));
       return `server ${info.serverVersion || 'unknown version'}`;
@@ -50,6 +52,7 @@ export async function checkTemporal(config: Config, timeoutMs: number): Promise<
 export async function checkKafka(config: Config, timeoutMs: number): Promise<ServiceHealth> {
   return check('kafka', config.kafka.brokers.join(','), async () => {
     const kafka = new Kafka({
+      ...kafkaSecurity(config.kafka),
       clientId: `${config.kafka.clientId}-probe`,
       brokers: config.kafka.brokers,
       connectionTimeout: timeoutMs,
@@ -69,8 +72,8 @@ export async function checkKafka(config: Config, timeoutMs: number): Promise<Ser
 }
 
 export async function checkMongo(config: Config, timeoutMs: number): Promise<ServiceHealth> {
-  return check('mongodb', config.mongodb.uri, async () => {
-    const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+  return check('mongodb', displayMongoUri(config.mongodb.uri), async () => {
+    const client = new MongoClient(config.mongodb.uri, { ...mongoClientOptions(config.mongodb), serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
     try {
       await client.connect();
       const info = await client.db('admin').command({ buildInfo: 1 });

@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { DiscoverySettingsError, loadDiscoverySettingsFiles } from '../adapters/discovery/index.js';
+import { DiscoverySettingsError, loadDiscoverySettingsFiles, redactedSetting } from '../adapters/discovery/index.js';
 import { discoveryWorkflowType, type DiscoveryRunResult } from '../workflows/discovery-messages.js';
 import { parseCommand, secondsOption } from './args.js';
 import type { CommandContext } from './context.js';
@@ -29,6 +29,7 @@ example: fleetview discovery apply -f discoveries.yaml`;
 export const listUsage = `usage: fleetview discovery list [--json]
 
 Every stored discovery: backend, interval, clusters it lists, next run, and how its last run went.
+--json prints the settings too, with header values and URL passwords and query values masked.
 
 example: fleetview discovery list`;
 
@@ -106,7 +107,9 @@ async function listCommand(argv: string[], context: CommandContext): Promise<voi
   if (!parsed) return;
   const { settings, invalid } = await (await context.services.discoveryStore()).listSettings();
   if (parsed.values.json) {
-    context.out(JSON.stringify({ discoveries: settings, invalid }, null, 2));
+    // Header values (tokens) and URL secrets are shown masked: CLI output ends up in terminals and CI logs.
+    const shown = settings.map((s) => ({ ...s, setting: redactedSetting(s.setting) }));
+    context.out(JSON.stringify({ discoveries: shown, invalid }, null, 2));
     return;
   }
   if (settings.length === 0 && invalid.length === 0) {

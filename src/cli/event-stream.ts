@@ -101,6 +101,14 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
 
   const consumer = options.kafka.consumer({ groupId: `fleetview-cli-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 250 });
   const startOf = new Map(ranges.map((range) => [range.partition, range]));
+  /** The next offset to take per partition: a consumer that rejoins its group reads again from the seek. */
+  const nextOffset = new Map<number, bigint>();
+  const seekAll = () => {
+    for (const range of ranges) consumer.seek({ topic: options.topic, partition: range.partition, offset: (nextOffset.get(range.partition) ?? range.start).toString() });
+  };
+  // kafkajs restarts a consumer whose group join failed (a coordinator still loading on a young or
+  // busy broker): seek again whenever the group is joined, not only once after run().
+  consumer.on(consumer.events.GROUP_JOIN, seekAll);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: options.topic, fromBeginning: true });
@@ -109,7 +117,8 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
       eachMessage: ({ partition, message }) => {
         const range = startOf.get(partition);
         const offset = BigInt(message.offset);
-        if (range && offset < range.start) return Promise.resolve();
+        if ((range && offset < range.start) || offset < (nextOffset.get(partition) ?? 0n)) return Promise.resolve();
+        nextOffset.set(partition, offset + 1n);
         const event = parseEvent(message.value);
         if (event === null) options.onSkipped?.(`partition ${partition} offset ${message.offset}: not a fleetview event`);
         const isHistory = range !== undefined && offset < range.high;
@@ -122,7 +131,12 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
         return Promise.resolve();
       },
     });
-    for (const range of ranges) consumer.seek({ topic: options.topic, partition: range.partition, offset: range.start.toString() });
+    try {
+      seekAll();
+    } catch (err) {
+      // Not joined yet (the join is being retried): the GROUP_JOIN handler seeks.
+      if (!/not initialized/i.test((err as Error).message)) throw err;
+    }
     if (behind.size === 0) catchUp();
 
     const timeout = setTimeout(() => {

@@ -1,3 +1,4 @@
+import { isKafkaConnectError } from '../adapters/connections/index.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import { countOption, parseCommand } from './args.js';
 import type { CommandContext } from './context.js';
@@ -19,8 +20,6 @@ event (time, cluster, event, node, what changed); --json prints each envelope as
 
 examples: fleetview events --follow
           fleetview events --cluster rs0 --from-beginning --json`;
-
-const kafkaConnectionError = /^KafkaJS(ConnectionError|NumberOfRetriesExceeded|BrokerNotFound)/;
 
 export async function eventsCommand(argv: string[], context: CommandContext): Promise<void> {
   const parsed = parseCommand(
@@ -59,7 +58,7 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
     });
   } catch (err) {
     if (err instanceof CliError) throw err;
-    if (kafkaConnectionError.test((err as Error).name)) throw context.services.kafkaUnreachable(err);
+    if (isKafkaConnectError(err)) throw context.services.kafkaUnreachable(err);
     throw err;
   }
 }

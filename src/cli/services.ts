@@ -3,8 +3,16 @@
  * deadlines: a service that does not answer is reported by name and address (exit 4) within
  * seconds, instead of a driver retrying in silence.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  connectTemporalClient,
+  displayMongoUri,
+  kafkaSecurity,
+  mongoStoreOptions,
+  serviceConnectError,
+  type ServiceName,
+} from '../adapters/connections/index.js';
 import { createDiscoveryStore, type DiscoveryStore } from '../adapters/discovery-store.js';
 import { createMongoStore, type ClusterStore } from '../adapters/mongo-store.js';
 import type { Config } from '../config.js';
@@ -12,12 +20,13 @@ import { CliError, exitCodes } from './errors.js';
 
 const connectTimeoutMs = 3000;
 
-export function unreachable(service: string, address: string, err: unknown): CliError {
-  const reason = err instanceof Error ? err.message : String(err);
-  return new CliError(
-    exitCodes.unavailable,
-    `cannot reach ${service} at ${address}: ${reason}\n  is it running? (scripts/services.sh status; the address comes from the FLEETVIEW_* settings)`,
-  );
+export function unreachable(service: ServiceName, address: string, err: unknown): CliError {
+  const cause = serviceConnectError(service, address, err);
+  const hint =
+    cause.problem === 'refused' || cause.problem === 'timeout' || cause.problem === null
+      ? 'is it running? (scripts/services.sh status; the address comes from the FLEETVIEW_* settings)'
+      : `check the FLEETVIEW_${service.toUpperCase()}_* TLS and credential settings (README, "Running against your services")`;
+  return new CliError(exitCodes.unavailable, `cannot reach ${cause.message}\n  ${hint}`);
 }
 
 export class Services {
@@ -29,7 +38,7 @@ export class Services {
 
   async temporal(): Promise<Client> {
     const { address, namespace } = this.config.temporal;
-    this.temporalClient ??= Connection.connect({ address, connectTimeout: connectTimeoutMs }).then(
+    this.temporalClient ??= connectTemporalClient(this.config.temporal, { connectTimeoutMs }).then(
       (connection) => ({ connection, client: new Client({ connection, namespace }) }),
       (err: unknown) => {
         throw unreachable('Temporal', address, err);
@@ -39,10 +48,12 @@ export class Services {
   }
 
   async clusterStore(): Promise<ClusterStore> {
-    const { uri, database } = this.config.mongodb;
-    this.mongo ??= createMongoStore({ uri, database, serverSelectionTimeoutMs: connectTimeoutMs }).catch((err: unknown) => {
-      throw unreachable('MongoDB', uri, err);
-    });
+    const { mongodb } = this.config;
+    this.mongo ??= Promise.resolve()
+      .then(() => createMongoStore(mongoStoreOptions(mongodb, { serverSelectionTimeoutMs: connectTimeoutMs })))
+      .catch((err: unknown) => {
+        throw unreachable('MongoDB', displayMongoUri(mongodb.uri), err);
+      });
     return this.mongo;
   }
 
@@ -52,6 +63,7 @@ export class Services {
 
   kafka(): Kafka {
     this.kafkaClient ??= new Kafka({
+      ...this.kafkaSecurity(),
       clientId: `${this.config.kafka.clientId}-cli`,
       brokers: this.config.kafka.brokers,
       connectionTimeout: connectTimeoutMs,
@@ -60,6 +72,15 @@ export class Services {
       logLevel: logLevel.NOTHING,
     });
     return this.kafkaClient;
+  }
+
+  /** TLS and SASL options; a PEM file that cannot be read is reported like an unreachable Kafka. */
+  private kafkaSecurity() {
+    try {
+      return kafkaSecurity(this.config.kafka);
+    } catch (err) {
+      throw this.kafkaUnreachable(err);
+    }
   }
 
   kafkaUnreachable(err: unknown): CliError {

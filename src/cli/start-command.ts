@@ -1,3 +1,4 @@
+import { displayMongoUri, kafkaSecurity } from '../adapters/connections/index.js';
 import { createKafkaPublisher } from '../adapters/kafka-publisher.js';
 import { createLogger } from '../adapters/logger.js';
 import { parseCommand } from './args.js';
@@ -23,9 +24,14 @@ export async function startCommand(argv: string[], context: CommandContext): Pro
   const clusterStore = await services.clusterStore();
   await clusterStore.ensureIndexes();
   await (await services.discoveryStore()).ensureIndexes();
-  context.out(`indexes   ready in database ${config.mongodb.database} (${config.mongodb.uri})`);
+  context.out(`indexes   ready in database ${config.mongodb.database} (${displayMongoUri(config.mongodb.uri)})`);
 
-  const publisher = createKafkaPublisher({ ...config.kafka, logger: createLogger('error'), requestTimeoutMs: 5000 });
+  let publisher;
+  try {
+    publisher = createKafkaPublisher({ ...config.kafka, security: kafkaSecurity(config.kafka), logger: createLogger('error'), requestTimeoutMs: 5000 });
+  } catch (err) {
+    throw services.kafkaUnreachable(err);
+  }
   try {
     await publisher.ensureTopic();
   } catch (err) {

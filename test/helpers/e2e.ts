@@ -4,8 +4,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { connectTemporalClient, kafkaSecurity } from '../../src/adapters/connections/index.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
@@ -44,7 +45,30 @@ export function configEnv(config: Config): Record<string, string> {
     FLEETVIEW_METRICS_PORT: String(config.worker.metricsPort),
     FLEETVIEW_AGENT_TIMEOUT_MS: String(config.agent.timeoutMs),
     FLEETVIEW_LOG_LEVEL: config.worker.logLevel,
+    ...connectionEnv(config),
   };
+}
+
+/** The TLS and credential settings of `config` as variables (secrets in clear: for child processes only). */
+function connectionEnv(config: Config): Record<string, string> {
+  const env: Record<string, string | undefined> = {};
+  const tls = (prefix: string, settings: Config['temporal']['tls']) => {
+    env[`${prefix}_TLS`] = settings.enabled === undefined ? undefined : String(settings.enabled);
+    env[`${prefix}_TLS_CA_FILE`] = settings.caFile;
+    env[`${prefix}_TLS_CERT_FILE`] = settings.certFile;
+    env[`${prefix}_TLS_KEY_FILE`] = settings.keyFile;
+    env[`${prefix}_TLS_SERVER_NAME`] = settings.serverName;
+  };
+  tls('FLEETVIEW_TEMPORAL', config.temporal.tls);
+  tls('FLEETVIEW_KAFKA', config.kafka.tls);
+  tls('FLEETVIEW_MONGODB', config.mongodb.tls);
+  env.FLEETVIEW_TEMPORAL_API_KEY = config.temporal.apiKey?.reveal();
+  env.FLEETVIEW_KAFKA_SASL_MECHANISM = config.kafka.sasl.mechanism;
+  env.FLEETVIEW_KAFKA_SASL_USERNAME = config.kafka.sasl.username;
+  env.FLEETVIEW_KAFKA_SASL_PASSWORD = config.kafka.sasl.password?.reveal();
+  env.FLEETVIEW_MONGODB_USERNAME = config.mongodb.username;
+  env.FLEETVIEW_MONGODB_PASSWORD = config.mongodb.password?.reveal();
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 export interface TestWorker {
@@ -63,7 +87,7 @@ export async function startTestWorker(config: Config): Promise<TestWorker> {
 }
 
 export async function connectClient(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await connectTemporalClient(config.temporal);
   return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
 }
 
@@ -92,7 +116,7 @@ export class TopicReader {
   constructor(private readonly config: Config) {}
 
   async start(): Promise<this> {
-    const kafka = new Kafka({ clientId: uniqueName('reader'), brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...kafkaSecurity(this.config.kafka), clientId: uniqueName('reader'), brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING });
     this.consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.config.kafka.topic, fromBeginning: true });

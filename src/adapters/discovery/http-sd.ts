@@ -8,6 +8,7 @@
 import { createJsonHttpClient } from '../http-json-client.js';
 import type { TlsOptions } from '../http-json-client.js';
 import { DiscoverySourceError } from './errors.js';
+import { displayUrl } from './redact.js';
 import { typeName, validateRecords } from './records.js';
 import type { DiscoveryProblem, DiscoveryResult, RawRecord } from './records.js';
 import type { DiscoverySource } from './source.js';
@@ -55,9 +56,9 @@ export function createHttpSdSource(name: string, options: HttpSdSourceOptions): 
 
   async function discover(): Promise<DiscoveryResult> {
     const outcome = await http.request(options.url);
-    if (!outcome.ok) throw new DiscoverySourceError(name, `GET ${options.url}: ${outcome.reason}`);
+    if (!outcome.ok) throw new DiscoverySourceError(name, `GET ${displayUrl(options.url)}: ${outcome.reason}`);
     if (!Array.isArray(outcome.body)) {
-      throw new DiscoverySourceError(name, `GET ${options.url}: expected a list of target groups, got ${typeName(outcome.body)}`);
+      throw new DiscoverySourceError(name, `GET ${displayUrl(options.url)}: expected a list of target groups, got ${typeName(outcome.body)}`);
     }
     const clusters = new Map<string, { groups: number[]; display_name: string | null; nodes: string[] }>();
     const groupErrors: DiscoveryProblem[] = [];

@@ -7,6 +7,7 @@
 import { createJsonHttpClient } from '../http-json-client.js';
 import type { TlsOptions } from '../http-json-client.js';
 import { DiscoverySourceError } from './errors.js';
+import { displayUrl } from './redact.js';
 import { typeName, validateRecords } from './records.js';
 import type { DiscoveryResult, RawRecord } from './records.js';
 import type { DiscoverySource } from './source.js';
@@ -40,8 +41,11 @@ export function createHttpSource(name: string, options: HttpSourceOptions): Disc
     userAgent: 'fleetview-discovery',
   });
 
+  // Error messages reach CLI output and workflow histories: no password or query values in them.
+  const shownUrl = displayUrl(options.url);
+
   async function fetchPage(page: number, cursor: string | null): Promise<{ clusters: unknown[]; cursor: string | null }> {
-    const where = method === 'GET' ? `GET ${options.url}` : `POST ${options.url} page ${page}`;
+    const where = method === 'GET' ? `GET ${shownUrl}` : `POST ${shownUrl} page ${page}`;
     const outcome = await http.request(options.url, method === 'GET' ? { method } : { method, json: { ...options.body, cursor } });
     if (!outcome.ok) throw new DiscoverySourceError(name, `${where}: ${outcome.reason}`);
     const body = outcome.body;
@@ -63,12 +67,12 @@ export function createHttpSource(name: string, options: HttpSourceOptions): Disc
       const prefix = method === 'GET' ? '' : `page ${page} `;
       answer.clusters.forEach((value, index) => raw.push({ location: `${prefix}clusters[${index}]`, value }));
       if (answer.cursor === null) break;
-      if (method === 'GET') throw new DiscoverySourceError(name, `GET ${options.url} returned a cursor: GET must answer everything at once (use POST for pages)`, false);
+      if (method === 'GET') throw new DiscoverySourceError(name, `GET ${shownUrl} returned a cursor: GET must answer everything at once (use POST for pages)`, false);
       if (seenCursors.has(answer.cursor)) {
-        throw new DiscoverySourceError(name, `POST ${options.url}: cursor ${JSON.stringify(clip(answer.cursor))} returned twice: the cursor chain loops`);
+        throw new DiscoverySourceError(name, `POST ${shownUrl}: cursor ${JSON.stringify(clip(answer.cursor))} returned twice: the cursor chain loops`);
       }
       if (page >= maxPages) {
-        throw new DiscoverySourceError(name, `POST ${options.url}: cursor chain cut off after ${maxPages} pages (max_pages) without reaching cursor null`);
+        throw new DiscoverySourceError(name, `POST ${shownUrl}: cursor chain cut off after ${maxPages} pages (max_pages) without reaching cursor null`);
       }
       seenCursors.add(answer.cursor);
       cursor = answer.cursor;
