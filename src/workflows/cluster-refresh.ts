@@ -39,6 +39,7 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 import type { Activities } from '../activities/index.js';
 import { aggregate } from '../domain/aggregate.js';
 import type { ClusterView } from '../domain/cluster-view.js';
+import { sameDiscoveryRecord } from '../domain/discovery-events.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { diff } from '../domain/diff.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
@@ -70,7 +71,13 @@ const durableRetry: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
-const { publishEvents, loadStoredView } = proxyActivities<Activities>(durableRetry);
+const { publishEvents } = proxyActivities<Activities>(durableRetry);
+
+/** A new workflow reads the stored view once: a key lookup, local (no extra task round trip). */
+const { loadStoredView } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
 
 /**
  * The commit of a refresh: publish, then store with a bounded wait. A Kafka hiccup is retried
@@ -168,6 +175,9 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
         log.warn('ignored a nodes signal for another cluster', { cluster_id: record.cluster_id, got: nextRecord.cluster_id });
         return;
       }
+      // Discovery's signal-with-start sends the record the workflow was started with: the same
+      // membership is no reason for a second refresh (at onboarding it would double the work).
+      if (sameDiscoveryRecord(nextRecord, record)) return;
       record = nextRecord;
       recordChanged = true;
     } catch (err) {
