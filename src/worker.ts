@@ -8,17 +8,17 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { createAgentClient, type AgentClient } from './adapters/agent-client.js';
 import {
   ServiceConnectError,
   connectTemporalClient,
+  connectTemporalWorker,
   displayMongoUri,
   kafkaSecurity,
   mongoStoreOptions,
   serviceConnectError,
-  temporalConnectionOptions,
 } from './adapters/connections/index.js';
 import { createDiscoverySourceCache } from './adapters/discovery/index.js';
 import { createDiscoveryStore } from './adapters/discovery-store.js';
@@ -95,11 +95,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     const agents: AgentClient = createAgentClient(config.agent);
     closers.push(() => agents.close());
 
-    const connection = await Promise.resolve()
-      .then(() => NativeConnection.connect(temporalConnectionOptions(config.temporal)))
-      .catch((err: unknown) => {
-        throw serviceConnectError('Temporal', config.temporal.address, err);
-      });
+    const connection = await connectTemporalWorker(config.temporal);
     closers.push(() => connection.close());
 
     // Discovery shares the MongoDB client; its activities start and signal cluster workflows

@@ -3,8 +3,9 @@
  * client Connection (CLI, demo, discovery activities), from `Config['temporal']`.
  */
 import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../config.js';
-import { errorDetail, serviceConnectError } from './errors.js';
+import { classifyConnectProblem, errorDetail, serviceConnectError } from './errors.js';
 import { probeTls } from './tls-probe.js';
 import { readPem } from './pem.js';
 
@@ -42,28 +43,49 @@ export function temporalConnectionOptions(temporal: Config['temporal']): Tempora
 }
 
 /**
- * A client connection, checked with a real call; failures name Temporal, the address and the
- * cause. grpc-js reports a failed TLS handshake only as a connect timeout, so then one handshake
- * with the same settings finds the reason (untrusted certificate, refused client certificate...).
+ * The error for a failed connection, naming Temporal, the address and the cause. The drivers say
+ * little when TLS fails: grpc-js only that it did not connect in time, the worker's native
+ * connection sometimes just "broken pipe" (with TLS 1.3 a server refuses a client certificate
+ * after the client's side of the handshake, so the alert can lose the race with the first
+ * write). Then one handshake with the same settings finds the reason.
  */
-export async function connectTemporalClient(temporal: Config['temporal'], options: { connectTimeoutMs?: number } = {}): Promise<Connection> {
-  let connectionOptions: TemporalConnectionOptions;
+async function temporalConnectError(temporal: Config['temporal'], connectionOptions: TemporalConnectionOptions, err: unknown): Promise<Error> {
+  const tls = typeof connectionOptions.tls === 'object' && connectionOptions.tls !== null ? connectionOptions.tls : undefined;
+  const problem = classifyConnectProblem(errorDetail(err));
+  if (!tls || (problem !== 'timeout' && problem !== 'not-tls')) return serviceConnectError('Temporal', temporal.address, err);
+  const handshake = await probeTls(temporal.address, {
+    http2: true,
+    ...(tls.serverRootCACertificate ? { ca: Buffer.from(tls.serverRootCACertificate) } : {}),
+    ...(tls.clientCertPair ? { cert: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) } : {}),
+    ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
+  });
+  return serviceConnectError('Temporal', temporal.address, handshake ? `${errorDetail(err)}; TLS handshake: ${handshake}` : err);
+}
+
+function checkedOptions(temporal: Config['temporal']): TemporalConnectionOptions {
   try {
-    connectionOptions = temporalConnectionOptions(temporal);
+    return temporalConnectionOptions(temporal);
   } catch (err) {
     throw serviceConnectError('Temporal', temporal.address, err);
   }
+}
+
+/** A client connection, checked with a real call; failures name Temporal, the address and the cause. */
+export async function connectTemporalClient(temporal: Config['temporal'], options: { connectTimeoutMs?: number } = {}): Promise<Connection> {
+  const connectionOptions = checkedOptions(temporal);
   try {
     return await Connection.connect({ ...connectionOptions, ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}) });
   } catch (err) {
-    const tls = typeof connectionOptions.tls === 'object' && connectionOptions.tls !== null ? connectionOptions.tls : undefined;
-    if (!tls || !/deadline/i.test(errorDetail(err))) throw serviceConnectError('Temporal', temporal.address, err);
-    const handshake = await probeTls(temporal.address, {
-      http2: true,
-      ...(tls.serverRootCACertificate ? { ca: Buffer.from(tls.serverRootCACertificate) } : {}),
-      ...(tls.clientCertPair ? { cert: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) } : {}),
-      ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
-    });
-    throw serviceConnectError('Temporal', temporal.address, handshake ? `${errorDetail(err)}; TLS handshake: ${handshake}` : err);
+    throw await temporalConnectError(temporal, connectionOptions, err);
+  }
+}
+
+/** The worker's native connection; failures explained as for clients. */
+export async function connectTemporalWorker(temporal: Config['temporal']): Promise<NativeConnection> {
+  const connectionOptions = checkedOptions(temporal);
+  try {
+    return await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw await temporalConnectError(temporal, connectionOptions, err);
   }
 }
