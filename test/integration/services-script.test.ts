@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../../src/config.js';
+import { freePort } from '../helpers/isolated-service.js';
 
 const script = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'fleetview-services-'));
@@ -17,14 +18,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'fleetview-services-'));
 function services(args: string[], env: Record<string, string>) {
   const result = spawnSync('bash', [script, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000 });
   return { status: result.status, out: `${result.stdout}${result.stderr}` };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function processAlive(pid: number): boolean {
