@@ -74,6 +74,8 @@ describe('Kafka over SASL_SSL', () => {
 
   it('the worker publishes a refresh\'s events (SCRAM-SHA-512, password from a file) and the CLI reads them', async () => {
     const clusterId = fixture!.sim.records()[0]!.cluster_id;
+    // The first refresh done before the change, so the change is the next refresh's news.
+    await fixture!.handle.executeUpdate(refreshNowUpdate);
     await fetch(`${fixture!.sim.url}/admin/clusters/${clusterId}/nodes/n2/state`, { method: 'POST', body: JSON.stringify({ agent: 'down' }) });
     const report = await fixture!.handle.executeUpdate(refreshNowUpdate);
     assert.ok(report.events_emitted > 0, 'the refresh made events');
