@@ -25,6 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from './fleet/ports.js';
+import { processAlive } from './fleet/services.js';
 import { cpus, homedir, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -65,19 +66,10 @@ interface StoreKind {
   start(dataDir: string, port: number): Promise<RunningStore>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  return !alive(pid);
+  while (processAlive(pid) && Date.now() < deadline) await sleep(50);
+  return !processAlive(pid);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,7 +153,7 @@ const ferretdb: StoreKind = {
       async stop() {
         child.kill('SIGTERM');
         await Promise.race([exited(), sleep(10_000)]);
-        if (alive(pid)) child.kill('SIGKILL');
+        if (processAlive(pid)) child.kill('SIGKILL');
         await exited();
       },
       async kill() {

@@ -68,7 +68,8 @@ export function servicePgids(): Record<ServiceName, number | null> {
   return { temporal: read('temporal'), kafka: read('kafka'), store: read('store') };
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
