@@ -73,18 +73,8 @@ export interface ClusterStore {
   saveView(view: ClusterView, stored?: ClusterView | null, options?: SaveOptions): Promise<SaveResult>;
   loadView(clusterId: string): Promise<ClusterView | null>;
   listClusters(): Promise<StoredCluster[]>;
-  /** Store commands sent by this client so far, by kind (for metrics and benchmarks). */
-  counters(): StoreCounters;
   readonly db: Db;
   close(): Promise<void>;
-}
-
-export interface StoreCounters {
-  flushes: number;
-  commands: number;
-  documentsWritten: number;
-  documentsDeleted: number;
-  failures: number;
 }
 
 export class StoreUnavailableError extends Error {
@@ -212,7 +202,7 @@ function guardedDelete(_id: string, generation: number): AnyBulkWriteOperation<G
 interface PendingSave {
   plan: WritePlan;
   /** The caller waiting for this write, until its deadline; null once it stopped waiting. */
-  waiter: { resolve(result: SaveResult): void; reject(err: Error): void; stopWaiting(): void } | null;
+  waiter: { resolve(result: SaveResult): void; reject(err: Error): void } | null;
 }
 
 function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -246,7 +236,6 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     entityCollections.map((name) => [name, db.collection<Guarded>(collectionNames[name])]),
   ) as Record<EntityCollection, Collection<Guarded>>;
 
-  const counters: StoreCounters = { flushes: 0, commands: 0, documentsWritten: 0, documentsDeleted: 0, failures: 0 };
   // Writes not yet taken by a flush, at most one per cluster: a newer view of a cluster replaces
   // its queued write (its plan covers everything since the same stored view). A caller that stops
   // waiting leaves its write queued: it lands late rather than never, and the store's backlog
@@ -259,7 +248,6 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     const refused = new Set<number>();
     for (let start = 0; start < operations.length; start += maxOpsPerCommand) {
       const chunk = operations.slice(start, start + maxOpsPerCommand);
-      counters.commands += 1;
       try {
         await withTimeout(collection.bulkWrite(chunk, { ordered: false, maxTimeMS: timeoutMs }), timeoutMs, `a write to ${collection.collectionName}`);
       } catch (err) {
@@ -277,7 +265,6 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     const results = new Map(batch.map((save) => [save, { applied: true, upserted: save.plan.upserts.length, deleted: save.plan.deletes.length }]));
     // A cluster already stored at this generation or later (another worker's newer write, or
     // this very write retried) is left alone: entities too, so no deleted one comes back.
-    counters.commands += 1;
     const current = await withTimeout(
       clusters.find({ _id: { $in: batch.map((save) => save.plan.cluster._id) } }, { projection: { generation: 1 }, maxTimeMS: timeoutMs }).toArray(),
       timeoutMs,
@@ -298,12 +285,9 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
         save.plan.deletes.filter((d) => d.collection === collection).map((d) => guardedDelete(d._id, save.plan.cluster.generation)),
       );
       if (deletes.length > 0) await runBulk(entities[collection], deletes);
-      counters.documentsWritten += upserts.length;
-      counters.documentsDeleted += deletes.length;
     }
     if (writes.length > 0) {
       const refused = await runBulk(clusters as unknown as Collection<Guarded>, writes.map((save) => guardedUpsert(save.plan.cluster)));
-      counters.documentsWritten += writes.length;
       for (const index of refused) results.set(writes[index]!, { applied: false, upserted: 0, deleted: 0 });
     }
     return results;
@@ -328,12 +312,10 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     while (queue.size > 0) {
       const batch = takeBatch();
       flushStartedAt = Date.now();
-      counters.flushes += 1;
       try {
         const results = await flush(batch);
         for (const save of batch) save.waiter?.resolve(results.get(save)!);
       } catch (err) {
-        counters.failures += 1;
         const reason = err instanceof StoreUnavailableError ? err.message : `the store refused a write: ${(err as Error).message}`;
         // Not retried here: each workflow sends its view again with its next refresh.
         for (const save of batch) save.waiter?.reject(new StoreUnavailableError(reason));
@@ -382,7 +364,6 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
             stopWaiting();
             reject(err);
           },
-          stopWaiting,
         };
         const replaced = queue.get(view.cluster_id);
         replaced?.waiter?.reject(new StoreUnavailableError('superseded by a newer write of the cluster'));
@@ -407,8 +388,6 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     async listClusters() {
       return clusters.find({}).sort({ _id: 1 }).toArray();
     },
-
-    counters: () => ({ ...counters }),
 
     async close() {
       await client.close();
