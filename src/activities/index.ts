@@ -9,7 +9,7 @@ import { createDiscoveryActivities, type DiscoveryDependencies } from './discove
 import { commitRefreshActivity } from './commit-refresh.js';
 import { observeClusterActivity } from './observe-cluster.js';
 import { publishEventsActivity } from './publish-events.js';
-import { loadStoredViewActivity } from './save-view.js';
+import { loadResumePointActivity } from './resume-point.js';
 
 export interface ActivityDependencies {
   agents: AgentClient;
@@ -26,7 +26,7 @@ export function createActivities(deps: ActivityDependencies) {
     observeCluster: observeClusterActivity(deps.agents),
     commitRefresh: commitRefreshActivity(deps.publisher, deps.store, deps.storeDeadlineMs),
     publishEvents: publishEventsActivity(deps.publisher),
-    loadStoredView: loadStoredViewActivity(deps.store),
+    loadResumePoint: loadResumePointActivity(deps.store, deps.discovery.temporal),
     ...createDiscoveryActivities(deps.discovery),
   };
 }
@@ -34,3 +34,4 @@ export function createActivities(deps: ActivityDependencies) {
 export type Activities = ReturnType<typeof createActivities>;
 export type { ObserveClusterInput } from './observe-cluster.js';
 export type { CommitRefreshInput, CommitRefreshResult } from './commit-refresh.js';
+export type { ResumePoint, ResumePointInput } from './resume-point.js';

@@ -23,13 +23,16 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
   log,
+  makeContinueAsNewFunc,
   metricMeter,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -50,6 +53,7 @@ import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord } fro
 import {
   clusterRefreshDefaults,
   nodesSignal,
+  publishedGenerationMemo,
   refreshNowUpdate,
   refreshSignal,
   retireSignal,
@@ -73,11 +77,24 @@ const durableRetry: ActivityOptions = {
 
 const { publishEvents } = proxyActivities<Activities>(durableRetry);
 
-/** A new workflow reads the stored view once: a key lookup, local (no extra task round trip). */
-const { loadStoredView } = proxyLocalActivities<Activities>({
+/**
+ * A new workflow reads where to resume once: the stored view, and the generation its
+ * predecessor may have published (a key lookup and a visibility list; local, no extra task).
+ */
+const resumeOptions: LocalActivityOptions = {
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
+};
+const { loadResumePoint } = proxyLocalActivities<Activities>(resumeOptions);
+
+/**
+ * Runs started before the resume point and the durable observation replay their recorded
+ * commands through these patches; new runs take the new paths. Deprecate them once no run
+ * started before them is left (every run continues as new within max_refreshes_per_run).
+ */
+const resumePointPatch = 'resume-point';
+const durableObservationPatch = 'durable-observation';
+const { loadStoredView } = proxyLocalActivities<{ loadStoredView(clusterId: string): Promise<ClusterView | null> }>(resumeOptions);
 
 /**
  * The commit of a refresh: publish, then store with a bounded wait. A Kafka hiccup is retried
@@ -161,6 +178,13 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let storedView: ClusterView | null = input?.carried ? (input.carried.stored_view === undefined ? view : input.carried.stored_view) : null;
   let storedKey: string | null = storedView ? materialViewKey(storedView) : null;
   let storeError: string | null = null;
+  // The highest generation whose events may be out. A successor started after this run is
+  // terminated reads it from the memo and resumes above it, so an event id never names two
+  // different events. A new run also takes its predecessor's (generationFloor).
+  let publishedGeneration = view?.generation ?? 0;
+  let generationFloor = 0;
+  // The view of the refresh whose events are going out, until they are out.
+  let publishingView: ClusterView | null = null;
 
   const completedGeneration = () => view?.generation ?? 0;
 
@@ -220,6 +244,8 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     events_pending: eventsPending,
     stored_generation: storedView?.generation ?? null,
     store_error: storeError,
+    published_generation: publishedGeneration,
+    publishing_view: publishingView,
   }));
 
   if (!('record' in parsed)) {
@@ -261,6 +287,18 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const touchDue = storedView !== null && Date.parse(next.refreshed_at) - Date.parse(storedView.refreshed_at) >= activeSettings.store_touch_s * 1000;
     const storeNeeded = storedKey !== nextKey || touchDue;
     if (events.length === 0 && !storeNeeded) return 'unchanged';
+    if (events.length > 0) {
+      publishedGeneration = next.generation;
+      publishingView = next;
+      if (patched(durableObservationPatch)) {
+        // Before any event leaves, two things become durable: the memo says this generation may
+        // be out, and this workflow task ends, so the observation the events come from is in the
+        // history. A task retried after its worker died mid-publish then sends these very events
+        // again rather than a fresh observation's under the same ids.
+        upsertMemo({ [publishedGenerationMemo]: publishedGeneration });
+        await sleep(1);
+      }
+    }
     eventsPending = events.length;
     phase = events.length > 0 ? 'publishing' : 'saving';
     let result;
@@ -295,10 +333,13 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const refreshedAt = new Date(startedMs).toISOString();
     phase = 'fetching';
     const observations = await observeAll();
-    const next = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: activeSettings.node_retire_grace_s * 1000 });
+    const aggregated = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: activeSettings.node_retire_grace_s * 1000 });
+    // Above every generation a predecessor may have published: its ids are taken.
+    const next = aggregated.generation > generationFloor ? aggregated : { ...aggregated, generation: generationFloor + 1 };
     const events = diff(view, next);
     const store = await commit(events, next);
     view = next;
+    publishingView = null;
     lastReport = {
       generation: next.generation,
       started_at: refreshedAt,
@@ -318,9 +359,18 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
     // was retired and is listed again): continue from the stored view, so generations, and with
     // them event ids, never repeat, and known nodes are not announced as new.
-    view = await loadStoredView(record.cluster_id);
-    storedView = view;
-    storedKey = view ? materialViewKey(view) : null;
+    if (patched(resumePointPatch)) {
+      const info = workflowInfo();
+      const resume = await loadResumePoint({ cluster_id: record.cluster_id, workflow_id: info.workflowId, run_id: info.runId });
+      view = resume.view;
+      storedView = resume.stored_view;
+      generationFloor = resume.generation_floor;
+    } else {
+      view = await loadStoredView(record.cluster_id);
+      storedView = view;
+    }
+    storedKey = storedView ? materialViewKey(storedView) : null;
+    publishedGeneration = Math.max(view?.generation ?? 0, generationFloor);
   }
 
   let refreshesThisRun = 0;
@@ -355,7 +405,8 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       refreshNow = refreshRequested || recordChanged;
     }
     if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished()) {
-      await continueAsNew<typeof clusterRefresh>({
+      // The memo goes along: a successor of the next run must find it even if that run publishes nothing.
+      await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: publishedGeneration } })({
         cluster_id: record.cluster_id,
         display_name: record.display_name,
         nodes: record.nodes,

@@ -88,7 +88,17 @@ export interface ViewQueryResult {
   stored_generation: number | null;
   /** Why the last store write failed, while the stored view is behind; null otherwise. */
   store_error: string | null;
+  /** The highest generation whose events may have been published (also in the memo). */
+  published_generation: number;
+  /** The view of the refresh whose events are being published, until they are; null otherwise. */
+  publishing_view: ClusterView | null;
 }
+
+/**
+ * Memo key of `published_generation`. A cluster workflow started after its predecessor was
+ * terminated reads it from the predecessor's memo and numbers its refreshes above it.
+ */
+export const publishedGenerationMemo = 'published_generation';
 
 /** Force a refresh, fire-and-forget. Several before the refresh starts make one refresh. */
 export const refreshSignal = defineSignal('refresh');

@@ -202,9 +202,15 @@ export async function waitForView(
 ): Promise<ViewQueryResult> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const q = await handle.query(viewQuery);
-    if (accept(q)) return q;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (generation ${q.view?.generation}, phase ${q.phase})`);
+    // Each query bounded: with no worker polling, a query waits (and the test would hang).
+    const q = await handle.client
+      .withDeadline(Math.min(deadline, Date.now() + 10_000) + 1_000, () => handle.query(viewQuery))
+      .catch((err: unknown) => {
+        if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (the query failed: ${(err as Error).message})`);
+        return null;
+      });
+    if (q && accept(q)) return q;
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (generation ${q?.view?.generation}, phase ${q?.phase})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
