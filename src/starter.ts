@@ -21,6 +21,7 @@ commands:
   discovery list                 the discoveries and their last runs
   discovery delete NAME          delete a discovery
   discovery run [NAME...]        run the due (or named) discoveries now
+  discovery release NAME         let the retirements a discovery's guard holds go ahead
   clusters                       every known cluster: status, nodes, nodes down, last refresh
   view CLUSTER [--json]          a cluster's view (workflow query, else MongoDB)
   refresh CLUSTER [--wait]       refresh a cluster now (--wait: and print the report)

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import { createDiscoveryMetrics } from './activities/discovery.js';
 import { createActivities } from './activities/index.js';
 import { createAgentClient, type AgentClient } from './adapters/agent-client.js';
 import {
@@ -72,7 +73,8 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     }
   };
   try {
-    const storeCommands = Runtime.instance().metricMeter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
+    const meter = Runtime.instance().metricMeter;
+    const storeCommands = meter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
     const store: ClusterStore = await createMongoStore({ ...mongoStoreOptions(config.mongodb), onCommand: (command) => storeCommands.add(1, { command }) }).catch((err: unknown) => {
       throw serviceConnectError('MongoDB', displayMongoUri(config.mongodb.uri), err);
     });
@@ -112,6 +114,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
       taskQueue: config.temporal.taskQueue,
       refreshIntervalS: config.refresh.intervalS,
+      metrics: createDiscoveryMetrics(meter),
     };
 
     const worker = await Worker.create({

@@ -19,9 +19,10 @@ export interface ClaimedDiscoveries {
 
 export function claimDueDiscoveriesActivity(deps: DiscoveryDependencies) {
   return async function claimDueDiscoveries(input: ClaimDiscoveriesInput): Promise<ClaimedDiscoveries> {
-    const result = await deps.store.claimDue(new Date(input.at), input.claimant);
+    const { held, ...result } = await deps.store.claimDue(new Date(input.at), input.claimant);
     // Sources of deleted or disabled discoveries release their connections.
     deps.sources.retain(result.enabled);
+    deps.metrics.allRetirementsHeld(held);
     return result;
   };
 }

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { DiscoverySourceCache } from '../adapters/discovery/index.js';
 import type { DiscoveryStore } from '../adapters/discovery-store.js';
+import type { DiscoveryMetrics } from './discovery-metrics.js';
 
 /** What the discovery activities share, built once per worker. */
 export interface DiscoveryDependencies {
@@ -13,4 +14,6 @@ export interface DiscoveryDependencies {
   taskQueue: string;
   /** Refresh interval given to the cluster workflows discovery starts, in seconds. */
   refreshIntervalS: number;
+  /** The gauge of held retirements. */
+  metrics: DiscoveryMetrics;
 }

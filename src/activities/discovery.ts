@@ -19,6 +19,7 @@ export function createDiscoveryActivities(deps: DiscoveryDependencies) {
 }
 
 export type { DiscoveryDependencies } from './discovery-dependencies.js';
+export { createDiscoveryMetrics, type DiscoveryMetrics } from './discovery-metrics.js';
 export type { ClaimDiscoveriesInput, ClaimedDiscoveries } from './claim-discoveries.js';
 export type { DiscoveryFindings, RecordChange } from './run-discovery.js';
 export type { ClusterToRetire } from './claim-retirements.js';

@@ -13,6 +13,16 @@
  * listed it no longer does, or those discoveries were deleted or disabled. A discovery that
  * fails changes nothing here, so its clusters are never retired for it (invariant 6).
  *
+ * The retirement guard (src/domain/retirement-guard.ts, invariant 10): a successful run that
+ * would make too many of its discovery's clusters missing at once is held. Its new and changed
+ * records are saved as usual, but the clusters it dropped stay listed by the discovery, marked
+ * `held_by` it, and the hold is written to the discovery's settings document
+ * (`retirement_hold`). A later run that lists them again (below the threshold) clears it; an
+ * operator's release (`releaseHold`) accepts the shrink: the held clusters go missing at once
+ * and retire after their grace period. `dropped_by` names the discovery whose successful run
+ * last stopped listing a cluster, so clusters still in their grace period count for the guard
+ * of the discovery that dropped them.
+ *
  * Runs that race (started by hand beside the schedule's) decide through `discovery_claims`: a
  * discovery's due slot, or a cluster's retirement, is claimed by inserting a document with a
  * deterministic `_id`, so exactly one insert wins on MongoDB and FerretDB alike (FerretDB v1 does
@@ -23,6 +33,7 @@
  */
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type WriteError } from 'mongodb';
 import { canonicalDiscoveryRecord, type DiscoveryRecord } from '../domain/discovery-record.js';
+import { defaultRetirementGuard, retirementGuardDecision, type RetirementGuardSettings, type RetirementHold } from '../domain/retirement-guard.js';
 import { parseDiscoverySetting, type DiscoverySetting } from './discovery/settings.js';
 
 const duplicateKey = 11000;
@@ -54,8 +65,10 @@ export interface StoredDiscoverySetting {
   next_run: string;
   applied_at: string;
   last_run: DiscoveryRunOutcome | null;
-  /** Clusters whose latest listing includes this discovery and that are not retired. */
+  /** Clusters whose latest listing includes this discovery and that are not retired (held ones included). */
   clusters: number;
+  /** Retirements the guard holds for this discovery; null when none. */
+  retirement_hold: RetirementHold | null;
 }
 
 /** A stored settings document that no longer validates (e.g. written by another version). */
@@ -70,8 +83,12 @@ export interface StoredDiscovery {
   record: DiscoveryRecord;
   /** The discovery whose record is stored. */
   discovery: string;
-  /** Discoveries whose last successful run listed the cluster. */
+  /** Discoveries whose last successful run listed the cluster, or that hold its retirement. */
   listed_by: string[];
+  /** Discoveries whose last successful run dropped the cluster but whose guard holds its retirement. */
+  held_by: string[];
+  /** The discovery whose successful run last stopped listing the cluster; null while listed, or once released. */
+  dropped_by: string | null;
   first_seen: string;
   last_seen: string;
   /** When the stored record was written. */
@@ -98,6 +115,22 @@ export interface ClaimedDiscovery {
   name: string;
   /** Seconds between runs. */
   interval: number;
+}
+
+/** What saving a successful run decided. */
+export interface SavedListing {
+  /** The discovery's hold after this run: null when its retirements go ahead as usual. */
+  hold: RetirementHold | null;
+}
+
+/** What `releaseHold` did. */
+export interface ReleasedHold {
+  /** The hold that was released; null when the discovery held nothing. */
+  hold: RetirementHold | null;
+  /** Clusters that went missing now (their grace period starts). */
+  released: number;
+  /** The longest grace period of those clusters, in seconds. */
+  grace_s: number;
 }
 
 export interface ListingChange {
@@ -131,14 +164,22 @@ export interface DiscoveryStore {
    * `at + interval` (fixed rate). A discovery is claimed by one run only; the same claimant
    * claiming again (an activity retry) gets the same discoveries back.
    */
-  claimDue(at: Date, claimant: string): Promise<{ claimed: ClaimedDiscovery[]; invalid: InvalidStoredSetting[]; enabled: string[] }>;
+  claimDue(at: Date, claimant: string): Promise<{ claimed: ClaimedDiscovery[]; invalid: InvalidStoredSetting[]; enabled: string[]; held: Record<string, number> }>;
   /** The stored, validated settings of one discovery; null when there is none. */
   getSetting(name: string): Promise<{ ok: true; setting: DiscoverySetting } | { ok: false; problem: string } | null>;
   recordOutcome(name: string, outcome: DiscoveryRunOutcome): Promise<void>;
   /** The active (not retired) documents of these clusters. */
   loadActive(clusterIds: readonly string[]): Promise<Map<string, StoredDiscovery>>;
-  /** Saves one successful run of a discovery: records, last seen, and the clusters it dropped. */
-  saveListing(listing: DiscoveryListing): Promise<void>;
+  /**
+   * Saves one successful run of a discovery: records, last seen, and the clusters it dropped,
+   * unless the retirement guard holds them (then the hold is saved with the discovery).
+   */
+  saveListing(listing: DiscoveryListing): Promise<SavedListing>;
+  /**
+   * Accepts a discovery's held shrink: the clusters it holds go missing at `now` and retire after
+   * their grace period unless listed again. Null when there is no such discovery.
+   */
+  releaseHold(name: string, now: Date): Promise<ReleasedHold | null>;
   /**
    * Marks missing the clusters no enabled discovery lists (deleted or disabled discoveries),
    * then claims for this run every cluster missing past its grace period and returns them with
@@ -162,6 +203,9 @@ interface SettingDocument {
   applied_at: Date;
   claim: { by: string; at: Date } | null;
   last_run: (Omit<DiscoveryRunOutcome, 'at'> & { at: Date }) | null;
+  /** Absent in documents written before the guard existed (the defaults apply). */
+  retirement_guard?: RetirementGuardSettings;
+  retirement_hold?: (Omit<RetirementHold, 'since' | 'at'> & { since: Date; at: Date }) | null;
 }
 
 /** Who won a due slot of a discovery (`run/<name>@<next_run>`) or a retirement (`retire/<cluster>@<missing_since>`). */
@@ -181,6 +225,9 @@ interface RecordDocument {
   record: DiscoveryRecord;
   discovery: string;
   listed_by: string[];
+  /** Absent in documents written before the guard existed. */
+  held_by?: string[];
+  dropped_by?: string | null;
   first_seen: Date;
   last_seen: Date;
   record_at: Date;
@@ -208,7 +255,19 @@ function isDuplicateKey(err: unknown): boolean {
 const isoOrNull = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
 
 function settingFields(setting: DiscoverySetting) {
-  return { name: setting.name, backend: setting.backend, enabled: setting.enabled, interval: setting.interval, options: setting.options };
+  return {
+    name: setting.name,
+    backend: setting.backend,
+    enabled: setting.enabled,
+    interval: setting.interval,
+    retirement_guard: setting.retirement_guard,
+    options: setting.options,
+  };
+}
+
+function storedHold(doc: SettingDocument): RetirementHold | null {
+  const hold = doc.retirement_hold;
+  return hold ? { held: hold.held, previous: hold.previous, listed: hold.listed, since: iso(hold.since), at: iso(hold.at) } : null;
 }
 
 function parseStored(doc: SettingDocument): { ok: true; setting: DiscoverySetting } | { ok: false; problem: string } {
@@ -222,6 +281,8 @@ function toStoredDiscovery(doc: RecordDocument): StoredDiscovery {
     record: doc.record,
     discovery: doc.discovery,
     listed_by: doc.listed_by ?? [],
+    held_by: doc.held_by ?? [],
+    dropped_by: doc.dropped_by ?? null,
     first_seen: iso(doc.first_seen),
     last_seen: iso(doc.last_seen),
     record_at: iso(doc.record_at),
@@ -290,12 +351,13 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
       const fields = settingFields(setting);
       await settings.updateOne(
         { _id: setting.name },
-        { $set: { ...fields, next_run: now, applied_at: now }, $setOnInsert: { claim: null, last_run: null } },
+        { $set: { ...fields, next_run: now, applied_at: now }, $setOnInsert: { claim: null, last_run: null, retirement_hold: null } },
         { upsert: true },
       );
       if (!existing) return 'created';
-      const before = { name: existing.name, backend: existing.backend, enabled: existing.enabled, interval: existing.interval, options: existing.options };
-      return stableJson(before) === stableJson(fields) ? 'unchanged' : 'updated';
+      // Compared as parsed, so a document stored before a setting with a default existed is unchanged.
+      const before = parseStored(existing);
+      return before.ok && stableJson(settingFields(before.setting)) === stableJson(fields) ? 'unchanged' : 'updated';
     },
 
     async listSettings() {
@@ -314,6 +376,7 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
           applied_at: iso(doc.applied_at),
           last_run: doc.last_run ? { ...doc.last_run, at: iso(doc.last_run.at) } : null,
           clusters: await records.countDocuments({ listed_by: doc._id, retired_at: null }),
+          retirement_hold: storedHold(doc),
         });
       }
       return { settings: out, invalid };
@@ -359,7 +422,9 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
         if (parsed.ok) claimed.push({ name: parsed.setting.name, interval: parsed.setting.interval });
         else invalid.push({ name: doc._id, problem: parsed.problem });
       }
-      return { claimed, invalid, enabled: candidates.map((doc) => doc._id) };
+      // Read anyway: the worker's gauge of held retirements follows every tick.
+      const held = Object.fromEntries(candidates.map((doc) => [doc._id, doc.retirement_hold?.held ?? 0]));
+      return { claimed, invalid, enabled: candidates.map((doc) => doc._id), held };
     },
 
     async getSetting(name) {
@@ -434,6 +499,27 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
             },
           })),
       );
+      const name = listing.discovery;
+      // Before the listing is written: what the discovery vouched for until now, and which of
+      // those clusters another discovery lists too (they would not go missing).
+      const previous = await records
+        .find(
+          { retired_at: null, $or: [{ listed_by: name }, { dropped_by: name, missing_since: { $ne: null } }] },
+          { projection: { _id: 1, listed_by: 1 } },
+        )
+        .toArray();
+      const setting = await settings.findOne({ _id: name });
+      const parsed = setting ? parseStored(setting) : null;
+      const guard = parsed?.ok ? parsed.setting.retirement_guard : defaultRetirementGuard;
+      const decision = retirementGuardDecision(
+        {
+          previous: previous.map((doc) => doc._id),
+          listed: listing.listed,
+          listedElsewhere: previous.filter((doc) => (doc.listed_by ?? []).some((other) => other !== name)).map((doc) => doc._id),
+        },
+        guard,
+      );
+
       if (listing.listed.length > 0) {
         // Only documents not yet in the listed state are matched: a run over an unchanged
         // listing writes nothing (last_seen moves on at most every lastSeenResolutionMs).
@@ -443,28 +529,70 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
             retired_at: null,
             last_seen: { $lte: at },
             $or: [
-              { listed_by: { $ne: listing.discovery } },
+              { listed_by: { $ne: name } },
               { missing_since: { $ne: null } },
               { grace_s: { $ne: listing.grace_s } },
               { last_seen: { $lt: new Date(at.getTime() - lastSeenResolutionMs) } },
+              { held_by: name },
+              { dropped_by: { $ne: null } },
             ],
           },
-          { $set: { last_seen: at, missing_since: null, grace_s: listing.grace_s }, $addToSet: { listed_by: listing.discovery } },
+          { $set: { last_seen: at, missing_since: null, grace_s: listing.grace_s, dropped_by: null }, $addToSet: { listed_by: name }, $pull: { held_by: name } },
         );
       }
+
+      if (decision.hold) {
+        // The clusters it dropped stay listed by it (those in their grace period are listed
+        // again): nothing goes missing, nothing retires, their refreshers go on.
+        await records.updateMany(
+          {
+            _id: { $in: decision.missing },
+            retired_at: null,
+            $or: [{ listed_by: { $ne: name } }, { held_by: { $ne: name } }, { missing_since: { $ne: null } }],
+          },
+          { $set: { missing_since: null, dropped_by: null }, $addToSet: { listed_by: name, held_by: name } },
+        );
+        // Held before, and now listed elsewhere: no longer this discovery's to hold.
+        await records.updateMany({ held_by: name, _id: { $nin: decision.missing } }, { $pull: { held_by: name } });
+        const since = setting?.retirement_hold?.since ?? at;
+        const hold = { held: decision.missing.length, previous: decision.previous, listed: decision.listed, since, at };
+        // An older run finishing late never overwrites a newer hold.
+        await settings.updateOne({ _id: name, $or: [{ 'retirement_hold.at': { $lte: at } }, { retirement_hold: null }] }, { $set: { retirement_hold: hold } });
+        return { hold: { ...hold, since: iso(since), at: listing.at } };
+      }
+
       // Clusters this discovery listed before and not now: it no longer vouches for them.
       await records.updateMany(
-        { listed_by: listing.discovery, _id: { $nin: listing.listed }, retired_at: null },
-        { $pull: { listed_by: listing.discovery } },
+        { listed_by: name, _id: { $nin: listing.listed }, retired_at: null },
+        { $pull: { listed_by: name, held_by: name }, $set: { dropped_by: name } },
       );
       await markUnlisted(at);
+      await settings.updateOne({ _id: name, retirement_hold: { $ne: null } }, { $set: { retirement_hold: null } });
+      return { hold: null };
+    },
+
+    async releaseHold(name, now) {
+      const setting = await settings.findOne({ _id: name });
+      if (!setting) return null;
+      const held = await records.find({ held_by: name, retired_at: null }, { projection: { _id: 1, grace_s: 1 } }).toArray();
+      if (held.length > 0) {
+        // Accepted: the discovery no longer vouches for them, and they do not count as its
+        // dropped clusters either (the next run is measured against what it lists now).
+        const ids = held.map((doc) => doc._id);
+        await records.updateMany({ _id: { $in: ids } }, { $pull: { listed_by: name, held_by: name }, $set: { dropped_by: null } });
+        await records.updateMany({ _id: { $in: ids }, listed_by: [], missing_since: null, retired_at: null }, { $set: { missing_since: now } });
+      }
+      await settings.updateOne({ _id: name }, { $set: { retirement_hold: null } });
+      return { hold: storedHold(setting), released: held.length, grace_s: Math.max(0, ...held.map((doc) => doc.grace_s)) };
     },
 
     async claimRetirements(at, run, enabled) {
       const listedBy: string[] = await records.distinct('listed_by', { retired_at: null });
       const gone = listedBy.filter((name) => !enabled.includes(name));
       if (gone.length > 0) {
-        await records.updateMany({ listed_by: { $in: gone }, retired_at: null }, { $pullAll: { listed_by: gone } });
+        // Deleting or disabling a discovery is an operator's decision: its holds go with it.
+        await records.updateMany({ listed_by: { $in: gone }, retired_at: null }, { $pullAll: { listed_by: gone, held_by: gone } });
+        await settings.updateMany({ _id: { $in: gone }, retirement_hold: { $ne: null } }, { $set: { retirement_hold: null } });
       }
       await markUnlisted(at);
 

@@ -1,5 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { DiscoverySettingsError, loadDiscoverySettingsFiles, redactedSetting } from '../adapters/discovery/index.js';
+import { clusterIdPattern } from '../domain/ids.js';
+import { describeRetirementHold, type RetirementHold } from '../domain/retirement-guard.js';
 import { discoveryWorkflowType, type DiscoveryRunResult } from '../workflows/discovery-messages.js';
 import { parseCommand, secondsOption } from './args.js';
 import type { CommandContext } from './context.js';
@@ -21,6 +23,9 @@ has a problem; each problem names the file, the document and the field.
   backend: http             # file | http | http_sd
   enabled: true             # default true
   interval: 60              # seconds between runs (fixed rate), default 60
+  retirement_guard:         # optional, these are the defaults (README "The retirement guard")
+    max_missing_share: 0.5  # hold retirements when a run drops more than this share of the
+    min_missing: 3          # discovery's clusters at once, and at least this many
   options:                  # per backend, see README "Discovery"
     url: http://inventory.internal/discovery
 
@@ -28,7 +33,8 @@ example: fleetview discovery apply -f discoveries.yaml`;
 
 export const listUsage = `usage: fleetview discovery list [--json]
 
-Every stored discovery: backend, interval, clusters it lists, next run, and how its last run went.
+Every stored discovery: backend, interval, clusters it lists, next run, how its last run went,
+and the retirements its retirement guard holds (release them with fleetview discovery release).
 --json prints the settings too, with header values and URL passwords and query values masked.
 
 example: fleetview discovery list`;
@@ -51,12 +57,23 @@ Exit 1 when a discovery failed; 3 when a name is unknown.
 
 example: fleetview discovery run orders-fleet`;
 
-export const discoveryUsage = `usage: fleetview discovery <apply|list|delete|run> ...
+export const releaseUsage = `usage: fleetview discovery release NAME
+
+Accepts the shrink of a discovery whose retirements the retirement guard holds (its list
+dropped more than max_missing_share of its clusters at once, fleetview discovery list shows
+"held"): the held clusters go missing now and retire after their grace period (two intervals of
+the discovery), unless a discovery lists them again. Nothing else changes; a discovery that
+holds nothing is left as it is. Exit 3 when there is no such discovery.
+
+example: fleetview discovery release orders-fleet`;
+
+export const discoveryUsage = `usage: fleetview discovery <apply|list|delete|run|release> ...
 
   apply -f FILE     validate and store discovery settings (YAML/JSON)
-  list              the stored discoveries and their last runs
+  list              the stored discoveries, their last runs and held retirements
   delete NAME       delete a discovery (its clusters retire after the grace period)
   run [NAME...]     run the due (or named) discoveries now and print the outcome
+  release NAME      let the retirements a discovery's guard holds go ahead
 
 fleetview discovery <command> --help for more.`;
 
@@ -125,9 +142,15 @@ async function listCommand(argv: string[], context: CommandContext): Promise<voi
     s.setting.enabled ? relativeTime(s.next_run) : '-',
     relativeTime(s.last_run?.at),
     s.last_run === null ? 'not run yet' : s.last_run.ok ? `ok: ${s.last_run.clusters} clusters, ${s.last_run.changed} changed${s.last_run.problems.length ? `, ${s.last_run.problems.length} problems` : ''}` : `FAILED: ${clip(s.last_run.error ?? '', 100)}`,
+    s.retirement_hold ? describeRetirementHold(s.retirement_hold) : '-',
   ]);
-  for (const bad of invalid) rows.push([bad.name, '?', '?', '?', '?', '-', '-', `INVALID: ${clip(bad.problem, 100)}`]);
-  context.out(table(['NAME', 'BACKEND', 'ENABLED', 'EVERY', 'CLUSTERS', 'NEXT RUN', 'LAST RUN', 'RESULT'], rows));
+  for (const bad of invalid) rows.push([bad.name, '?', '?', '?', '?', '-', '-', `INVALID: ${clip(bad.problem, 100)}`, '?']);
+  context.out(table(['NAME', 'BACKEND', 'ENABLED', 'EVERY', 'CLUSTERS', 'NEXT RUN', 'LAST RUN', 'RESULT', 'RETIREMENTS'], rows));
+  for (const s of settings) if (s.retirement_hold) context.note(holdNote(s.setting.name, s.retirement_hold));
+}
+
+function holdNote(name: string, hold: RetirementHold): string {
+  return `note: ${name} ${describeRetirementHold(hold)}; if those clusters are really gone: fleetview discovery release ${name}`;
 }
 
 async function deleteCommand(argv: string[], context: CommandContext): Promise<void> {
@@ -152,12 +175,13 @@ function printRun(result: DiscoveryRunResult, context: CommandContext): void {
           String(d.clusters),
           String(d.changed),
           String(d.events),
-          d.ok ? d.problems.map((p) => clip(p, 120)).join('; ') : clip(d.error ?? '', 200),
+          d.ok ? [...(d.hold ? [`retirements ${describeRetirementHold(d.hold)}`] : []), ...d.problems.map((p) => clip(p, 120))].join('; ') : clip(d.error ?? '', 200),
         ]),
       ),
     );
   }
   if (result.retired.length > 0) context.out(`retired: ${result.retired.join(', ')}`);
+  for (const d of result.discoveries) if (d.hold) context.note(holdNote(d.discovery, d.hold));
 }
 
 async function runCommand(argv: string[], context: CommandContext): Promise<void> {
@@ -194,11 +218,32 @@ async function runCommand(argv: string[], context: CommandContext): Promise<void
   else printRun(result, context);
 }
 
+async function releaseCommand(argv: string[], context: CommandContext): Promise<void> {
+  const parsed = parseCommand(argv, { command: 'discovery release', usage: releaseUsage, options: {}, positionals: [1, 1] }, context.out);
+  if (!parsed) return;
+  const name = parsed.positionals[0]!;
+  if (!clusterIdPattern.test(name)) {
+    throw usageError(`fleetview discovery release: NAME ${JSON.stringify(name)} is not a discovery name (1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit)`);
+  }
+  const released = await (await context.services.discoveryStore()).releaseHold(name, new Date());
+  if (released === null) throw notFound(`no discovery named ${JSON.stringify(name)} (fleetview discovery list shows them)`);
+  if (released.hold === null && released.released === 0) {
+    context.out(`discovery ${name} holds no retirements: nothing to release`);
+    return;
+  }
+  const what = released.hold ? ` (list shrank ${released.hold.previous} → ${released.hold.listed} at ${released.hold.at})` : '';
+  context.out(
+    `discovery ${name}: released ${released.released} held retirement${released.released === 1 ? '' : 's'}${what}; ` +
+      `those clusters are missing from now and retire after their grace period (${released.grace_s} s) unless a discovery lists them again`,
+  );
+}
+
 const subcommands: Record<string, (argv: string[], context: CommandContext) => Promise<void>> = {
   apply: applyCommand,
   list: listCommand,
   delete: deleteCommand,
   run: runCommand,
+  release: releaseCommand,
 };
 
 export async function discoveryCommand(argv: string[], context: CommandContext): Promise<void> {

@@ -46,3 +46,5 @@ export type { JsonSchema } from './event-json-schema.js';
 export { eventPayloadSchemas, fleetEventSchema } from './event-json-schema.js';
 export type { NodeStatusEntry } from './status-projection.js';
 export { applyNodeStatusEvents, nodeStatuses } from './status-projection.js';
+export type { ListingShrink, RetirementGuardDecision, RetirementGuardSettings, RetirementHold } from './retirement-guard.js';
+export { defaultRetirementGuard, describeRetirementHold, holdsRetirements, retirementGuardDecision } from './retirement-guard.js';

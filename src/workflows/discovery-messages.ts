@@ -3,6 +3,8 @@
  * its result. The wire name 'discovery' is typed by operators (`temporal workflow start --type
  * discovery`): never rename it.
  */
+import type { RetirementHold } from '../domain/retirement-guard.js';
+
 export const discoveryWorkflowType = 'discovery';
 
 export interface DiscoveryOutcome {
@@ -16,6 +18,8 @@ export interface DiscoveryOutcome {
   /** Records skipped, inputs kept at their last good content. */
   problems: string[];
   error: string | null;
+  /** Present when the retirement guard holds this discovery's retirements after this run. */
+  hold?: RetirementHold;
 }
 
 export interface DiscoveryRunResult {

@@ -13,6 +13,10 @@
  *     the records. A source that fails changes nothing: its clusters keep refreshing from their
  *     last known records and nothing is retired for it; the run records the error and fails at
  *     the end, so it shows in the Web UI, in `temporal workflow list` and in the logs;
+ *     A successful run that would make too many of the discovery's clusters missing at once
+ *     is held by the retirement guard (src/domain/retirement-guard.ts): its new and changed
+ *     records go ahead, the clusters it dropped stay listed until the list recovers or an
+ *     operator releases them (`fleetview discovery release`);
  *  3. retires the clusters no enabled discovery has listed for longer than their grace period
  *     (two intervals of the discovery that listed them): CLUSTER_RETIRED, then the `retire`
  *     signal, after which the cluster's workflow completes.
@@ -40,6 +44,7 @@ import type { Activities } from '../activities/index.js';
 import type { ClusterToRetire, DiscoveryFindings } from '../activities/discovery.js';
 import type { ClaimedDiscovery } from '../adapters/discovery-store.js';
 import { clusterRetiredEvent, discoveryEvents } from '../domain/discovery-events.js';
+import { describeRetirementHold } from '../domain/retirement-guard.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import type { DiscoveryOutcome, DiscoveryRunResult } from './discovery-messages.js';
 
@@ -106,6 +111,7 @@ function describeRun(result: DiscoveryRunResult): string {
         ? `- ${d.discovery}: ${d.clusters} clusters, ${d.changed} new or changed, ${d.events} events${d.problems.length ? `, ${d.problems.length} problems` : ''}`
         : `- ${d.discovery}: FAILED, last known records kept: ${d.error}`,
     );
+    if (d.hold) lines.push(`  - retirements ${describeRetirementHold(d.hold)}: release with fleetview discovery release ${d.discovery}`);
   }
   if (result.retired.length > 0) lines.push(`retired: ${result.retired.join(', ')}`);
   return lines.join('\n');
@@ -120,8 +126,8 @@ export async function discovery(): Promise<DiscoveryRunResult> {
 
   // Discoveries run concurrently, but save one at a time: two that list the same cluster update
   // its `listed_by`, and FerretDB does not make concurrent updates of one document atomic.
-  let saving: Promise<void> = Promise.resolve();
-  const oneAtATime = (save: () => Promise<void>): Promise<void> => {
+  let saving: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(save: () => Promise<T>): Promise<T> => {
     const next = saving.then(save);
     saving = next.catch(() => undefined);
     return next;
@@ -158,7 +164,7 @@ export async function discovery(): Promise<DiscoveryRunResult> {
     // One activity for every unchanged cluster: it lists the running refreshers once.
     if (unchanged.length > 0) await ensureClusterRefreshers({ changed: [], unchanged, node_retire_grace_s: graceS });
 
-    await oneAtATime(() =>
+    const saved = await oneAtATime(() =>
       store.saveDiscoveryListing({
         discovery: name,
         at,
@@ -168,6 +174,18 @@ export async function discovery(): Promise<DiscoveryRunResult> {
       }),
     );
     outcome.ok = true;
+    // Histories recorded before the guard carry no result here.
+    const hold = (saved as typeof saved | undefined)?.hold ?? null;
+    if (hold) {
+      outcome.hold = hold;
+      log.warn('discovery shrank too much at once: its retirements are held until its list recovers or an operator releases them', {
+        discovery: name,
+        held: hold.held,
+        previous: hold.previous,
+        listed: hold.listed,
+        since: hold.since,
+      });
+    }
     await store.recordDiscoveryOutcome({
       discovery: name,
       outcome: { at, ok: true, clusters: outcome.clusters, changed: outcome.changed, problems: outcome.problems, error: null },

@@ -6,13 +6,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { runCli } from '../../src/starter.js';
 import { refreshNowUpdate } from '../../src/workflows/messages.js';
+import { expectExit, fleetviewBin as bin, runFleetview, type CliResult } from '../helpers/cli.js';
 import { discoveryConfigEnv, eventually, removeSchedule } from '../helpers/discovery.js';
 import { connectClient, startTestWorker, terminateQuietly, testConfig, type TestWorker } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
@@ -25,7 +25,6 @@ const config = testConfig({
   FLEETVIEW_DISCOVERY_SCHEDULE_ID: uniqueName('cli-schedule'),
   FLEETVIEW_DISCOVERY_TICK_S: '3600',
 });
-const bin = fileURLToPath(new URL('../../bin/fleetview.mjs', import.meta.url));
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...discoveryConfigEnv(config) };
 
 let sim: SimHandle;
@@ -36,26 +35,8 @@ let dir: string;
 let clusterIds: string[];
 const discoveryName = uniqueName('cli');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...baseEnv, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runFleetview(args, { ...baseEnv, ...env });
 }
 
 /** The CLI in this process, for what needs no service (help, usage errors). */
@@ -64,10 +45,6 @@ async function runInProcess(args: string[]): Promise<{ code: number; out: string
   let note = '';
   const code = await runCli(args, { out: (text) => (out += `${text}\n`), note: (text) => (note += `${text}\n`) });
   return { code, out, note };
-}
-
-function expectExit(result: CliResult, code: number, what: string): void {
-  assert.equal(result.code, code, `${what}: exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
 }
 
 before(async () => {
@@ -108,7 +85,7 @@ describe('fleetview CLI', () => {
     expectExit(unknown, 2, 'unknown command');
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
     // Every command's help and usage errors, in process: they need no service.
-    for (const command of [['start'], ['discovery'], ['discovery', 'apply'], ['discovery', 'list'], ['discovery', 'delete'], ['discovery', 'run'], ['clusters'], ['view'], ['refresh'], ['events']]) {
+    for (const command of [['start'], ['discovery'], ['discovery', 'apply'], ['discovery', 'list'], ['discovery', 'delete'], ['discovery', 'run'], ['discovery', 'release'], ['clusters'], ['view'], ['refresh'], ['events']]) {
       const help = await runInProcess([...command, '--help']);
       assert.equal(help.code, 0, `${command.join(' ')} --help`);
       assert.match(help.out, /^usage: fleetview/, command.join(' '));
@@ -162,8 +139,23 @@ describe('fleetview CLI', () => {
       [[discoveryName, 3, true]],
     );
     const table = await cli(['discovery', 'list']);
-    assert.match(table.stdout, /NAME\s+BACKEND\s+ENABLED\s+EVERY\s+CLUSTERS\s+NEXT RUN\s+LAST RUN\s+RESULT/);
-    assert.match(table.stdout, new RegExp(`${discoveryName}\\s+http\\s+yes\\s+3600s\\s+3\\s+in \\d+m\\s+\\d+s ago\\s+ok: 3 clusters, 3 changed`));
+    assert.match(table.stdout, /NAME\s+BACKEND\s+ENABLED\s+EVERY\s+CLUSTERS\s+NEXT RUN\s+LAST RUN\s+RESULT\s+RETIREMENTS/);
+    assert.match(table.stdout, new RegExp(`${discoveryName}\\s+http\\s+yes\\s+3600s\\s+3\\s+in \\d+m\\s+\\d+s ago\\s+ok: 3 clusters, 3 changed\\s+-$`, 'm'));
+  });
+
+  it('discovery release: needs one valid name, exit 3 when unknown, and says so when nothing is held', async () => {
+    const missing = await cli(['discovery', 'release']);
+    expectExit(missing, 2, 'release without a name');
+    assert.match(missing.stderr, /fleetview discovery release: missing argument/);
+    const badName = await cli(['discovery', 'release', 'no/slashes']);
+    expectExit(badName, 2, 'release of an invalid name');
+    assert.match(badName.stderr, /fleetview discovery release: NAME "no\/slashes" is not a discovery name/);
+    const unknown = await cli(['discovery', 'release', 'no-such-discovery']);
+    expectExit(unknown, 3, 'release of an unknown discovery');
+    assert.match(unknown.stderr, /fleetview discovery release: no discovery named "no-such-discovery"/);
+    const nothing = await cli(['discovery', 'release', discoveryName]);
+    expectExit(nothing, 0, 'release of a discovery that holds nothing');
+    assert.match(nothing.stdout, new RegExp(`discovery ${discoveryName} holds no retirements: nothing to release`));
   });
 
   it('discovery run: a failing source exits 1 naming it; delete removes it, exit 3 when unknown', async () => {

@@ -2,8 +2,9 @@
 // exactly one refresh workflow per cluster however often and concurrently discovery runs; a
 // record change reaches the running workflow within one tick of the schedule; a failing source
 // retires nothing; clusters and nodes no discovery lists any more are retired after the grace
-// period. Runs are started by hand (client.workflow.execute) except where the schedule is the
-// subject.
+// period, small changes on time, while a list that shrinks too much at once holds its
+// retirements until it recovers or an operator releases them (the retirement guard). Runs are
+// started by hand (client.workflow.execute) except where the schedule is the subject.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,8 @@ import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
 import { startSim, type SimDiscoveryRecord, type SimHandle } from '../../src/sim/index.js';
 import type { ClusterRefreshResult } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery } from '../../src/workflows/messages.js';
-import { discoverySetting, eventually, executionCount, removeSchedule, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
+import { expectExit, runFleetview } from '../helpers/cli.js';
+import { discoveryConfigEnv, discoverySetting, eventually, executionCount, removeSchedule, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
 import { connectClient, servicesEnv, startTestWorker, terminateQuietly, testConfig, TopicReader, type TestWorker } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -27,6 +29,8 @@ const config = testConfig({
   FLEETVIEW_REFRESH_INTERVAL_S: '2',
   FLEETVIEW_DISCOVERY_SCHEDULE_ID: uniqueName('discovery-schedule'),
   FLEETVIEW_DISCOVERY_TICK_S: '2',
+  // The worker's Prometheus endpoint: the gauge of held retirements.
+  FLEETVIEW_METRICS_PORT: String(await freePort()),
 });
 
 let worker: TestWorker;
@@ -209,6 +213,7 @@ describe('retirement', () => {
     const ours = (retired: string[]) => retired.filter((id) => id === kept.cluster_id || id === dropped.cluster_id);
     assert.deepEqual(ours(noticed.retired), [], 'nothing is retired before the grace period');
     assert.equal(noticed.discoveries[0]?.changed, 1);
+    assert.equal(noticed.discoveries[0]?.hold, undefined, 'one cluster of two leaving is an ordinary change: the guard does not hold it');
     assert.notEqual((await store.getCluster(dropped.cluster_id))?.missing_since, null);
     assert.equal((await clusterHandle(dropped.cluster_id).describe()).status.name, 'RUNNING');
 
@@ -285,6 +290,150 @@ describe('the schedule', () => {
     await schedule.trigger();
     await eventually('the triggered run is taken', async () => (await schedule.describe()).info.numActionsTaken > before);
     await schedule.delete();
+    await store.deleteSetting(name);
+  });
+});
+
+describe('the retirement guard', () => {
+  const cli = (args: string[]) => runFleetview(args, { ...process.env, ...discoveryConfigEnv(config) });
+
+  /** The worker's gauge for one discovery, from its Prometheus endpoint. */
+  async function heldGauge(discovery: string): Promise<number | undefined> {
+    const text = await (await fetch(`http://127.0.0.1:${config.worker.metricsPort}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('fleetview_discovery_retirements_held{') && l.includes(`discovery="${discovery}"`));
+    return line === undefined ? undefined : Number(line.split(' ').at(-1));
+  }
+
+  /** The current details the run left (what the Web UI shows on its page). */
+  async function currentDetails(workflowId: string): Promise<string> {
+    const metadata = await temporal.client.workflow.getHandle(workflowId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return metadata.currentDetails ?? '';
+  }
+
+  /** Waits out the grace period (two intervals of 1 s) counted from `fromIso`. */
+  async function pastGrace(fromIso: string): Promise<void> {
+    await sleep(Math.max(0, Date.parse(fromIso) + 2000 + 200 - Date.now()));
+  }
+
+  async function discoverFile(name: string, file: string, records: SimDiscoveryRecord[], workflowId?: string) {
+    writeFileSync(file, JSON.stringify(records));
+    await store.makeDue([name], new Date());
+    const run = await runDiscovery(temporal.client, config, workflowId);
+    const outcome = run.discoveries.find((d) => d.discovery === name);
+    assert.ok(outcome?.ok, `${name} ran: ${JSON.stringify(run)}`);
+    return { run, outcome };
+  }
+
+  it('holds the retirements of a list that shrank too much at once: shown in list, run details and metric, its clusters keep refreshing, new and changed records still apply; the list recovering clears it', async () => {
+    const sim = await newSim(7, 1);
+    const records = sim.records();
+    const [first, ...rest] = records as [SimDiscoveryRecord, ...SimDiscoveryRecord[]];
+    const dropped = rest.slice(0, 5).map((r) => r.cluster_id);
+    const added = rest[5]!;
+    const file = join(dir, 'guard-hold.json');
+    const name = uniqueName('guard-hold');
+    writeFileSync(file, JSON.stringify(records.slice(0, 6)));
+    await store.applySetting(discoverySetting({ name, backend: 'file', interval: 1, options: { path: file } }), new Date());
+    const ours = (retired: string[]) => retired.filter((id) => records.some((r) => r.cluster_id === id));
+
+    await discoverFile(name, file, records.slice(0, 6));
+    await eventually('the six refreshers have a view', async () => {
+      for (const r of records.slice(0, 6)) if (!(await clusterHandle(r.cluster_id).query(viewQuery)).view) return false;
+      return true;
+    });
+
+    // The inventory answers 200 with 1 of its 6 clusters, renamed, plus a new one.
+    const renamed = { ...first, display_name: 'renamed while held' };
+    const heldRunId = uniqueName('discovery-held');
+    const held = await discoverFile(name, file, [renamed, added], heldRunId);
+    assert.deepEqual(held.outcome.hold, { held: 5, previous: 6, listed: 2, since: held.run.at, at: held.run.at });
+    assert.deepEqual([held.outcome.changed, held.outcome.events], [2, 2], 'the changed and the new record still apply');
+    assert.deepEqual(ours(held.run.retired), []);
+    recordHistory(heldRunId, 'discovery-retirements-held.json');
+    const shown = `held: 5 retirements (list shrank 6 → 2 at ${held.run.at})`;
+    assert.match(await currentDetails(heldRunId), new RegExp(`- ${name}: 2 clusters.*\n  - retirements ${shown.replace(/[()]/g, '\\$&')}: release with fleetview discovery release ${name}`));
+    assert.equal(await heldGauge(name), 5);
+    for (const id of dropped) {
+      const doc = await store.getCluster(id);
+      assert.deepEqual([doc?.missing_since, doc?.listed_by, doc?.held_by], [null, [name], [name]], `${id} is held, not missing`);
+    }
+    await reader.waitFor((all) => all.some((e) => e.event === 'CLUSTER_NEW' && e.cluster_id === added.cluster_id) && all.some((e) => e.event === 'CLUSTER_CHANGED' && e.cluster_id === first.cluster_id));
+    assert.equal((await clusterHandle(first.cluster_id).query(viewQuery)).record.display_name, 'renamed while held');
+
+    const list = await cli(['discovery', 'list']);
+    expectExit(list, 0, 'discovery list');
+    assert.ok(list.stdout.split('\n').some((line) => line.startsWith(name) && line.endsWith(shown)), list.stdout);
+    assert.match(list.stderr, new RegExp(`note: ${name} held: 5 retirements .*: fleetview discovery release ${name}`));
+
+    // Past the grace period, the same short answer: still held (measured against the list from
+    // before the shrink), nothing retired, and the held clusters keep refreshing.
+    await pastGrace(held.run.at);
+    const generations = new Map<string, number>();
+    for (const id of dropped) generations.set(id, (await clusterHandle(id).query(viewQuery)).view?.generation ?? 0);
+    const again = await discoverFile(name, file, [renamed, added]);
+    assert.deepEqual(again.outcome.hold, { held: 5, previous: 7, listed: 2, since: held.run.at, at: again.run.at });
+    assert.deepEqual(ours(again.run.retired), []);
+    for (const id of dropped) {
+      assert.equal((await clusterHandle(id).describe()).status.name, 'RUNNING', `${id} keeps its refresher`);
+      await eventually(`${id} refreshes on`, async () => ((await clusterHandle(id).query(viewQuery)).view?.generation ?? 0) > generations.get(id)!);
+    }
+
+    // The inventory recovers: the hold clears by itself, nothing was ever missing.
+    const recovered = await discoverFile(name, file, [renamed, ...rest]);
+    assert.equal(recovered.outcome.hold, undefined);
+    assert.equal((await store.listSettings()).settings.find((s) => s.setting.name === name)?.retirement_hold, null);
+    assert.equal(await heldGauge(name), 0);
+    for (const id of dropped) assert.deepEqual((await store.getCluster(id))?.held_by, [], `${id} is no longer held`);
+    assert.ok(!reader.unique().some((e) => e.event === 'CLUSTER_RETIRED' && records.some((r) => r.cluster_id === e.cluster_id)), 'no CLUSTER_RETIRED');
+    await store.deleteSetting(name);
+  });
+
+  it('an operator releases a hold with one command: the held clusters retire after their grace period', async () => {
+    const sim = await newSim(4, 1);
+    const records = sim.records();
+    const kept = records[0]!;
+    const dropped = records.slice(1).map((r) => r.cluster_id);
+    const file = join(dir, 'guard-release.json');
+    const name = uniqueName('guard-release');
+    writeFileSync(file, JSON.stringify(records));
+    await store.applySetting(discoverySetting({ name, backend: 'file', interval: 1, options: { path: file } }), new Date());
+    const ours = (retired: string[]) => retired.filter((id) => dropped.includes(id));
+
+    await discoverFile(name, file, records);
+    // 3 of 4 at once, run with the CLI: a held run is a successful run that says what it holds.
+    writeFileSync(file, JSON.stringify([kept]));
+    const heldRun = await cli(['discovery', 'run', name]);
+    expectExit(heldRun, 0, 'discovery run');
+    assert.match(heldRun.stdout, new RegExp(`^${name}\\s+ok\\s+1\\s+0\\s+0\\s+retirements held: 3 retirements \\(list shrank 4 → 1 at `, 'm'));
+    assert.match(heldRun.stderr, new RegExp(`note: ${name} held: 3 retirements .*: fleetview discovery release ${name}`));
+    const hold = (await store.listSettings()).settings.find((s) => s.setting.name === name)?.retirement_hold;
+    assert.deepEqual([hold?.held, hold?.previous, hold?.listed], [3, 4, 1]);
+    assert.equal(await heldGauge(name), 3);
+
+    const released = await cli(['discovery', 'release', name]);
+    expectExit(released, 0, 'discovery release');
+    assert.match(
+      released.stdout,
+      new RegExp(`discovery ${name}: released 3 held retirements \\(list shrank 4 → 1 at ${hold?.at}\\); those clusters are missing from now and retire after their grace period \\(2 s\\)`),
+    );
+    const releasedAt = (await store.getCluster(dropped[0]!))?.missing_since;
+    assert.ok(releasedAt, 'released clusters are missing');
+    assert.match((await cli(['discovery', 'list'])).stdout.split('\n').find((line) => line.startsWith(name)) ?? '', /\s-$/);
+
+    // The next run of the same short list is ordinary; once the grace period is over they retire
+    // (the CLI calls above can take longer than this test's 2 s grace period: then it is this run).
+    const next = await discoverFile(name, file, [kept]);
+    assert.equal(next.outcome.hold, undefined);
+    if (Date.parse(next.run.at) < Date.parse(releasedAt) + 2000) assert.deepEqual(ours(next.run.retired), [], 'nothing retires before the grace period');
+    assert.equal(await heldGauge(name), 0);
+    await pastGrace(releasedAt);
+    const retiring = await discoverFile(name, file, [kept]);
+    assert.deepEqual([...ours(next.run.retired), ...ours(retiring.run.retired)].sort(), [...dropped].sort());
+    for (const id of dropped) {
+      assert.match(((await clusterHandle(id).result()) as ClusterRefreshResult).retired.reason, /no enabled discovery has listed/);
+    }
+    await reader.waitFor((all) => dropped.every((id) => all.some((e) => e.event === 'CLUSTER_RETIRED' && e.cluster_id === id)));
+    assert.equal((await clusterHandle(kept.cluster_id).describe()).status.name, 'RUNNING');
     await store.deleteSetting(name);
   });
 });

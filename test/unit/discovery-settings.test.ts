@@ -9,7 +9,7 @@ describe('discovery settings documents', () => {
   test('defaults are filled in for each backend', () => {
     assert.deepEqual(parseDiscoverySetting({ name: 'files', backend: 'file', options: { path: '/etc/fleet/*.yaml' } }, 'doc'), {
       ok: true,
-      setting: { name: 'files', backend: 'file', enabled: true, interval: 60, options: { path: '/etc/fleet/*.yaml' } },
+      setting: { name: 'files', backend: 'file', enabled: true, interval: 60, retirement_guard: { max_missing_share: 0.5, min_missing: 3 }, options: { path: '/etc/fleet/*.yaml' } },
     });
     assert.deepEqual(parseDiscoverySetting({ name: 'inv', backend: 'http', interval: 30, options: { url: 'https://inventory/discover' } }, 'doc'), {
       ok: true,
@@ -18,6 +18,7 @@ describe('discovery settings documents', () => {
         backend: 'http',
         enabled: true,
         interval: 30,
+        retirement_guard: { max_missing_share: 0.5, min_missing: 3 },
         options: { url: 'https://inventory/discover', method: 'POST', body: {}, headers: {}, timeout: 10, max_pages: 100, max_response_bytes: 16 * 1024 * 1024, insecure_skip_verify: false },
       },
     });
@@ -42,7 +43,25 @@ describe('discovery settings documents', () => {
     ['operator key in the body', { name: 'x', backend: 'http', options: { url: 'http://a/', body: { filter: { $where: '1' } } } }, /keys may not start with \$/],
     ['bad header name', { name: 'x', backend: 'http', options: { url: 'http://a/', headers: { 'a b': 'c' } } }, /header names/],
     ['zero timeout', { name: 'x', backend: 'http', options: { url: 'http://a/', timeout: 0 } }, /timeout/],
+    [
+      'guard share over 1',
+      { name: 'x', backend: 'file', retirement_guard: { max_missing_share: 50 }, options: { path: '/a' } },
+      /retirement_guard\.max_missing_share: expected a share from 0 to 1 .*got 50$/,
+    ],
+    ['guard share negative', { name: 'x', backend: 'file', retirement_guard: { max_missing_share: -0.1 }, options: { path: '/a' } }, /max_missing_share: .*got -0\.1$/],
+    ['guard share as text', { name: 'x', backend: 'file', retirement_guard: { max_missing_share: '50%' }, options: { path: '/a' } }, /max_missing_share: .*got "50%"$/],
+    ['guard minimum zero', { name: 'x', backend: 'file', retirement_guard: { min_missing: 0 }, options: { path: '/a' } }, /retirement_guard\.min_missing: expected a whole number of clusters from 1 to 1000000, got 0$/],
+    ['guard minimum fractional', { name: 'x', backend: 'file', retirement_guard: { min_missing: 2.5 }, options: { path: '/a' } }, /min_missing: .*got 2\.5$/],
+    ['typo in the guard', { name: 'x', backend: 'file', retirement_guard: { max_missing: 0.2 }, options: { path: '/a' } }, /retirement_guard: .*max_missing/],
+    ['guard not an object', { name: 'x', backend: 'file', retirement_guard: true, options: { path: '/a' } }, /retirement_guard: /],
   ];
+  test('the retirement guard: defaults for what is left out, 1 turns it off', () => {
+    const partial = parseDiscoverySetting({ name: 'g', backend: 'file', retirement_guard: { min_missing: 10 }, options: { path: '/a' } }, 'doc');
+    assert.deepEqual(partial.ok && partial.setting.retirement_guard, { max_missing_share: 0.5, min_missing: 10 });
+    const off = parseDiscoverySetting({ name: 'g', backend: 'file', retirement_guard: { max_missing_share: 1 }, options: { path: '/a' } }, 'doc');
+    assert.deepEqual(off.ok && off.setting.retirement_guard, { max_missing_share: 1, min_missing: 3 });
+  });
+
   for (const [name, raw, pattern] of invalid) {
     test(`rejected: ${name}`, () => {
       const parsed = parseDiscoverySetting(raw, 'doc');

@@ -7,6 +7,9 @@
  *   backend: file               # file | http | http_sd
  *   enabled: true               # default true
  *   interval: 60                # seconds between runs, default 60
+ *   retirement_guard:           # optional; defaults below (README "The retirement guard")
+ *     max_missing_share: 0.5    # hold retirements when a run drops more than this share ...
+ *     min_missing: 3            # ... and at least this many clusters at once
  *   options: { path: clusters/*.yaml }
  */
 import { readFile } from 'node:fs/promises';
@@ -14,6 +17,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { clusterIdPattern } from '../../domain/ids.js';
+import { defaultRetirementGuard } from '../../domain/retirement-guard.js';
 import { describeIssues } from '../agent-schema.js';
 import { globProblem } from './glob.js';
 
@@ -89,11 +93,30 @@ export const httpSdOptionsSchema = z
   })
   .refine(bothOrNeither, bothOrNeitherMessage);
 
+const shown = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
+
+/** When a successful run holds its retirements instead of letting clusters go missing (src/domain/retirement-guard.ts). */
+export const retirementGuardSchema = z
+  .strictObject({
+    max_missing_share: z
+      .number({ error: (issue) => `expected a share from 0 to 1 (0.5: more than half of the discovery's clusters at once; 1: never hold), got ${shown(issue.input)}` })
+      .min(0)
+      .max(1)
+      .default(defaultRetirementGuard.max_missing_share),
+    min_missing: z
+      .int({ error: (issue) => `expected a whole number of clusters from 1 to 1000000, got ${shown(issue.input)}` })
+      .min(1)
+      .max(1_000_000)
+      .default(defaultRetirementGuard.min_missing),
+  })
+  .prefault({});
+
 const commonFields = {
   name: z.string().regex(clusterIdPattern, 'names are 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'),
   enabled: z.boolean().default(true),
   /** Seconds between runs (fixed rate). */
   interval: z.int().min(1).max(7 * 86_400).default(60),
+  retirement_guard: retirementGuardSchema,
 };
 
 export const discoverySettingSchema = z.discriminatedUnion('backend', [
