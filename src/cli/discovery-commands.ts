@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { DiscoverySettingsError, loadDiscoverySettingsFiles, redactedSetting } from '../adapters/discovery/index.js';
+import { discoveryNameProblem } from '../domain/ids.js';
 import { discoveryWorkflowType, type DiscoveryRunResult } from '../workflows/discovery-messages.js';
 import { parseCommand, secondsOption } from './args.js';
 import type { CommandContext } from './context.js';
@@ -130,10 +131,17 @@ async function listCommand(argv: string[], context: CommandContext): Promise<voi
   context.out(table(['NAME', 'BACKEND', 'ENABLED', 'EVERY', 'CLUSTERS', 'NEXT RUN', 'LAST RUN', 'RESULT'], rows));
 }
 
+/** Names are checked before any service is asked: a name that cannot exist is a usage error. */
+function checkDiscoveryNames(names: readonly string[]): void {
+  const problem = names.map(discoveryNameProblem).find((found) => found !== null);
+  if (problem) throw usageError(problem);
+}
+
 async function deleteCommand(argv: string[], context: CommandContext): Promise<void> {
   const parsed = parseCommand(argv, { command: 'discovery delete', usage: deleteUsage, options: {}, positionals: [1, 1] }, context.out);
   if (!parsed) return;
   const name = parsed.positionals[0]!;
+  checkDiscoveryNames([name]);
   const store = await context.services.discoveryStore();
   const clusters = (await store.listSettings()).settings.find((s) => s.setting.name === name)?.clusters ?? 0;
   if (!(await store.deleteSetting(name))) throw notFound(`no discovery named ${JSON.stringify(name)} (fleetview discovery list shows them)`);
@@ -165,6 +173,7 @@ async function runCommand(argv: string[], context: CommandContext): Promise<void
   if (!parsed) return;
   const timeoutS = secondsOption('discovery run', 'timeout', parsed.values.timeout, 120);
   const names = parsed.positionals;
+  checkDiscoveryNames(names);
   if (names.length > 0) {
     const found = await (await context.services.discoveryStore()).makeDue(names, new Date());
     const unknown = names.filter((name) => !found.includes(name));

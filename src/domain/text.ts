@@ -14,8 +14,10 @@ const controlCharactersGlobal = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u
 const unsafeInOutput = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const loneSurrogates = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+const shortEscapes: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 function escapeCharacter(character: string): string {
-  return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return shortEscapes[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** `text` cut to at most `max` characters (the last three `...`), never inside a surrogate pair. */
@@ -38,6 +40,11 @@ export function oneLine(text: string, max: number): string {
     .replace(controlCharactersGlobal, escapeCharacter)
     .trim();
   return cut(flat, max);
+}
+
+/** `text` cut to `max` characters with every control character escaped (`\n`, `\u001b`), newlines included: for paths. */
+export function escaped(text: string, max: number): string {
+  return cut(text.replace(loneSurrogates, '\ufffd').replace(controlCharactersGlobal, escapeCharacter), max);
 }
 
 /** `text` as a JSON string literal, cut to `max` characters first, with every control character escaped. */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorBodyReason, maxErrorBodyReason } from '../../src/adapters/error-body.js';
-import { cut, oneLine, quoted, terminalSafe } from '../../src/domain/text.js';
+import { cut, escaped, oneLine, quoted, terminalSafe } from '../../src/domain/text.js';
 
 const trace = `stack backtrace:\n${Array.from({ length: 700 }, (_, i) => `  ${i}: replicante_agent::api::handler::h${i.toString(16).padStart(16, '0')}\n             at src/api.rs:${i}`).join('\n')}`;
 
@@ -94,7 +94,10 @@ describe('text helpers', () => {
   it('quoted escapes what JSON.stringify leaves (DEL, C1, bidi)', () => {
     assert.equal(quoted('a"\u0007\u007f\u0085\u2066'), '"a\\"\\u0007\\u007f\\u0085\\u2066"');
   });
+  it('escaped escapes newlines too, without quotes', () => {
+    assert.equal(escaped('/tmp/a\n\u001b[2J "b".yaml', 200), '/tmp/a\\n\\u001b[2J "b".yaml');
+  });
   it('terminalSafe keeps newlines and tabs, escapes the rest', () => {
-    assert.equal(terminalSafe('line 1\n\tline 2\u001b[2J\r'), 'line 1\n\tline 2\\u001b[2J\\u000d');
+    assert.equal(terminalSafe('line 1\n\tline 2\u001b[2J\r'), 'line 1\n\tline 2\\u001b[2J\\r');
   });
 });
