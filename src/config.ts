@@ -8,6 +8,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { decodeUtf8, NotUtf8Error } from './adapters/utf8.js';
 
 export interface Config {
   temporal: {
@@ -411,8 +412,9 @@ function unknownFileKeys(tree: unknown, prefix = ''): string[] {
 function readConfigFile(path: string): unknown {
   let raw: string;
   try {
-    raw = readFileSync(path, 'utf8');
+    raw = decodeUtf8(readFileSync(path));
   } catch (err) {
+    if (err instanceof NotUtf8Error) throw new ConfigError([`${configFileEnv}=${path}: ${err.message}`]);
     throw new ConfigError([`${configFileEnv}=${path}: cannot read the file (${(err as Error).message})`]);
   }
   try {

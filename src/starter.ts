@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { terminalSafe } from './domain/text.js';
 import { clustersCommand, refreshCommand, viewCommand } from './cli/cluster-commands.js';
 import type { CommandContext, CommandRunner } from './cli/context.js';
 import { discoveryCommand } from './cli/discovery-commands.js';
@@ -52,9 +53,11 @@ export interface CliIo {
   note: (text: string) => void;
 }
 
+// Everything printed may quote outside input (ids, paths, agents' answers): control characters
+// are escaped so none of it can move the cursor, clear the screen or rewrite a line.
 const processIo: CliIo = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  note: (text) => process.stderr.write(`${text}\n`),
+  out: (text) => process.stdout.write(`${terminalSafe(text)}\n`),
+  note: (text) => process.stderr.write(`${terminalSafe(text)}\n`),
 };
 
 /** Runs one command line and returns its exit code; never throws. */

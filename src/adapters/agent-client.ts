@@ -10,6 +10,7 @@
  */
 import { agentAddressProblem, normalizeAgentAddress } from '../domain/ids.js';
 import type { NodeObservation } from '../domain/observation.js';
+import { quoted } from '../domain/text.js';
 import { parseAgentInfo, parseDatastoreInfo, parseShards } from './agent-schema.js';
 import type { Parsed } from './agent-schema.js';
 import { createJsonHttpClient } from './http-json-client.js';
@@ -97,7 +98,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
       // Its data describes another cluster: keeping it would mix two clusters in one view.
       return down(
         'NODE_DOWN',
-        `datastore reports cluster_id ${JSON.stringify(clip(datastore.value.cluster_id))} but discovery says ${JSON.stringify(expectedClusterId)}`,
+        `datastore reports cluster_id ${quoted(datastore.value.cluster_id)} but discovery says ${JSON.stringify(expectedClusterId)}`,
         agent.value,
       );
     }
@@ -112,8 +113,4 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   }
 
   return { observe, close: () => http.close() };
-}
-
-function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

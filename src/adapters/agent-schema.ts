@@ -6,27 +6,42 @@
 import { z } from 'zod';
 import { nodeIdProblem } from '../domain/ids.js';
 import type { AgentInfo, DatastoreInfo, Offset, OffsetUnit, Shard, ShardRole } from '../domain/observation.js';
+import { controlCharacterProblem } from '../domain/text.js';
 
 /** Shard ids are free text from the datastore (Kafka's include topic names); only bounded. */
 const maxShardIdLength = 1024;
 
+/**
+ * Free text an agent reports (versions, kinds, names): it reaches events, the store and
+ * terminals, so it is bounded and printable; anything else is a broken answer.
+ */
+const agentText = (max = 256) =>
+  z
+    .string()
+    .max(max)
+    .superRefine((text, ctx) => {
+      const problem = controlCharacterProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: `expected printable text, got a ${problem}` });
+    });
+
 const agentInfoSchema = z.object({
-  version: z.object({ checkout: z.string(), number: z.string(), taint: z.string() }),
+  version: z.object({ checkout: agentText(), number: agentText(), taint: agentText() }),
 });
 
 const datastoreInfoSchema = z.object({
+  // Compared with discovery's id, never kept when it differs (the reason quotes it escaped).
   cluster_id: z.string(),
   node_id: z.string().superRefine((id, ctx) => {
     const problem = nodeIdProblem(id);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
-  kind: z.string(),
-  version: z.string(),
-  cluster_display_name: z.string().nullish().transform((name) => name ?? null),
+  kind: agentText(),
+  version: agentText(),
+  cluster_display_name: agentText().nullish().transform((name) => name ?? null),
 });
 
 /** `"primary"` / `"secondary"` in any case; `{"unknown": text}` (a bare other string is read the same way). */
-const roleSchema = z.union([z.string(), z.record(z.string(), z.string())]).transform((raw, ctx): ShardRole => {
+const roleSchema = z.union([agentText(), z.record(z.string(), agentText())]).transform((raw, ctx): ShardRole => {
   if (typeof raw === 'string') {
     const lower = raw.toLowerCase();
     return lower === 'primary' || lower === 'secondary' ? lower : { unknown: raw };
@@ -39,7 +54,7 @@ const roleSchema = z.union([z.string(), z.record(z.string(), z.string())]).trans
 });
 
 /** `"seconds"` in any case, or `{"unit": name}` (a bare other string is read as a custom unit). */
-const unitSchema = z.union([z.string(), z.object({ unit: z.string() })]).transform((raw): OffsetUnit => {
+const unitSchema = z.union([agentText(), z.object({ unit: agentText() })]).transform((raw): OffsetUnit => {
   if (typeof raw !== 'string') return { unit: raw.unit };
   return raw.toLowerCase() === 'seconds' ? 'seconds' : { unit: raw };
 });
@@ -50,7 +65,7 @@ const offsetSchema = z
   .transform((offset): Offset | null => offset ?? null);
 
 const shardSchema = z.object({
-  id: z.string().min(1).max(maxShardIdLength),
+  id: agentText(maxShardIdLength).min(1),
   role: roleSchema,
   commit_offset: offsetSchema,
   lag: offsetSchema,

@@ -11,6 +11,8 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { CancelError, RequestError, TimeoutError } from 'got';
 import type { Got, Response } from 'got';
+import { oneLine, quoted } from '../domain/text.js';
+import { errorBodyReason } from './error-body.js';
 
 export interface TlsOptions {
   /** PEM CA bundle that verifies the server certificate (default: Node's built-in roots). */
@@ -68,7 +70,7 @@ export interface JsonHttpClient {
   close(): void;
 }
 
-/** Error messages coming from servers are cut to this length before they reach a reason. */
+/** Messages of errors (Node's, got's) are cut to this length before they reach a reason. */
 const maxQuotedMessage = 200;
 
 export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpClient {
@@ -151,41 +153,45 @@ export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpCl
 
 function interpretResponse(response: Response<Buffer>): JsonHttpOutcome {
   const status = response.statusCode;
-  const contentType = response.headers['content-type'] ?? '';
+  const contentType = oneLine(response.headers['content-type'] ?? '', 80);
   const encoding = response.headers['content-encoding'];
   if (status >= 300 && status < 400) {
     const location = response.headers.location;
-    return { ok: false, status, reason: `HTTP ${status} redirect${location ? ` to ${quote(location)}` : ''} not followed` };
+    return { ok: false, status, reason: `HTTP ${status} redirect${location ? ` to ${quoted(location, maxQuotedMessage)}` : ''} not followed` };
   }
   if (encoding && encoding.toLowerCase() !== 'identity') {
-    return { ok: false, status, reason: `HTTP ${status} with unsupported content-encoding ${quote(encoding)}` };
+    return { ok: false, status, reason: `HTTP ${status} with unsupported content-encoding ${quoted(encoding, 80)}` };
   }
-  const parsed = parseJson(response.body);
   if (status < 200 || status >= 300) {
-    const message = errorMessageOf(parsed);
+    // An error body is only read for its reason: bytes that are not UTF-8 just become U+FFFD.
+    const message = errorBodyReason(parseJson(response.body, false).value);
     if (message !== null) return { ok: false, status, reason: `HTTP ${status}: ${message}` };
     const what = response.body.length === 0 ? 'empty body' : `${contentType || 'untyped'} body`;
-    return { ok: false, status, reason: `HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''} (${what})` };
+    const statusText = response.statusMessage ? ` ${oneLine(response.statusMessage, 80)}` : '';
+    return { ok: false, status, reason: `HTTP ${status}${statusText} (${what})` };
   }
+  const parsed = parseJson(response.body, true);
   if (!parsed.ok) {
-    return { ok: false, status, reason: `HTTP ${status} body is not JSON (${contentType || 'no content-type'}, ${response.body.length} bytes)` };
+    return { ok: false, status, reason: `HTTP ${status} body is not ${parsed.notUtf8 ? 'UTF-8' : 'JSON'} (${contentType || 'no content-type'}, ${response.body.length} bytes)` };
   }
   return { ok: true, status, body: parsed.value };
 }
 
-function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** JSON is UTF-8 (RFC 8259): a body of other bytes is refused when `strict`, not guessed at. */
+function parseJson(body: Buffer, strict: boolean): { ok: true; value: unknown } | { ok: false; value?: undefined; notUtf8?: boolean } {
+  let text: string;
   try {
-    return { ok: true, value: JSON.parse(body.toString('utf8')) as unknown };
+    text = strict ? strictUtf8.decode(body) : body.toString('utf8');
+  } catch {
+    return { ok: false, notUtf8: true };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     return { ok: false };
   }
-}
-
-/** The `error` message of a Replicante error body (`{"error": "...", "layers": [...]}`). */
-function errorMessageOf(parsed: { ok: true; value: unknown } | { ok: false }): string | null {
-  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return null;
-  const message = (parsed.value as Record<string, unknown>).error;
-  return typeof message === 'string' ? clip(message) : null;
 }
 
 const tlsErrorCodes = new Set([
@@ -222,10 +228,5 @@ function formatSeconds(ms: number): string {
 }
 
 function clip(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > maxQuotedMessage ? `${oneLine.slice(0, maxQuotedMessage - 3)}...` : oneLine;
-}
-
-function quote(text: string): string {
-  return JSON.stringify(clip(text));
+  return oneLine(text, maxQuotedMessage);
 }

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { quoted } from '../domain/text.js';
 import { usageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -35,17 +36,22 @@ export function parseCommand<T extends Options>(
   return { values: parsed.values, positionals: parsed.positionals };
 }
 
-/** A positive number of seconds from an option, or the default. */
+/** Longest wait an option may ask for: a day (timers cannot wait longer than 24.8 days anyway). */
+const maxSeconds = 86_400;
+
+/** A positive number of seconds, at most a day, from an option; or the default. */
 export function secondsOption(command: string, name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw usageError(`fleetview ${command}: --${name} must be a positive number of seconds, got ${JSON.stringify(raw)}`);
+  const value = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > maxSeconds) {
+    throw usageError(`fleetview ${command}: --${name} must be a positive number of seconds, at most ${maxSeconds}, got ${quoted(raw)}`);
+  }
   return value;
 }
 
 export function countOption(command: string, name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw usageError(`fleetview ${command}: --${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  const value = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw usageError(`fleetview ${command}: --${name} must be a whole number, got ${quoted(raw)}`);
   return value;
 }

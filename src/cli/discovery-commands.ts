@@ -1,6 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { DiscoverySettingsError, loadDiscoverySettingsFiles, redactedSetting } from '../adapters/discovery/index.js';
-import { clusterIdPattern } from '../domain/ids.js';
+import { discoveryNameProblem } from '../domain/ids.js';
 import { describeRetirementHold, type RetirementHold } from '../domain/retirement-guard.js';
 import { discoveryWorkflowType, type DiscoveryRunResult } from '../workflows/discovery-messages.js';
 import { parseCommand, secondsOption } from './args.js';
@@ -153,10 +153,17 @@ function holdNote(name: string, hold: RetirementHold): string {
   return `note: ${name} ${describeRetirementHold(hold)}; if those clusters are really gone: fleetview discovery release ${name}`;
 }
 
+/** Names are checked before any service is asked: a name that cannot exist is a usage error. */
+function checkDiscoveryNames(names: readonly string[]): void {
+  const problem = names.map(discoveryNameProblem).find((found) => found !== null);
+  if (problem) throw usageError(problem);
+}
+
 async function deleteCommand(argv: string[], context: CommandContext): Promise<void> {
   const parsed = parseCommand(argv, { command: 'discovery delete', usage: deleteUsage, options: {}, positionals: [1, 1] }, context.out);
   if (!parsed) return;
   const name = parsed.positionals[0]!;
+  checkDiscoveryNames([name]);
   const store = await context.services.discoveryStore();
   const clusters = (await store.listSettings()).settings.find((s) => s.setting.name === name)?.clusters ?? 0;
   if (!(await store.deleteSetting(name))) throw notFound(`no discovery named ${JSON.stringify(name)} (fleetview discovery list shows them)`);
@@ -189,6 +196,7 @@ async function runCommand(argv: string[], context: CommandContext): Promise<void
   if (!parsed) return;
   const timeoutS = secondsOption('discovery run', 'timeout', parsed.values.timeout, 120);
   const names = parsed.positionals;
+  checkDiscoveryNames(names);
   if (names.length > 0) {
     const found = await (await context.services.discoveryStore()).makeDue(names, new Date());
     const unknown = names.filter((name) => !found.includes(name));
@@ -222,9 +230,7 @@ async function releaseCommand(argv: string[], context: CommandContext): Promise<
   const parsed = parseCommand(argv, { command: 'discovery release', usage: releaseUsage, options: {}, positionals: [1, 1] }, context.out);
   if (!parsed) return;
   const name = parsed.positionals[0]!;
-  if (!clusterIdPattern.test(name)) {
-    throw usageError(`fleetview discovery release: NAME ${JSON.stringify(name)} is not a discovery name (1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit)`);
-  }
+  checkDiscoveryNames([name]);
   const released = await (await context.services.discoveryStore()).releaseHold(name, new Date());
   if (released === null) throw notFound(`no discovery named ${JSON.stringify(name)} (fleetview discovery list shows them)`);
   if (released.hold === null && released.released === 0) {

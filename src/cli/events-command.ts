@@ -1,8 +1,9 @@
 import { isKafkaConnectError } from '../adapters/connections/index.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
+import { clusterIdProblem } from '../domain/ids.js';
 import { countOption, parseCommand } from './args.js';
 import type { CommandContext } from './context.js';
-import { CliError } from './errors.js';
+import { CliError, usageError } from './errors.js';
 import { formatEvent } from './event-format.js';
 import { readEvents } from './event-stream.js';
 
@@ -41,6 +42,8 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
   if (!parsed) return;
   const { values } = parsed;
   const last = countOption('events', 'last', values.last, 20);
+  const clusterProblem = values.cluster === undefined ? null : clusterIdProblem(values.cluster);
+  if (clusterProblem) throw usageError(`fleetview events: --cluster: ${clusterProblem}`);
   const print = (event: FleetEvent) => context.out(values.json ? JSON.stringify(event) : formatEvent(event));
   try {
     await readEvents({

@@ -1,5 +1,6 @@
 import { compareStrings } from './canonical-forms.js';
-import { normalizeAgentAddress } from './ids.js';
+import { agentAddressProblem, nodeIdProblem, normalizeAgentAddress } from './ids.js';
+import { describeType, labelProblem } from './text.js';
 
 /**
  * A discovery record: one cluster and its full expected membership, as discovery sources
@@ -40,4 +41,39 @@ export function canonicalDiscoveryRecord(record: DiscoveryRecord): DiscoveryReco
   }
   nodes.sort((a, b) => compareStrings(a.agent_address, b.agent_address));
   return { cluster_id: record.cluster_id, display_name: record.display_name ?? null, nodes };
+}
+
+/** Longest display name, node class or node group. */
+export const maxLabelLength = 256;
+
+/** What is wrong with a record's display name (a string of printable characters, or null), or null. */
+export function displayNameProblem(value: unknown): string | null {
+  return value === null || value === undefined ? null : labelProblem('display_name', value, maxLabelLength, true);
+}
+
+/**
+ * One node of a record from outside (discovery, the workflow's input and `nodes` signal): an
+ * agent URL or a node object, normalized; or a problem naming the field. Fields other than
+ * the four known ones are dropped (they never reach the store).
+ */
+export function validateDiscoveryNode(raw: unknown): DiscoveryNode | string {
+  if (typeof raw === 'string') return agentAddressProblem(raw) ?? { agent_address: normalizeAgentAddress(raw) };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `expected an agent URL or a node object, got ${describeType(raw)}`;
+  const fields = raw as Record<string, unknown>;
+  const addressProblem = agentAddressProblem(fields.agent_address);
+  if (addressProblem) return `agent_address: ${addressProblem}`;
+  const node: DiscoveryNode = { agent_address: normalizeAgentAddress(fields.agent_address as string) };
+  if (fields.node_id !== undefined && fields.node_id !== null) {
+    const problem = nodeIdProblem(fields.node_id);
+    if (problem) return problem;
+    node.node_id = fields.node_id as string;
+  }
+  for (const field of ['node_class', 'node_group'] as const) {
+    const label = fields[field];
+    if (label === undefined || label === null) continue;
+    const problem = labelProblem(field, label, maxLabelLength);
+    if (problem) return problem;
+    node[field] = label as string;
+  }
+  return node;
 }

@@ -258,8 +258,6 @@ export class SimFleet {
 
   private serialize(node: SimNode): SimNodeBodies {
     const { state, cluster } = node;
-    const replicanteError = (message: string, layer: string): Buffer =>
-      Buffer.from(JSON.stringify({ error: message, layers: [message, layer], trace: null, variant: null }));
     return {
       agentInfo: Buffer.from(JSON.stringify({ version: { checkout: agentCheckout, number: state.agent_version, taint: 'not tainted' } })),
       datastoreInfo: Buffer.from(
@@ -272,8 +270,8 @@ export class SimFleet {
         }),
       ),
       shards: Buffer.from(JSON.stringify({ shards: this.shardsOf(node) })),
-      datastoreError: replicanteError(`${cluster.kind} not reachable at ${node.nodeId}`, 'datastore operation failed'),
-      shardsError: replicanteError(`failed to list shards of ${node.nodeId}`, 'datastore operation failed'),
+      datastoreError: replicanteError(cluster.kind, 'datastore'),
+      shardsError: replicanteError(cluster.kind, 'shards'),
     };
   }
 
@@ -326,4 +324,42 @@ export class SimFleet {
     this.changes.push(change);
     return change;
   }
+}
+
+/** The datastore operation each kind's agent runs for datastore info and for shards. */
+const datastoreOperations: Record<SimKind, { datastore: string; shards: string }> = {
+  mongodb: { datastore: 'buildInfo', shards: 'replSetGetStatus' },
+  kafka: { datastore: 'describeCluster', shards: 'listPartitionReassignments' },
+  zookeeper: { datastore: 'conf', shards: 'mntr' },
+};
+const errorBodies = new Map<string, Buffer>();
+
+/**
+ * What a Replicante agent answers when its datastore is down: the SerializableFail of
+ * replicante-io/common (`error` the top layer, `layers` outermost first down to the root cause,
+ * `trace` a backtrace of tens of KB, `variant` the error kind). One body per kind and call,
+ * shared by every node (bodies are cached per node; 30 KB each would add up over a big fleet).
+ */
+function replicanteError(kind: SimKind, call: 'datastore' | 'shards'): Buffer {
+  const key = `${kind}/${call}`;
+  let body = errorBodies.get(key);
+  if (!body) {
+    const top = `datastore operation '${datastoreOperations[kind][call]}' failed`;
+    const layers = [top, `connection error to ${kind} with address '127.0.0.1:${kindProfiles[kind].port}'`, 'Connection refused (os error 111)'];
+    body = Buffer.from(JSON.stringify({ error: top, layers, trace: backtrace(kind), variant: 'StoreOpFailed' }));
+    errorBodies.set(key, body);
+  }
+  return body;
+}
+
+/** A Rust backtrace as failure formats one: about 30 KB of numbered frames with their source lines. */
+function backtrace(kind: SimKind): string {
+  const frames = ['failure::backtrace::Backtrace::new', 'replicante_agent::error::Error::from', `replicante_agent_${kind}::datastore::info`, 'iron::middleware::Chain::handle', 'hyper::server::Worker::handle_connection', 'std::sys::unix::thread::Thread::new::thread_start'];
+  let trace = 'stack backtrace:';
+  for (let index = 0; trace.length < 30_000; index++) {
+    const frame = frames[index % frames.length]!;
+    const hash = (0x9e3779b9 * (index + 1)).toString(16).padStart(16, '0');
+    trace += `\n  ${index}: ${frame}::h${hash}\n             at /cargo/registry/src/github.com-1ecc6299db9ec823/${frame.split('::')[0]}-0.3.${index % 10}/src/lib.rs:${100 + index}`;
+  }
+  return trace;
 }

@@ -49,7 +49,7 @@ import type { FleetEvent } from '../domain/event-catalogue.js';
 import { clusterWorkflowId } from '../domain/ids.js';
 import { materialViewKey } from '../domain/material-view.js';
 import type { NodeObservation } from '../domain/observation.js';
-import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord } from './input.js';
+import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
   clusterRefreshDefaults,
   nodesSignal,
@@ -211,7 +211,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   });
 
   setHandler(retireSignal, (request) => {
-    retirement ??= { reason: typeof request?.reason === 'string' ? request.reason : 'retired', at: new Date(Date.now()).toISOString() };
+    retirement ??= { reason: retireReason(request), at: new Date(Date.now()).toISOString() };
   });
 
   setHandler(
@@ -227,9 +227,11 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       return lastReport;
     },
     {
-      // An update may arrive with the first workflow task, before the input is parsed: only a
-      // retired cluster rejects it (the handler itself waits for the refresh).
-      validator: () => {
+      // An update may arrive with the first workflow task, before the input is parsed: only
+      // arguments (it takes none) and a retired cluster reject it (the handler waits for the refresh).
+      validator: (...args: unknown[]) => {
+        const problem = refreshNowArgumentsProblem(args);
+        if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidArgument');
         if (retirement) throw new Error(`the cluster was retired: ${retirement.reason}`);
       },
     },

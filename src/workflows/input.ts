@@ -2,8 +2,9 @@
  * Validation of what operators and discovery send the cluster refresh workflow. Workflow-safe:
  * hand-written checks (no schema library in the sandbox), errors that name the field and value.
  */
-import { canonicalDiscoveryRecord, type DiscoveryNode, type DiscoveryRecord } from '../domain/discovery-record.js';
-import { agentAddressProblem, clusterIdProblem, nodeIdProblem, normalizeAgentAddress } from '../domain/ids.js';
+import { canonicalDiscoveryRecord, displayNameProblem, validateDiscoveryNode, type DiscoveryNode, type DiscoveryRecord } from '../domain/discovery-record.js';
+import { clusterIdProblem } from '../domain/ids.js';
+import { describeType, oneLine, quoted } from '../domain/text.js';
 import { clusterRefreshDefaults, type ClusterRefreshInput, type ClusterRefreshSettings } from './messages.js';
 
 export class InvalidInputError extends Error {
@@ -17,60 +18,28 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function optionalText(value: unknown, field: string, problems: string[]): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length > 256) {
-    problems.push(`${field} must be a string of at most 256 characters`);
-    return undefined;
-  }
-  return value;
-}
-
-function parseNode(raw: unknown, index: number, problems: string[]): DiscoveryNode | null {
-  const where = `nodes[${index}]`;
-  const fields: Record<string, unknown> = typeof raw === 'string' ? { agent_address: raw } : isObject(raw) ? raw : {};
-  if (typeof raw !== 'string' && !isObject(raw)) {
-    problems.push(`${where}: must be an agent URL or an object with agent_address`);
-    return null;
-  }
-  const addressProblem = agentAddressProblem(fields.agent_address);
-  if (addressProblem) {
-    problems.push(`${where}: ${addressProblem}`);
-    return null;
-  }
-  const node: DiscoveryNode = { agent_address: normalizeAgentAddress(fields.agent_address as string) };
-  if (fields.node_id !== undefined && fields.node_id !== null) {
-    const idProblem = nodeIdProblem(fields.node_id);
-    if (idProblem) problems.push(`${where}: ${idProblem}`);
-    else node.node_id = fields.node_id as string;
-  }
-  const nodeClass = optionalText(fields.node_class, `${where}.node_class`, problems);
-  if (nodeClass !== undefined) node.node_class = nodeClass;
-  const nodeGroup = optionalText(fields.node_group, `${where}.node_group`, problems);
-  if (nodeGroup !== undefined) node.node_group = nodeGroup;
-  return node;
-}
-
 /** The discovery record in canonical form, or InvalidInputError naming every problem. */
 export function parseDiscoveryRecord(raw: unknown): DiscoveryRecord {
-  if (!isObject(raw)) throw new InvalidInputError(['the input must be a JSON object with cluster_id and nodes']);
+  if (!isObject(raw)) throw new InvalidInputError([`the input must be a JSON object with cluster_id and nodes, got ${describeType(raw)}`]);
   const problems: string[] = [];
   const idProblem = clusterIdProblem(raw.cluster_id);
   if (idProblem) problems.push(idProblem);
-  const displayName = optionalText(raw.display_name, 'display_name', problems) ?? null;
+  const nameProblem = displayNameProblem(raw.display_name);
+  if (nameProblem) problems.push(nameProblem);
   const nodes: DiscoveryNode[] = [];
   if (!Array.isArray(raw.nodes)) {
-    problems.push('nodes must be a list of agent URLs or node objects');
+    problems.push(`nodes must be a list of agent URLs or node objects, got ${describeType(raw.nodes)}`);
   } else if (raw.nodes.length > 10_000) {
     problems.push(`nodes lists ${raw.nodes.length} nodes; at most 10000 are supported`);
   } else {
     raw.nodes.forEach((node, index) => {
-      const parsed = parseNode(node, index, problems);
-      if (parsed) nodes.push(parsed);
+      const parsed = validateDiscoveryNode(node);
+      if (typeof parsed === 'string') problems.push(`nodes[${index}]: ${parsed}`);
+      else nodes.push(parsed);
     });
   }
   if (problems.length > 0) throw new InvalidInputError(problems);
-  return canonicalDiscoveryRecord({ cluster_id: raw.cluster_id as string, display_name: displayName, nodes });
+  return canonicalDiscoveryRecord({ cluster_id: raw.cluster_id as string, display_name: (raw.display_name as string | null | undefined) ?? null, nodes });
 }
 
 const settingBounds: Record<keyof ClusterRefreshSettings, [number, number, boolean]> = {
@@ -88,7 +57,7 @@ export function parseSettings(raw: Partial<Record<keyof ClusterRefreshSettings, 
     const value = raw[key];
     if (value === undefined || (nullable && value === null)) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      problems.push(`${key} must be an integer from ${min} to ${max}, got ${shortJson(value)}`);
       continue;
     }
     settings[key] = value;
@@ -113,4 +82,29 @@ export function parseClusterRefreshInput(raw: ClusterRefreshInput): { record: Di
   }
   if (!record || !settings) throw new InvalidInputError(problems);
   return { record, settings };
+}
+
+/** A value as messages show it: JSON, escaped and cut (a 10 KB string stays a short message). */
+function shortJson(value: unknown): string {
+  if (typeof value === 'string') return quoted(value, 60);
+  const json = JSON.stringify(value) as string | undefined;
+  return json === undefined ? describeType(value) : oneLine(json, 60);
+}
+
+/**
+ * What is wrong with the arguments of a `refreshNow` update, or null. It takes none (a lone
+ * `null` or `{}` is read as none: some tools send one for "no input"); anything else is a
+ * mistake the caller should hear about rather than a refresh that ignored it.
+ */
+export function refreshNowArgumentsProblem(args: readonly unknown[]): string | null {
+  if (args.length === 0) return null;
+  const [only] = args;
+  if (args.length === 1 && (only === null || (isObject(only) && Object.keys(only).length === 0))) return null;
+  return `refreshNow takes no arguments, got ${args.length === 1 ? shortJson(only) : `${args.length}: ${args.map(shortJson).join(', ')}`}`;
+}
+
+/** The reason of a `retire` signal, as the workflow keeps it: one printable line of at most 200 characters. */
+export function retireReason(request: unknown): string {
+  const reason = isObject(request) ? request.reason : undefined;
+  return typeof reason === 'string' && reason.trim() !== '' ? oneLine(reason, 200) : 'retired';
 }

@@ -149,7 +149,7 @@ describe('fleetview CLI', () => {
     assert.match(missing.stderr, /fleetview discovery release: missing argument/);
     const badName = await cli(['discovery', 'release', 'no/slashes']);
     expectExit(badName, 2, 'release of an invalid name');
-    assert.match(badName.stderr, /fleetview discovery release: NAME "no\/slashes" is not a discovery name/);
+    assert.match(badName.stderr, /invalid discovery name "no\/slashes"/);
     const unknown = await cli(['discovery', 'release', 'no-such-discovery']);
     expectExit(unknown, 3, 'release of an unknown discovery');
     assert.match(unknown.stderr, /fleetview discovery release: no discovery named "no-such-discovery"/);

@@ -155,11 +155,11 @@ describe('classification of simulated faults', () => {
     }
   });
 
-  test('datastore down: NODE_DOWN with the error message of the 503 body, agent info kept', async () => {
+  test('datastore down: NODE_DOWN naming the root cause of the 503 Replicante error body, agent info kept', async () => {
     await setState('mongo-0', 'n3', { datastore: 'down' });
     try {
       const observation = await client.observe(sim.nodeUrl('mongo-0', 'n3'), 'mongo-0');
-      assert.deepEqual(observation.status, { code: 'NODE_DOWN', reason: 'datastore info: HTTP 503: mongodb not reachable at mongo-0-n3:27017' });
+      assert.deepEqual(observation.status, { code: 'NODE_DOWN', reason: "datastore info: HTTP 503: datastore operation 'buildInfo' failed: Connection refused (os error 111)" });
       assert.equal(observation.agent?.version.number, '0.3.1');
       assert.equal(observation.datastore, null);
       assert.equal(observation.shards, null);
@@ -190,7 +190,7 @@ describe('classification of simulated faults', () => {
       assert.deepEqual(observation.status, { code: 'UP' });
       assert.equal(observation.datastore?.node_id, 'mongo-0-n3:27017');
       assert.equal(observation.shards, null);
-      assert.equal(observation.shards_error, 'shards: HTTP 500: failed to list shards of mongo-0-n3:27017');
+      assert.equal(observation.shards_error, "shards: HTTP 500: datastore operation 'replSetGetStatus' failed: Connection refused (os error 111)");
     } finally {
       await setState('mongo-0', 'n3', { shards: 'up' });
     }
@@ -297,10 +297,77 @@ describe('bad answers from purpose-built servers', () => {
 
   test('a Replicante error body on agent info: its message in the reason', async () => {
     await withServer(
-      agentHandler('rs0', { '/api/unstable/info/agent': (_req, res) => sendJson(res, 500, { error: 'agent is shutting down', layers: ['x'], trace: null, variant: null }) }),
+      agentHandler('rs0', { '/api/unstable/info/agent': (_req, res) => sendJson(res, 500, { error: 'agent is shutting down', layers: ['agent is shutting down'], trace: null, variant: null }) }),
       async (server) => {
         const observation = await client.observe(server.url, 'rs0');
         assert.deepEqual(observation.status, { code: 'AGENT_DOWN', reason: 'agent info: HTTP 500: agent is shutting down' });
+      },
+    );
+  });
+
+  test('a Replicante error body with a 50 KB trace: the reason names the root cause, never the trace', async () => {
+    const trace = `stack backtrace:\n${'   0: replicante_agent::api::handler\n             at src/api.rs:42\n'.repeat(1000)}`;
+    const body = {
+      error: "datastore operation 'conf' failed",
+      layers: ["datastore operation 'conf' failed", "connection error to zookeeper with address '127.0.0.1:2181'", 'Connection refused (os error 111)'],
+      trace,
+      variant: 'StoreOpFailed',
+    };
+    assert.ok(JSON.stringify(body).length > 50_000);
+    await withServer(
+      agentHandler('rs0', { '/api/unstable/info/datastore': (_req, res) => sendJson(res, 500, body), '/api/unstable/shards': (_req, res) => sendJson(res, 500, body) }),
+      async (server) => {
+        const observation = await client.observe(server.url, 'rs0');
+        assert.deepEqual(observation.status, { code: 'NODE_DOWN', reason: "datastore info: HTTP 500: datastore operation 'conf' failed: Connection refused (os error 111)" });
+        assert.ok(!JSON.stringify(observation).includes('replicante_agent::api::handler'), 'the trace reached the observation');
+      },
+    );
+  });
+
+  test('error bodies without usable layers, with a huge layer, or with control characters: bounded, escaped reasons', async () => {
+    const answers: Array<[unknown, (reason: string) => void]> = [
+      [{ error: 'agent is shutting down', layers: [42, null], trace: null, variant: null }, (reason) => assert.equal(reason, 'agent info: HTTP 500: agent is shutting down')],
+      [{ trace: 'x'.repeat(60_000), variant: 'StoreOpFailed' }, (reason) => assert.equal(reason, 'agent info: HTTP 500 Internal Server Error (application/json body)')],
+      [
+        { error: 'top', layers: ['top', `refused ${'z'.repeat(200_000)}`] },
+        (reason) => {
+          assert.ok(reason.startsWith('agent info: HTTP 500: refused zzz') && reason.endsWith('...'), reason.slice(0, 60));
+          assert.ok(reason.length <= 'agent info: HTTP 500: '.length + 240, `${reason.length} characters`);
+        },
+      ],
+      [{ error: 'top\r\nInjected: 1', layers: ['top', '\u001b[2Jgone\u0007'] }, (reason) => assert.equal(reason, 'agent info: HTTP 500: top Injected: 1: \\u001b[2Jgone\\u0007')],
+    ];
+    for (const [body, check] of answers) {
+      await withServer(agentHandler('rs0', { '/api/unstable/info/agent': (_req, res) => sendJson(res, 500, body) }), async (server) => {
+        const observation = await client.observe(server.url, 'rs0');
+        assert.equal(observation.status.code, 'AGENT_DOWN');
+        check(observation.status.reason ?? '');
+      });
+    }
+  });
+
+  test('a 200 body that is not UTF-8 is refused, not guessed at', async () => {
+    await withServer(
+      agentHandler('rs0', {
+        '/api/unstable/info/datastore': (_req, res) => {
+          const body = Buffer.concat([Buffer.from('{"cluster_id": "rs0", "node_id": "n1", "kind": "caf'), Buffer.from([0xe9]), Buffer.from('", "version": "1"}')]);
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+          res.end(body);
+        },
+      }),
+      async (server) => {
+        const observation = await client.observe(server.url, 'rs0');
+        assert.deepEqual(observation.status, { code: 'NODE_DOWN', reason: 'datastore info: HTTP 200 body is not UTF-8 (application/json, 70 bytes)' });
+      },
+    );
+  });
+
+  test('control characters in what an agent reports: NODE_DOWN naming the field', async () => {
+    await withServer(
+      agentHandler('rs0', { '/api/unstable/info/datastore': (_req, res) => sendJson(res, 200, { cluster_id: 'rs0', node_id: 'n1', kind: 'mongodb', version: '6.0\u001b[2J' }) }),
+      async (server) => {
+        const observation = await client.observe(server.url, 'rs0');
+        assert.deepEqual(observation.status, { code: 'NODE_DOWN', reason: 'datastore info: unexpected response: version: expected printable text, got a control character U+001B at index 3' });
       },
     );
   });

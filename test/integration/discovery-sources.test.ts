@@ -176,12 +176,13 @@ describe('file source', () => {
     assert.deepEqual(
       result.errors.map((e) => [e.location, e.cluster_id]),
       [
-        [`${file1} records[1]`, 'bad id!'],
+        // An invalid id cannot have a record to keep: the problem names no cluster.
+        [`${file1} records[1]`, undefined],
         [`${file1} records[2]`, 'bad-url'],
         [`${file2} records[0]`, 'good'],
       ],
     );
-    assert.match(result.errors[0]?.message ?? '', /^discovery "mixed": .*1\.json records\[1\] \(cluster_id "bad id!"\) skipped: invalid cluster id/);
+    assert.match(result.errors[0]?.message ?? '', /^discovery "mixed": .*1\.json records\[1\] skipped: invalid cluster id "bad id!"/);
     assert.match(result.errors[1]?.message ?? '', /nodes\[0\]: invalid agent address "mongo-1:37017"/);
     assert.equal(result.errors[2]?.message, `discovery "mixed": cluster_id "good" listed twice, at ${file1} records[0] and at ${file2} records[0]: the second is ignored`);
   });
@@ -291,7 +292,7 @@ describe('http source (Replicante protocol)', () => {
       },
       async (server) => {
         await rejectsWith(track(createHttpSource('list', { url: `${server.url}/list` })), /expected \{"clusters": \[\.\.\.\], "cursor": \.\.\.\}, got a list/);
-        await rejectsWith(track(createHttpSource('no-clusters', { url: `${server.url}/no-clusters` })), /"clusters" must be a list, got undefined/);
+        await rejectsWith(track(createHttpSource('no-clusters', { url: `${server.url}/no-clusters` })), /"clusters" must be a list, got nothing/);
         await rejectsWith(track(createHttpSource('get-cursor', { url: `${server.url}/get-cursor`, method: 'GET' })), /GET .* returned a cursor/);
         await rejectsWith(track(createHttpSource('hang', { url: `${server.url}/hang`, timeoutMs: 200 })), /page 1: timeout after 200 ms/);
       },
@@ -309,7 +310,7 @@ describe('http source (Replicante protocol)', () => {
         );
         assert.equal(result.errors.length, 1);
         assert.equal(result.errors[0]?.location, 'page 1 clusters[1]');
-        assert.equal(result.errors[0]?.message, 'discovery "partial": page 1 clusters[1] (cluster_id "b") skipped: nodes must be a list of agent URLs or node objects, got string');
+        assert.equal(result.errors[0]?.message, 'discovery "partial": page 1 clusters[1] (cluster_id "b") skipped: nodes must be a list of agent URLs or node objects, got a string');
       },
     );
   });

@@ -82,6 +82,14 @@ describe('loadConfig', () => {
     assert.match(problemsOf(() => loadConfig({ FLEETVIEW_CONFIG: broken }))[0]!, /not valid YAML or JSON/);
   });
 
+  it('refuses a config file that is not UTF-8, naming the file, the line and the column', () => {
+    const latin1 = join(mkdtempSync(join(tmpdir(), 'fleetview-config-')), 'latin1.yaml');
+    writeFileSync(latin1, Buffer.from('kafka:\n  clientId: fleetview-z\xfcrich\n', 'latin1'));
+    assert.deepEqual(problemsOf(() => loadConfig({ FLEETVIEW_CONFIG: latin1 })), [
+      `FLEETVIEW_CONFIG=${latin1}: not UTF-8: byte 0xFC at line 2, column 24 (byte offset 30); save the file as UTF-8`,
+    ]);
+  });
+
   it('requires the mTLS certificate and key together', () => {
     assert.match(problemsOf(() => loadConfig({ FLEETVIEW_AGENT_CERT_FILE: '/x.pem' }))[0]!, /must be set together/);
   });

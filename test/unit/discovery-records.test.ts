@@ -22,14 +22,14 @@ describe('record validation', () => {
     ['not an object', 'rs0', /expected an object/],
     ['cluster id with a slash', { cluster_id: 'a/b', nodes: [] }, /invalid cluster id "a\/b"/],
     ['cluster id too long', { cluster_id: 'x'.repeat(129), nodes: [] }, /invalid cluster id/],
-    ['cluster id missing', { nodes: [] }, /cluster id must be a string, got undefined/],
+    ['cluster id missing', { nodes: [] }, /cluster id is missing/],
     ['nodes missing', { cluster_id: 'rs0' }, /nodes must be a list/],
     ['display name not a string', { cluster_id: 'rs0', display_name: 5, nodes: [] }, /display_name must be a string/],
     ['node URL without scheme', { cluster_id: 'rs0', nodes: ['mongo-1:37017'] }, /nodes\[0\]: invalid agent address/],
     ['node URL with a query', { cluster_id: 'rs0', nodes: ['http://a:1/?x=1'] }, /query and fragment are not allowed/],
     ['node URL with credentials', { cluster_id: 'rs0', nodes: ['http://u:p@a:1'] }, /credentials/],
     ['ftp node', { cluster_id: 'rs0', nodes: ['ftp://a:1'] }, /expected http:\/\/ or https:\/\//],
-    ['node object without address', { cluster_id: 'rs0', nodes: [{ node_id: 'a' }] }, /nodes\[0\]: agent_address: agent address must be a string/],
+    ['node object without address', { cluster_id: 'rs0', nodes: [{ node_id: 'a' }] }, /nodes\[0\]: agent_address: agent address is missing/],
     ['invalid node id', { cluster_id: 'rs0', nodes: [{ agent_address: 'http://a:1', node_id: '$bad' }] }, /invalid node id/],
     ['control character in a group', { cluster_id: 'rs0', nodes: [{ agent_address: 'http://a:1', node_group: 'a\nb' }] }, /node_group must be/],
     ['the same node twice', { cluster_id: 'rs0', nodes: ['http://a:1', { agent_address: 'http://a:1/' }] }, /nodes\[1\]: agent address "http:\/\/a:1" listed twice/],
@@ -57,7 +57,7 @@ describe('record validation', () => {
     assert.deepEqual(
       result.errors.map((e) => ({ source: e.source, location: e.location, cluster_id: e.cluster_id })),
       [
-        { source: 'inventory', location: 'records[1]', cluster_id: 'b c' },
+        { source: 'inventory', location: 'records[1]', cluster_id: undefined },
         { source: 'inventory', location: 'records[2]', cluster_id: 'c' },
         { source: 'inventory', location: 'records[3]', cluster_id: 'a' },
       ],
@@ -68,7 +68,7 @@ describe('record validation', () => {
   test('an unreadable cluster id is not reported as the cluster id', () => {
     const result = validateRecords('s', [{ location: 'records[0]', value: { cluster_id: 42, nodes: [] } }]);
     assert.equal(result.errors[0]?.cluster_id, undefined);
-    assert.equal(result.errors[0]?.message, 'discovery "s": records[0] skipped: cluster id must be a string, got number');
+    assert.equal(result.errors[0]?.message, 'discovery "s": records[0] skipped: cluster id must be a string, got a number');
   });
 });
 

@@ -16,7 +16,15 @@ describe('clusterIdProblem', () => {
     it(`rejects ${JSON.stringify(id.slice(0, 20))}`, () => assert.match(clusterIdProblem(id) ?? '', /invalid cluster id/));
   }
   it('rejects a non-string and says what it got', () => {
-    assert.equal(clusterIdProblem(42), 'cluster id must be a string, got number');
+    assert.equal(clusterIdProblem(42), 'cluster id must be a string, got a number');
+    assert.equal(clusterIdProblem({ $gt: '' }), 'cluster id must be a string, got an object');
+    assert.equal(clusterIdProblem(undefined), 'cluster id is missing');
+  });
+  it('escapes control characters in the message', () => {
+    assert.equal(
+      clusterIdProblem('a\u001b[2J\u009b\u202e'),
+      'invalid cluster id "a\\u001b[2J\\u009b\\u202e": expected 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit',
+    );
   });
   it('truncates a long id in the message', () => {
     const problem = clusterIdProblem('x'.repeat(300)) ?? '';
@@ -33,7 +41,7 @@ describe('nodeIdProblem', () => {
     it(`rejects ${JSON.stringify(id.slice(0, 20))}`, () => assert.match(nodeIdProblem(id) ?? '', /invalid node id/));
   }
   it('rejects a non-string', () => {
-    assert.equal(nodeIdProblem(null), 'node id must be a string, got object');
+    assert.equal(nodeIdProblem(null), 'node id must be a string, got null');
   });
 });
 
@@ -43,7 +51,10 @@ describe('agentAddressProblem', () => {
   }
   const rejected: Array<[string, RegExp]> = [
     ['mongo-1:37017/x', /expected http/],
-    ['not a url', /not a URL/],
+    ['not-a-url', /not a URL/],
+    ['http://host/a b', /a space/],
+    ['http://host/\u001b[2J', /"http:\/\/host\/\\u001b\[2J": control character U\+001B at index 12/],
+    ['http://host/caf\ufffd', /U\+FFFD at index 15 \(the text was not valid UTF-8\)/],
     ['ftp://host/', /expected http/],
     ['http://user:pw@host/', /credentials/],
     ['http://host/?q=1', /query/],
@@ -54,7 +65,12 @@ describe('agentAddressProblem', () => {
     it(`rejects ${address.slice(0, 30)}`, () => assert.match(agentAddressProblem(address) ?? '', problem));
   }
   it('rejects a non-string', () => {
-    assert.equal(agentAddressProblem(undefined), 'agent address must be a string, got undefined');
+    assert.equal(agentAddressProblem(undefined), 'agent address is missing');
+    assert.equal(agentAddressProblem({ $gt: '' }), 'agent address must be a string, got an object');
+  });
+  it('never repeats credentials or query values in its message', () => {
+    const problem = agentAddressProblem('http://admin:s3cret@host/?token=t0ken') ?? '';
+    assert.match(problem, /^invalid agent address "http:\/\/\*\*\*@host\/\?\*\*\*": credentials, query and fragment are not allowed$/);
   });
 });
 

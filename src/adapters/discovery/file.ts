@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { decodeUtf8, NotUtf8Error } from '../utf8.js';
 import { DiscoverySourceError } from './errors.js';
 import { expandGlob, globProblem, isGlob } from './glob.js';
 import { typeName, validateRecords } from './records.js';
@@ -71,8 +72,9 @@ export function createFileSource(name: string, options: FileSourceOptions, now: 
 async function readRecords(file: string): Promise<unknown[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = decodeUtf8(await readFile(file));
   } catch (error) {
+    if (error instanceof NotUtf8Error) throw error;
     throw new Error(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   // An empty file is usually one caught mid-write: it must not read as "no clusters".

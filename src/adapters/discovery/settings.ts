@@ -18,30 +18,54 @@ import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { clusterIdPattern } from '../../domain/ids.js';
 import { defaultRetirementGuard } from '../../domain/retirement-guard.js';
+import { describeType, escaped, oneLine, quoted, unprintableProblem } from '../../domain/text.js';
 import { describeIssues } from '../agent-schema.js';
+import { decodeUtf8, NotUtf8Error } from '../utf8.js';
 import { globProblem } from './glob.js';
 
-const headerName = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const headerName = /^[A-Za-z0-9][A-Za-z0-9-]{0,255}$/;
+/** Prometheus label names (`__meta_*` included). */
+const labelName = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 
-/** Extra request headers, e.g. `{Authorization: "Bearer ..."}`. */
+/** A string with no control characters (`also` rejects more, e.g. spaces in a URL), of at most `max` characters. */
+const printable = (max: number, what: string) =>
+  z
+    .string()
+    .max(max, `${what} longer than ${max} characters`)
+    .superRefine((value, ctx) => {
+      const problem = unprintableProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${what} with a ${problem}` });
+    });
+
+/** Extra request headers, e.g. `{Authorization: "Bearer ..."}`: values go on the wire as given. */
 const headersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
-  for (const name of Object.keys(headers)) {
-    if (!headerName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `header names are letters, digits and -, got ${JSON.stringify(name)}` });
+  for (const [name, value] of Object.entries(headers)) {
+    if (!headerName.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `header names are 1 to 256 letters, digits and -, got ${quoted(name)}` });
+    // A CR or LF would end the header and start another (header injection); tabs are allowed.
+    const unprintable = unprintableProblem(value.replace(/\t/g, ' '));
+    const problem = value.length > 8192 ? `longer than 8192 characters (${value.length})` : unprintable ? `with a ${unprintable}` : null;
+    if (problem) ctx.addIssue({ code: 'custom', path: [name], message: `a header value ${problem}` });
   }
 });
 
+/** A file path: relative ones are resolved against the settings file's folder. */
+const pathSchema = printable(4096, 'a path').min(1, 'an empty path');
+
 const tlsFields = {
   /** PEM CA bundle verifying the server. */
-  ca_file: z.string().min(1).optional(),
+  ca_file: pathSchema.optional(),
   /** PEM client certificate (mTLS); needs key_file. */
-  cert_file: z.string().min(1).optional(),
-  key_file: z.string().min(1).optional(),
+  cert_file: pathSchema.optional(),
+  key_file: pathSchema.optional(),
   /** Skip server certificate verification (explicit opt-in). */
   insecure_skip_verify: z.boolean().default(false),
 };
 
 const httpCommonFields = {
-  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  // The URL parser would quietly drop tabs and newlines; the URL is stored and shown as written.
+  url: printable(2048, 'a URL')
+    .refine((url) => !/\s/.test(url), 'a URL with a space')
+    .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })),
   headers: headersSchema.default({}),
   /** Seconds per request (default 10). */
   timeout: z.number().positive().max(600).default(10),
@@ -63,10 +87,7 @@ function hasOperatorKey(value: unknown): boolean {
 
 export const fileOptionsSchema = z.strictObject({
   /** A file or a glob (`*`, `?` in the file name) of YAML/JSON record lists. */
-  path: z
-    .string()
-    .min(1)
-    .refine((path) => globProblem(path) === null, { message: 'wildcards are only supported in the file name' }),
+  path: pathSchema.refine((path) => globProblem(path) === null, { message: 'wildcards are only supported in the file name' }),
 });
 
 export const httpOptionsSchema = z
@@ -83,12 +104,14 @@ export const httpOptionsSchema = z
   })
   .refine(bothOrNeither, bothOrNeitherMessage);
 
+const labelNameMessage = 'label names are 1 to 256 characters of A-Z a-z 0-9 _, not starting with a digit';
+
 export const httpSdOptionsSchema = z
   .strictObject({
     ...httpCommonFields,
-    cluster_label: z.string().min(1).default('cluster_id'),
-    address_label: z.string().min(1).default('__meta_agent_address'),
-    display_name_label: z.string().min(1).default('__meta_cluster_display_name'),
+    cluster_label: z.string().regex(labelName, labelNameMessage).default('cluster_id'),
+    address_label: z.string().regex(labelName, labelNameMessage).default('__meta_agent_address'),
+    display_name_label: z.string().regex(labelName, labelNameMessage).default('__meta_cluster_display_name'),
     scheme: z.enum(['http', 'https']).default('http'),
   })
   .refine(bothOrNeither, bothOrNeitherMessage);
@@ -141,9 +164,12 @@ export type SettingParse = { ok: true; setting: DiscoverySetting } | { ok: false
 
 /** Validates one settings document; `where` prefixes the problem (`a.yaml document 2`). */
 export function parseDiscoverySetting(raw: unknown, where: string): SettingParse {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, problem: `${where}: expected a discovery setting (a mapping with name, backend and options), got ${describeType(raw)}` };
+  }
   const result = discoverySettingSchema.safeParse(raw);
   if (result.success) return { ok: true, setting: result.data };
-  const name = typeof raw === 'object' && raw !== null && typeof (raw as { name?: unknown }).name === 'string' ? ` (${JSON.stringify((raw as { name: string }).name)})` : '';
+  const name = typeof (raw as { name?: unknown }).name === 'string' ? ` (${quoted((raw as { name: string }).name)})` : '';
   return { ok: false, problem: `${where}${name}: ${describeIssues(result.error.issues, 5)}` };
 }
 
@@ -158,17 +184,19 @@ export async function loadDiscoverySettingsFiles(paths: readonly string[]): Prom
   const problems: string[] = [];
   const definedAt = new Map<string, string>();
   for (const path of paths) {
+    // Paths come from the command line: shown escaped and cut, never as raw terminal input.
+    const shown = escaped(path, 200);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = decodeUtf8(await readFile(path));
     } catch (error) {
-      problems.push(`${path}: cannot read the file (${(error as Error).message})`);
+      problems.push(`${shown}: ${error instanceof NotUtf8Error ? error.message : `cannot read the file (${fileErrorText(error)})`}`);
       continue;
     }
     const documents = parseAllDocuments(text);
     const list = Array.isArray(documents) ? documents : [documents];
     for (const [docIndex, document] of list.entries()) {
-      const docWhere = list.length > 1 ? `${path} document ${docIndex + 1}` : path;
+      const docWhere = list.length > 1 ? `${shown} document ${docIndex + 1}` : shown;
       if (document.errors.length > 0) {
         problems.push(`${docWhere}: not valid YAML: ${document.errors[0]?.message.split('\n')[0] ?? 'parse error'}`);
         continue;
@@ -195,6 +223,13 @@ export async function loadDiscoverySettingsFiles(paths: readonly string[]): Prom
   }
   if (problems.length > 0) throw new DiscoverySettingsError(problems);
   return settings;
+}
+
+/** `no such file or directory (ENOENT)`: Node's message without the path it repeats. */
+export function fileErrorText(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const text = /^[A-Z]+: ([^,]+)/.exec(message)?.[1];
+  return code && text ? `${text} (${code})` : oneLine(message, 200);
 }
 
 function resolveRelativePaths(setting: DiscoverySetting, baseDirectory: string): DiscoverySetting {
