@@ -33,6 +33,8 @@ export interface SimNodeSnapshot {
   node_id: string;
   url: string;
   state: { agent: string; datastore: string; shards: string; cluster_id: string; slow_ms: number; version: string; agent_version: string };
+  /** Requests the node has received, by endpoint. */
+  requests?: { agent_info: number };
 }
 
 /** A cluster as `GET /admin/clusters/<id>` reports it. */

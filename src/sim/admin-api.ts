@@ -89,7 +89,7 @@ function clusterSummary(fleet: SimFleet, baseUrl: string, clusterId: string): un
     cluster_id: cluster.id,
     kind: cluster.kind,
     display_name: cluster.displayName,
-    nodes: [...cluster.nodes.values()].map((node) => ({ node: node.name, node_id: node.nodeId, url: nodeUrl(baseUrl, node), state: node.state })),
+    nodes: [...cluster.nodes.values()].map((node) => ({ node: node.name, node_id: node.nodeId, url: nodeUrl(baseUrl, node), state: node.state, requests: node.requests })),
     shards: cluster.shards.map((shard) => ({ id: shard.id, primary: shard.primary, replicas: shard.replicas })),
   };
 }
