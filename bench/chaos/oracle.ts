@@ -5,23 +5,25 @@
  * - duplicates by id: another copy of an id with the same content (at-least-once redelivery:
  *   reported, allowed); reused ids: another copy with different content (never allowed);
  * - per cluster, its unique events in topic order are matched to its expected keys: an event
- *   matches a key of a change made before it was published (Kafka timestamp), the earliest
+ *   matches a key of a change made before it was first read from the topic (the live reader's
+ *   arrival time; an event's own timestamp, which fleetview also gives Kafka, is the time of the
+ *   refresh or of the discovery run's slot, which may precede what it reports), the earliest
  *   such key at or after the last match (changes, and a change's stages, in order); a match
  *   behind the last one is out of order; an event that matches nothing is invented;
  * - expected keys left unmatched are lost; CLUSTER_RETIRED is never expected (retired);
  * - refresh event ids within a cluster must grow in topic order, and an id's index must follow
  *   the previous one of its generation (a gap is an event missing from a refresh);
- * - detection: per change, from its `at_ms` to the last of its events' Kafka timestamps.
+ * - detection: per change, from its `at_ms` to the arrival of the last of its events.
  * Findings are attributed to the row (onboarding, baseline, each fault) whose window holds the
- * change (lost) or the message (the others).
+ * change (lost) or the event's arrival (the others; a duplicate copy by its Kafka timestamp).
  */
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { eventKey, isDiscoveryEvent } from './model.js';
 import type { ScriptedChange } from './script.js';
 import type { TopicMessage } from './topic.js';
 
-/** An event is never older than the change that caused it; this much clock slack is allowed. */
-const clockSlackMs = 50;
+/** An event never arrives before the change that caused it; this much slack is allowed (one clock, ms rounding). */
+const clockSlackMs = 5;
 const keptExamples = 20;
 
 export interface Window {
@@ -83,7 +85,7 @@ function isEvent(value: unknown): value is FleetEvent {
   return typeof v?.id === 'string' && typeof v.event === 'string' && typeof v.cluster_id === 'string';
 }
 
-export function judge(messages: readonly TopicMessage[], changes: readonly ScriptedChange[], windows: readonly Window[]): OracleResult {
+export function judge(messages: readonly TopicMessage[], changes: readonly ScriptedChange[], windows: readonly Window[], arrivals: ReadonlyMap<string, number>): OracleResult {
   const rows: Record<string, RowCounts> = Object.fromEntries(
     windows.map((w) => [w.name, { changes: 0, lost: 0, invented: 0, duplicates_by_id: 0, reused_ids: 0, out_of_order: 0, retired: 0 }]),
   );
@@ -107,15 +109,17 @@ export function judge(messages: readonly TopicMessage[], changes: readonly Scrip
     const content = canonical(value);
     const first = firstById.get(value.id);
     if (first === undefined) {
-      firstById.set(value.id, { content, event: value, ms: meta.timestampMs });
-      unique.push({ event: value, ms: meta.timestampMs });
+      // Every event reaches the live reader; one it missed is placed by its Kafka timestamp, never held against a change.
+      const arrived = arrivals.get(value.id);
+      firstById.set(value.id, { content, event: value, ms: arrived ?? meta.timestampMs });
+      unique.push({ event: value, ms: arrived ?? Number.MAX_SAFE_INTEGER });
     } else if (first.content === content) {
       totals.duplicates_by_id += 1;
       rowAt(meta.timestampMs).duplicates_by_id += 1;
     } else {
       totals.reused_ids += 1;
       rowAt(meta.timestampMs).reused_ids += 1;
-      note(examples.reused_ids, { cluster: value.cluster_id, key: value.id, detail: `first ${eventKey(first.event)} (published ${new Date(first.ms).toISOString()}), then ${eventKey(value)}`, at_ms: meta.timestampMs });
+      note(examples.reused_ids, { cluster: value.cluster_id, key: value.id, detail: `first ${eventKey(first.event)} (arrived ${new Date(first.ms).toISOString()}), then ${eventKey(value)} (timestamp ${value.timestamp}, partition ${meta.partition} offset ${meta.offset})`, at_ms: meta.timestampMs });
     }
   }
 
@@ -160,7 +164,7 @@ export function judge(messages: readonly TopicMessage[], changes: readonly Scrip
         else if (event.event !== 'CLUSTER_RETIRED') {
           totals.invented += 1;
           rowAt(ms).invented += 1;
-          note(examples.invented, { cluster, key, detail: `${event.id} published ${new Date(ms).toISOString()}`, at_ms: ms });
+          note(examples.invented, { cluster, key, detail: `${event.id} (timestamp ${event.timestamp}) arrived ${ms === Number.MAX_SAFE_INTEGER ? 'never live' : new Date(ms).toISOString()}`, at_ms: ms });
         }
         continue;
       }
@@ -185,7 +189,7 @@ export function judge(messages: readonly TopicMessage[], changes: readonly Scrip
       if (!match) {
         totals.invented += 1;
         rowAt(ms).invented += 1;
-        note(examples.invented, { cluster, key, detail: `${event.id} published ${new Date(ms).toISOString()}`, at_ms: ms });
+        note(examples.invented, { cluster, key, detail: `${event.id} (timestamp ${event.timestamp}) arrived ${ms === Number.MAX_SAFE_INTEGER ? 'never live' : new Date(ms).toISOString()}`, at_ms: ms });
         continue;
       }
       match.matchedMs = ms;

@@ -51,7 +51,7 @@ export async function measureRecovery(client: Client, connection: Connection, cl
       // The refresh started after the fault ended; it is complete, so it is done by now.
       if (started >= sinceMs) refreshedAt.set(id, Math.min(now, started + (view!.last_report!.duration_ms ?? 0)));
     }
-    if (refreshedAt.size < clusterIds.length) await delay(500);
+    if (refreshedAt.size < clusterIds.length) await delay(1000);
   }
   const times = [...refreshedAt.values()].map((ms) => (ms - sinceMs) / 1000).sort((a, b) => a - b);
   const round = (s: number): number => Math.round(s * 10) / 10;

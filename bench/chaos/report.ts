@@ -5,7 +5,7 @@ const cell = (value: number | string | null | undefined): string => (value === n
 
 export function chaosTable(results: ChaosResults): string {
   const lines = [
-    '| fault | fault (s) | recovery: every cluster refreshed (s) | changes during fault | detection p50 / max (s) | lost | invented | duplicates by id | reused ids | out of order | retired |',
+    '| fault | fault (s) | recovery: every cluster refreshed (s) | changes during fault + recovery | detection p50 / max (s) | lost | invented | duplicates by id | reused ids | out of order | retired |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of results.rows) {

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import type { Cleanup } from '../fleet/cleanup.js';
 import { runCliOrThrow } from '../fleet/fleetview-run.js';
-import { delay } from '../fleet/processes.js';
+import { delay, startedGroups } from '../fleet/processes.js';
 import { gitCommit, machine, versions, type Machine, type Versions } from '../fleet/services.js';
 import { startSimProcess } from '../fleet/sim-process.js';
 import { percentile, round } from '../fleet/stats.js';
@@ -53,7 +53,7 @@ export interface ChaosRow extends RowCounts {
   fault_s: [number, number] | null;
   fault_duration_s: number | null;
   recovery: Recovery | null;
-  /** Changes the script made during the fault, and how long their events took (last event). */
+  /** Changes the script made during the fault and the recovery after it, and how long their events took (last event). */
   scripted_during_fault: number;
   detection_p50_s: number | null;
   detection_max_s: number | null;
@@ -88,6 +88,9 @@ export interface ChaosResults {
   stuck: { cluster: string; why: string }[];
   final_state_mismatches: { cluster: string; expected: unknown; seen: unknown }[];
   changes_by_kind: Record<string, number>;
+  /** Every process group the run started (sim, workers), and the services' folder: all gone after the run. */
+  process_groups_started: { name: string; pgid: number }[];
+  services_dir: string;
   errors: string[];
   ok: boolean;
   duration_s: number;
@@ -248,16 +251,19 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     ...faults.map((fault, i) => ({ name: fault.record.name, startMs: fault.windowStart, endMs: faults[i + 1]?.windowStart ?? endMs + 1 })),
   ];
   const changes = script.changes();
-  const verdict = judge(messages, changes, windows);
+  const verdict = judge(messages, changes, windows, script.arrivedAt());
   // For post-mortems (the log folder is kept when the run is not OK, or with --keep-logs).
   writeFileSync(join(logDir, 'changes.json'), `${JSON.stringify(changes.sort((a, b) => a.at_ms - b.at_ms))}\n`);
   writeFileSync(join(logDir, 'topic.json'), `${JSON.stringify(messages)}\n`);
   writeFileSync(join(logDir, 'windows.json'), `${JSON.stringify(windows)}\n`);
+  writeFileSync(join(logDir, 'arrivals.json'), `${JSON.stringify([...script.arrivedAt()])}\n`);
   const fromStart = (ms: number): number => round((ms - appliedMs) / 1000, 1)!;
   const detectionOf = (list: readonly ScriptedChange[]): number[] => list.flatMap((change) => (verdict.detection_ms.has(change) ? [verdict.detection_ms.get(change)! / 1000] : []));
   const rows: ChaosRow[] = windows.map((window) => {
     const fault = faults.find((f) => f.record.name === window.name && f.windowStart === window.startMs);
-    const during = fault ? changes.filter((c) => c.at_ms >= fault.record.started_ms && c.at_ms <= fault.record.ended_ms) : changes.filter((c) => c.at_ms >= window.startMs && c.at_ms < window.endMs);
+    // A fault's changes: those made while it lasted or while the fleet recovered from it (until every cluster refreshed again).
+    const recoveredMs = fault ? fault.record.ended_ms + 1000 * (fault.recovery?.all_refreshed_s ?? 0) : 0;
+    const during = fault ? changes.filter((c) => c.at_ms >= fault.record.started_ms && c.at_ms <= recoveredMs) : changes.filter((c) => c.at_ms >= window.startMs && c.at_ms < window.endMs);
     const delays = detectionOf(during);
     return {
       name: window.name,
@@ -321,10 +327,10 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
       services: 'own Temporal dev server, Kafka and store started through scripts/services.sh on free ports in a temporary folder; killed with SIGKILL to the process group, stopped with services.sh stop, frozen with SIGSTOP',
       script: `one change at a time per cluster, each at least ${dwellMs / 1000} s after the last (two intervals) and only once every event the last one must cause is on the topic; changes land half an interval from the cluster's refresh slots; a node leaves after its agent went down (a change of its own)`,
       expected: 'bench/chaos/model.ts from the sim cluster before and after each change (GET /admin/clusters/<id>), keys like "AGENT_DOWN n2 UP>AGENT_DOWN"; the model agrees with aggregate + diff (test/unit/chaos-model.test.ts)',
-      oracle: 'every message of the topic read at the end; duplicates by id = same id, same content; reused ids = same id, other content; per cluster, unique events in topic order matched to the expected keys of changes made before their Kafka timestamp, in change order (behind the last match: out of order); unmatched events invented, unmatched keys lost; CLUSTER_RETIRED never expected; refresh event ids must grow in topic order without gaps',
+      oracle: 'every message of the topic read at the end; duplicates by id = same id, same content; reused ids = same id, other content; per cluster, unique events in topic order matched to the expected keys of changes made before the event was first read from the topic, in change order (behind the last match: out of order); unmatched events invented, unmatched keys lost; CLUSTER_RETIRED never expected; refresh event ids must grow in topic order without gaps',
       recovery: 'from the fault\'s end until every cluster\'s view query shows a completed refresh that started after it (last_report.started_at, workflow time)',
-      detection: 'per change scripted during the fault: from the sim change log\'s at_ms to the Kafka timestamp of the last of its events',
-      attribution: 'lost by the change\'s time, everything else by the message\'s Kafka timestamp, to the row whose window (from the phase\'s start to the next one\'s) holds it',
+      detection: 'per change scripted during the fault: from the sim change log\'s at_ms until the last of its events was first read from the topic by the run\'s live reader (fleetview gives Kafka the event\'s own timestamp, the refresh\'s start, not the publish time)',
+      attribution: 'lost by the change\'s time, invented and out of order by the event\'s arrival, duplicate and reused copies by their Kafka timestamp, to the row whose window (from the phase\'s start to the next one\'s) holds it',
     },
     onboarding_s: onboardingS,
     rows,
@@ -333,6 +339,8 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     stuck,
     final_state_mismatches: mismatches.slice(0, 20),
     changes_by_kind: changesByKind,
+    process_groups_started: startedGroups,
+    services_dir: services.dir,
     errors,
     ok,
     duration_s: Math.round((Date.now() - startedAt.getTime()) / 1000),

@@ -367,7 +367,7 @@ class ClusterScript {
 /** Every cluster's script, fed by the topic. */
 export class ChaosScript {
   private readonly clusters = new Map<string, ClusterScript>();
-  private readonly seenIds = new Set<string>();
+  private readonly arrivals = new Map<string, number>();
   private running: Promise<void>[] = [];
   private stopped = false;
   private random = true;
@@ -391,9 +391,14 @@ export class ChaosScript {
 
   /** An event read from the topic (any copy; duplicates by id are dropped here). */
   onEvent(event: FleetEvent): void {
-    if (typeof event?.id !== 'string' || this.seenIds.has(event.id)) return;
-    this.seenIds.add(event.id);
+    if (typeof event?.id !== 'string' || this.arrivals.has(event.id)) return;
+    this.arrivals.set(event.id, Date.now());
     this.clusters.get(event.cluster_id)?.seen(eventKey(event));
+  }
+
+  /** When each event id was first read from the topic (this process's clock, the sim's too). */
+  arrivedAt(): ReadonlyMap<string, number> {
+    return this.arrivals;
   }
 
   /** Clusters whose every expected event has been seen so far. */
