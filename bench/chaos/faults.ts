@@ -112,19 +112,19 @@ export async function injectFault(name: FaultName, context: FaultContext): Promi
       log(`Temporal killed; starting it again in ${settings.temporalDownS} s`);
       await delay(settings.temporalDownS * 1000);
       const restarting = Date.now();
-      services.start('temporal');
+      await services.start('temporal');
       return record(started, { down_s: seconds(restarting - started), restart_to_ready_s: seconds(Date.now() - restarting) });
     }
     case 'kafka-stop': {
       const started = Date.now();
       const observedBefore = context.script.observedOnly();
       context.script.setKafkaDown(true);
-      services.stop('kafka');
+      await services.stop('kafka');
       const stoppedMs = Date.now();
       log(`Kafka stopped (${seconds(stoppedMs - started)} s to stop); starting it again ${settings.kafkaOutageS} s after the stop began`);
       await delay(Math.max(0, started + settings.kafkaOutageS * 1000 - Date.now()));
       const restarting = Date.now();
-      services.start('kafka');
+      await services.start('kafka');
       const result = record(started, { outage_s: seconds(Date.now() - started), restart_to_ready_s: seconds(Date.now() - restarting) });
       try {
         await context.live.restart();
@@ -145,7 +145,7 @@ export async function injectFault(name: FaultName, context: FaultContext): Promi
       const started = Date.now();
       await services.kill('store');
       const restarting = Date.now();
-      services.start('store');
+      await services.start('store');
       return record(started, { restart_to_ready_s: seconds(Date.now() - restarting) });
     }
     case 'agent-faults':

@@ -13,7 +13,10 @@
  * - expected keys left unmatched are lost; CLUSTER_RETIRED is never expected (retired);
  * - refresh event ids within a cluster must grow in topic order, and an id's index must follow
  *   the previous one of its generation (a gap is an event missing from a refresh);
- * - detection: per change, from its `at_ms` to the arrival of the last of its events.
+ * - detection: per change, from its `at_ms` until it was reported: the arrival of the last of
+ *   its discovery events and first-stage refresh events (a node leaving: CLUSTER_CHANGED and
+ *   the refresh that drops it; NODE_RETIRED, which waits out the grace period by design, is
+ *   not counted).
  * Findings are attributed to the row (onboarding, baseline, each fault) whose window holds the
  * change (lost) or the event's arrival (the others; a duplicate copy by its Kafka timestamp).
  */
@@ -56,7 +59,7 @@ export interface OracleResult {
   matched_keys: number;
   totals: RowCounts & { id_order_violations: number; id_gaps: number; unreadable: number };
   rows: Record<string, RowCounts>;
-  /** Per change: from the change to its last event (ms), for changes all of whose events came. */
+  /** Per change: from the change until it was reported (ms; see the header), for changes whose events all came. */
   detection_ms: Map<ScriptedChange, number>;
   examples: { lost: Finding[]; invented: Finding[]; reused_ids: Finding[]; out_of_order: Finding[]; retired: Finding[]; id_order: Finding[] };
 }
@@ -212,15 +215,17 @@ export function judge(messages: readonly TopicMessage[], changes: readonly Scrip
   }
 
   const detection = new Map<ScriptedChange, number>();
-  const lastMatch = new Map<ScriptedChange, number | null>();
+  const reported = new Map<ScriptedChange, number | null>();
   for (const list of [...refresh.values(), ...discovery.values()]) {
     for (const e of list) {
-      const known = lastMatch.get(e.change);
+      const firstStage = e.change.discovery.includes(e.key) || e.rank % 16 === 0;
+      if (!firstStage) continue;
+      const known = reported.get(e.change);
       if (known === null) continue;
-      lastMatch.set(e.change, e.matchedMs === null ? null : Math.max(known ?? 0, e.matchedMs));
+      reported.set(e.change, e.matchedMs === null ? null : Math.max(known ?? 0, e.matchedMs));
     }
   }
-  for (const [change, ms] of lastMatch) if (ms !== null) detection.set(change, Math.max(0, ms - change.at_ms));
+  for (const [change, ms] of reported) if (ms !== null) detection.set(change, Math.max(0, ms - change.at_ms));
 
   return {
     messages: messages.length,

@@ -6,7 +6,7 @@
  * again reuses the data folder: the dev server resumes on its SQLite file, Kafka on its log
  * directory, the store on its MVStore file.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,10 @@ export interface OwnServices {
   readonly kafkaBrokers: string[];
   readonly mongoUri: string;
   readonly uiUrl: string;
-  start(...names: ServiceName[]): void;
+  /** services.sh start (waits until each answers). Asynchronous: the run's script and readers go on meanwhile. */
+  start(...names: ServiceName[]): Promise<void>;
   /** services.sh stop: SIGTERM to the group, SIGKILL after 20 s. */
-  stop(...names: ServiceName[]): void;
+  stop(...names: ServiceName[]): Promise<void>;
   /** SIGKILL to the service's whole process group, at once; resolves once it is gone. */
   kill(name: ServiceName): Promise<void>;
   freeze(name: ServiceName): void;
@@ -33,7 +34,7 @@ export interface OwnServices {
   /** The service's process group (its leader's pid), or null when it does not run. */
   pgid(name: ServiceName): number | null;
   /** Stops everything and deletes the folders. */
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
 export async function startOwnServices(root: string, log: (line: string) => void): Promise<OwnServices> {
@@ -59,10 +60,13 @@ export async function startOwnServices(root: string, log: (line: string) => void
   const mongoUri = `mongodb://127.0.0.1:${ports.store}/`;
   const uiUrl = `http://127.0.0.1:${ports.ui}`;
 
-  const call = (command: string, names: readonly ServiceName[]): void => {
-    const result = spawnSync('bash', [servicesScript(root), command, ...names], { env: { ...process.env, ...scriptEnv }, encoding: 'utf8', timeout: 300_000 });
-    if (result.status !== 0) throw new Error(`scripts/services.sh ${command} ${names.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`.trim());
-  };
+  const call = (command: string, names: readonly ServiceName[]): Promise<void> =>
+    new Promise((resolve, reject) => {
+      execFile('bash', [servicesScript(root), command, ...names], { env: { ...process.env, ...scriptEnv }, encoding: 'utf8', timeout: 300_000 }, (error, stdout, stderr) => {
+        if (error) reject(new Error(`scripts/services.sh ${command} ${names.join(' ')} failed (${error.code ?? error.signal}):\n${stdout}${stderr}`.trim()));
+        else resolve();
+      });
+    });
   const pgid = (name: ServiceName): number | null => {
     try {
       const pid = Number(readFileSync(join(scriptEnv.FLEETVIEW_RUN_DIR!, `${name}.pid`), 'utf8').trim());
@@ -101,7 +105,7 @@ export async function startOwnServices(root: string, log: (line: string) => void
     freeze: (name) => void signal(name, 'SIGSTOP'),
     thaw: (name) => void signal(name, 'SIGCONT'),
     pgid,
-    dispose() {
+    async dispose() {
       // A frozen service cannot stop: thaw first.
       for (const name of ['temporal', 'kafka', 'store'] as const) {
         const group = pgid(name);
@@ -114,7 +118,7 @@ export async function startOwnServices(root: string, log: (line: string) => void
         }
       }
       try {
-        call('stop', []);
+        await call('stop', []);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -122,9 +126,9 @@ export async function startOwnServices(root: string, log: (line: string) => void
   };
   log(`own services in ${dir}: Temporal ${temporalAddress} (UI ${uiUrl}), Kafka ${kafkaBrokers[0]}, store ${mongoUri}`);
   try {
-    services.start('temporal', 'kafka', 'store');
+    await services.start('temporal', 'kafka', 'store');
   } catch (err) {
-    services.dispose();
+    await services.dispose();
     throw err;
   }
   return services;

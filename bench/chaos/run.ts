@@ -24,24 +24,14 @@ import { ChaosScript, simAdmin, type ScriptedChange } from './script.js';
 import { LiveTopic, readWholeTopic } from './topic.js';
 import { Workers } from './workers.js';
 
-export interface ChaosOptions {
+export interface ChaosOptions extends FaultSettings {
   clusters: number;
   nodes: number;
-  intervalS: number;
   faults: FaultName[];
   tickS: number;
-  discoveryIntervalS: number;
   agentTimeoutMs: number;
   baselineS: number;
   settleS: number;
-  workerDownS: number;
-  temporalDownS: number;
-  kafkaOutageS: number;
-  storeFreezeS: number;
-  agentFaultShare: number;
-  agentFaultHoldS: number;
-  discoveryFailRuns: number;
-  seed: number;
 }
 
 export interface ChaosRow extends RowCounts {
@@ -190,8 +180,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
       .findOne({ _id: names.discovery }, { maxTimeMS: 3000 });
     return doc?.last_run ? { atMs: doc.last_run.at.getTime(), ok: doc.last_run.ok } : null;
   };
-  const faultSettings: FaultSettings = { ...options, seed: options.seed };
-  const context = { services, workers, script, live, admin, client, connection, clusterIds: sim.clusterIds, nodes: sim.nodes.length, settings: faultSettings, discoveryLastRun, log: say };
+  const context = { services, workers, script, live, admin, client, connection, clusterIds: sim.clusterIds, nodes: sim.nodes.length, settings: options, discoveryLastRun, log: say };
 
   script.start();
   const baselineStart = Date.now();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ChaosResults } from '../../bench/chaos/run.js';
+import { groupPids } from '../../bench/fleet/processes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fleetview-chaos-test-'));
@@ -20,13 +21,13 @@ const out = join(dir, 'chaos.json');
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function processes(): { pid: string; pgid: number; cmdline: string }[] {
+/** Command lines of every process now. */
+function commandLines(): string[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .flatMap((pid) => {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return [{ pid, pgid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') }];
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')];
       } catch {
         return [];
       }
@@ -75,11 +76,10 @@ it('a short chaos run: nothing lost, invented, reused or retired, and nothing le
   assert.equal(code, 0, `npm run chaos exited ${code}:\n${context}`);
 
   // Nothing left: the sim's and workers' process groups, the services and their folder.
-  const alive = processes();
-  for (const group of results.process_groups_started) assert.ok(!alive.some((p) => p.pgid === group.pgid), `${group.name} (process group ${group.pgid}) still runs`);
+  for (const group of results.process_groups_started) assert.deepEqual(groupPids(group.pgid), [], `${group.name} (process group ${group.pgid}) still runs`);
   assert.ok(!existsSync(results.services_dir), `${results.services_dir} is still there`);
   assert.deepEqual(
-    alive.filter((p) => p.cmdline.includes(results.services_dir)).map((p) => p.cmdline),
+    commandLines().filter((line) => line.includes(results.services_dir)),
     [],
     'a service of the run still runs',
   );
