@@ -325,7 +325,7 @@ function delta(after: number | null, before: number | null, endpointAnswered: bo
 
 // --- processes and commands -----------------------------------------------------------------
 
-function runCli(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+export function runCli(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(join(root, 'node_modules', '.bin', 'tsx'), ['src/starter.ts', ...args], { cwd: root, env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
@@ -334,13 +334,13 @@ function runCli(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs:
   });
 }
 
-async function runCliOrThrow(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<void> {
+export async function runCliOrThrow(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<void> {
   const { code, output } = await runCli(root, env, args, timeoutMs);
   if (code !== 0) throw new Error(`fleetview ${args.join(' ')} exited ${code}:\n${output}`);
 }
 
 /** Until the worker serves metrics and polls its task queue (bundling the workflows takes seconds). */
-async function waitForWorker(client: Client, config: Config, worker: ChildGroup, metricsPort: number): Promise<void> {
+export async function waitForWorker(client: Client, config: Config, worker: ChildGroup, metricsPort: number): Promise<void> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     if (worker.exited()) throw new Error(`the worker exited while starting:\n${worker.tail()}`);
@@ -357,7 +357,7 @@ async function waitForWorker(client: Client, config: Config, worker: ChildGroup,
   }
 }
 
-async function scrapeWorker(port: number): Promise<Sample[]> {
+export async function scrapeWorker(port: number): Promise<Sample[]> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     return response.ok ? parsePromText(await response.text()) : [];

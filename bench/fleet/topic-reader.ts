@@ -13,14 +13,24 @@ export interface SeenEvent {
   timestampMs: number;
 }
 
+/** Where a message was read: for readers that keep more than SeenEvent (the chaos run's oracle). */
+export interface MessageMeta {
+  partition: number;
+  offset: string;
+  key: string;
+  timestampMs: number;
+}
+
 export class TopicReader {
   readonly events: SeenEvent[] = [];
   private consumer: Consumer | undefined;
 
+  /** `onMessage` also gets every parsed value with where it was read. */
   constructor(
     private readonly brokers: string[],
     private readonly topic: string,
     private readonly groupId: string,
+    private readonly onMessage?: (value: unknown, meta: MessageMeta) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -29,8 +39,9 @@ export class TopicReader {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
-      eachMessage: ({ message }) => {
+      eachMessage: ({ message, partition }) => {
         const value = JSON.parse(message.value?.toString() ?? 'null') as { event?: string; cluster_id?: string; payload?: { address?: unknown } } | null;
+        this.onMessage?.(value, { partition, offset: message.offset, key: message.key?.toString() ?? '', timestampMs: Number(message.timestamp) });
         this.events.push({
           event: value?.event ?? 'unknown',
           clusterId: value?.cluster_id ?? message.key?.toString() ?? '',

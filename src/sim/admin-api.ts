@@ -26,6 +26,7 @@ const statePatchSchema = z.strictObject({
 
 const failoverSchema = z.strictObject({ to: z.string().min(1), shard: z.string().min(1).optional() });
 const addNodeSchema = z.strictObject({ name: z.string().optional() });
+const discoveryFaultSchema = z.strictObject({ fail: z.union([z.boolean(), z.int().min(0).max(1_000_000)]) });
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -48,6 +49,13 @@ function route(fleet: SimFleet, baseUrl: string, method: string, segments: strin
   if (method === 'GET' && first === 'changes' && segments.length === 1) {
     const since = Number(query.get('since') ?? 0);
     return { status: 200, body: { changes: fleet.changes.filter((change) => change.seq > since) } };
+  }
+  if (first === 'discovery' && segments.length === 1) {
+    if (method === 'GET') return { status: 200, body: { ...fleet.discoveryFault } };
+    if (method === 'POST') {
+      const change = fleet.setDiscoveryFault(parseBody(discoveryFaultSchema, body).fail);
+      return { status: 200, body: { ...fleet.discoveryFault, change } };
+    }
   }
   if (method === 'GET' && first === 'clusters' && segments.length === 1) {
     return { status: 200, body: { clusters: [...fleet.clusters.values()].map((c) => clusterSummary(fleet, baseUrl, c.id)) } };
@@ -81,7 +89,7 @@ function clusterSummary(fleet: SimFleet, baseUrl: string, clusterId: string): un
     cluster_id: cluster.id,
     kind: cluster.kind,
     display_name: cluster.displayName,
-    nodes: [...cluster.nodes.values()].map((node) => ({ node: node.name, node_id: node.nodeId, url: nodeUrl(baseUrl, node), state: node.state })),
+    nodes: [...cluster.nodes.values()].map((node) => ({ node: node.name, node_id: node.nodeId, url: nodeUrl(baseUrl, node), state: node.state, requests: node.requests })),
     shards: cluster.shards.map((shard) => ({ id: shard.id, primary: shard.primary, replicas: shard.replicas })),
   };
 }

@@ -6,12 +6,13 @@
 import { kindProfiles } from './kinds.js';
 import type { SimKind, SimShardLayout } from './kinds.js';
 
-export const agentModes = ['up', 'down', 'hang', 'slow', 'garbage', 'oversize'] as const;
+export const agentModes = ['up', 'down', 'hang', 'slow', 'garbage', 'oversize', 'reset', 'error'] as const;
 export type AgentMode = (typeof agentModes)[number];
 
 export interface SimNodeState {
   /** up; down: connection closed without an answer; hang: never answers; slow: answers after slowMs;
-   * garbage: 200 with a body that is not JSON; oversize: a 200 body of oversizeBytes. */
+   * garbage: 200 with a body that is not JSON; oversize: a 200 body of oversizeBytes;
+   * reset: the connection reset (TCP RST) once the request is in; error: 500 with a Replicante error body. */
   agent: AgentMode;
   /** down: the datastore and shards calls answer 503 with a Replicante error body. */
   datastore: 'up' | 'down';
@@ -63,7 +64,19 @@ export interface SimCluster {
   nextNodeNumber: number;
 }
 
-export type SimChangeType = 'state' | 'failover' | 'node_added' | 'node_removed';
+export type SimChangeType = 'state' | 'failover' | 'node_added' | 'node_removed' | 'discovery';
+
+/**
+ * The discovery endpoints' fault: off, failing until cleared, or failing the next `remaining`
+ * requests. A failing endpoint answers 500 with an error body on /discovery and /http_sd.
+ */
+export interface SimDiscoveryFault {
+  fail: boolean;
+  /** Requests still to fail; null: until cleared. */
+  remaining: number | null;
+  /** Requests failed since the sim started. */
+  failed_requests: number;
+}
 
 export interface SimChange {
   /** 1, 2, 3... in the order changes were applied. */
@@ -73,6 +86,7 @@ export interface SimChange {
   /** The same instant in epoch ms, for arithmetic. */
   at_ms: number;
   type: SimChangeType;
+  /** The cluster changed; empty for a `discovery` change (the discovery endpoints, fleet-wide). */
   cluster: string;
   node?: string;
   details: Record<string, unknown>;
@@ -110,6 +124,7 @@ const agentCheckout = 'f1ee7e0';
 export class SimFleet {
   readonly clusters = new Map<string, SimCluster>();
   readonly changes: SimChange[] = [];
+  readonly discoveryFault: SimDiscoveryFault = { fail: false, remaining: null, failed_requests: 0 };
   /** Grows whenever nodes join or leave: discovery bodies are cached per membership version. */
   membershipVersion = 0;
   private readonly partitions: number;
@@ -232,6 +247,30 @@ export class SimFleet {
     const change = this.record('node_removed', clusterId, name, { node_id: node.nodeId, shards_without_primary: orphaned });
     this.membershipChanged();
     return change;
+  }
+
+  /**
+   * Makes the discovery endpoints fail: `true` until cleared, a number for that many requests
+   * (then they answer again, recorded too), `false` or 0 to clear.
+   */
+  setDiscoveryFault(fail: boolean | number): SimChange {
+    const failing = fail === true || (typeof fail === 'number' && fail > 0);
+    this.discoveryFault.fail = failing;
+    this.discoveryFault.remaining = typeof fail === 'number' && failing ? fail : null;
+    return this.record('discovery', '', undefined, { fail });
+  }
+
+  /** Called once per discovery request: whether to fail it (and counts it). */
+  takeDiscoveryFailure(): boolean {
+    const fault = this.discoveryFault;
+    if (!fault.fail) return false;
+    fault.failed_requests++;
+    if (fault.remaining !== null && --fault.remaining <= 0) {
+      fault.fail = false;
+      fault.remaining = null;
+      this.record('discovery', '', undefined, { fail: false, after_failed_requests: fault.failed_requests });
+    }
+    return true;
   }
 
   /** The node's cached bodies, serialized again after a change. */

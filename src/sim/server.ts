@@ -2,7 +2,8 @@
  * The sim's HTTP server: one node:http server for every simulated node, routed by parsing the
  * path (`/c/<cluster>/n/<node>/...`), answering from each node's cached bodies. Faults are
  * played here: a down agent closes the connection without a word, a hung one never answers, a
- * slow one answers late, a broken one answers garbage or a body too big to accept.
+ * slow one answers late, a broken one answers garbage or a body too big to accept, resets the
+ * connection or fails with a 500.
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -110,12 +111,26 @@ export function createSimServer(fleet: SimFleet, options: SimServerOptions): Sim
         return isApiCall ? send(res, 200, garbageBody) : answerNode(node, endpoint, res);
       case 'oversize':
         return isApiCall ? streamOversize(res, options.oversizeBytes) : answerNode(node, endpoint, res);
+      case 'reset':
+        // A TCP RST once the request is in, as from an agent that crashed mid-request.
+        return isApiCall ? void req.socket.resetAndDestroy() : answerNode(node, endpoint, res);
+      case 'error':
+        return isApiCall ? send(res, 500, agentErrorBody(node)) : answerNode(node, endpoint, res);
       case 'up':
         return answerNode(node, endpoint, res);
     }
   }
 
+  /** A failing discovery endpoint (POST /admin/discovery): 500 with an error body, the request drained first. */
+  function failDiscovery(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!fleet.takeDiscoveryFailure()) return false;
+    req.resume();
+    sendError(res, 500, 'discovery backend unavailable (simulated)');
+    return true;
+  }
+
   function serveDiscovery(req: IncomingMessage, res: ServerResponse): void {
+    if (failDiscovery(req, res)) return;
     if (req.method === 'GET') return send(res, 200, discoveryBodies().all);
     if (req.method !== 'POST') return sendError(res, 405, `${req.method} not allowed on /discovery`);
     readJson(req, (error, body) => {
@@ -159,7 +174,10 @@ export function createSimServer(fleet: SimFleet, options: SimServerOptions): Sim
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     if (path.startsWith('/c/')) return serveNode(req, res, path);
     if (path === '/discovery') return serveDiscovery(req, res);
-    if (path === '/http_sd') return req.method === 'GET' ? send(res, 200, discoveryBodies().httpSd) : sendError(res, 405, 'use GET');
+    if (path === '/http_sd') {
+      if (failDiscovery(req, res)) return;
+      return req.method === 'GET' ? send(res, 200, discoveryBodies().httpSd) : sendError(res, 405, 'use GET');
+    }
     if (path === '/admin/stats' && req.method === 'GET') return send(res, 200, Buffer.from(JSON.stringify(processStats())));
     if (path.startsWith('/admin/')) return serveAdmin(req, res, path, queryAt === -1 ? '' : url.slice(queryAt + 1));
     if (path === '/') {
@@ -193,6 +211,12 @@ function send(res: ServerResponse, status: number, body: Buffer, contentType = j
 
 function sendError(res: ServerResponse, status: number, message: string): void {
   send(res, status, Buffer.from(JSON.stringify({ error: message, layers: [message], trace: null, variant: null })));
+}
+
+/** The `error` agent mode's answer: what a Replicante agent sends when its own handler fails. */
+function agentErrorBody(node: SimNode): Buffer {
+  const message = `agent internal error on ${node.nodeId}`;
+  return Buffer.from(JSON.stringify({ error: message, layers: [message, 'request handler panicked'], trace: null, variant: 'InternalError' }));
 }
 
 /** A valid JSON body of `total` bytes, chunked without Content-Length, written as the client reads. */

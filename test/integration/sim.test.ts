@@ -77,6 +77,61 @@ describe('sim Agent API', () => {
   });
 });
 
+describe('sim agent faults', () => {
+  const agentPaths = ['api/unstable/info/agent', 'api/unstable/info/datastore', 'api/unstable/shards'];
+  const setAgent = (cluster: string, node: string, agent: string) => call('POST', `/admin/clusters/${cluster}/nodes/${node}/state`, { agent });
+
+  /** A raw GET, so the socket's own error (reset, close) is what the test sees. */
+  function rawGet(path: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer } | { error: string }> {
+    return new Promise((resolve) => {
+      const request = http.get(`${sim.url}${path}`, { agent: false }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    });
+  }
+
+  test('reset: the three Agent API calls get a TCP reset with no answer; metrics still answer', async () => {
+    await setAgent('mongo-3', 'n2', 'reset');
+    for (const path of agentPaths) assert.deepEqual(await rawGet(`/c/mongo-3/n/n2/${path}`), { error: 'ECONNRESET' }, path);
+    assert.equal((await call('GET', '/c/mongo-3/n/n2/metrics')).status, 200);
+    await setAgent('mongo-3', 'n2', 'up');
+    assert.equal((await call('GET', '/c/mongo-3/n/n2/api/unstable/info/agent')).status, 200);
+  });
+
+  test('error: HTTP 500 with a Replicante error body on the three Agent API calls', async () => {
+    await setAgent('mongo-3', 'n3', 'error');
+    for (const path of agentPaths) {
+      const answer = await call('GET', `/c/mongo-3/n/n3/${path}`);
+      assert.equal(answer.status, 500, path);
+      const body = answer.body as { error: string; layers: string[]; trace: unknown; variant: unknown };
+      assert.deepEqual(Object.keys(body), ['error', 'layers', 'trace', 'variant']);
+      assert.match(body.error, /mongo-3-n3:27017/);
+    }
+    assert.equal((await call('GET', '/c/mongo-3/n/n3/metrics')).status, 200);
+    await setAgent('mongo-3', 'n3', 'up');
+  });
+
+  test('garbage: 200 with a body that is not JSON; oversize: a valid JSON body of 10 MiB without Content-Length', async () => {
+    await setAgent('kafka-1', 'n3', 'garbage');
+    const garbage = await rawGet('/c/kafka-1/n/n3/api/unstable/info/agent');
+    assert.ok('status' in garbage);
+    assert.equal(garbage.status, 200);
+    assert.throws(() => JSON.parse(garbage.body.toString('utf8')) as unknown);
+    await setAgent('kafka-1', 'n3', 'oversize');
+    const oversize = await rawGet('/c/kafka-1/n/n3/api/unstable/shards');
+    assert.ok('status' in oversize);
+    assert.equal(oversize.status, 200);
+    assert.equal(oversize.headers['content-length'], undefined);
+    assert.equal(oversize.body.length, 10 * 1024 * 1024);
+    assert.equal(typeof (JSON.parse(oversize.body.toString('utf8')) as { padding: string }).padding, 'string');
+    await setAgent('kafka-1', 'n3', 'up');
+  });
+});
+
 describe('sim admin API', () => {
   test('state changes are validated', async () => {
     const unknownField = await call('POST', '/admin/clusters/mongo-0/nodes/n1/state', { agnet: 'down' });
@@ -165,7 +220,7 @@ describe('sim admin API', () => {
       assert.equal(new Date(change.at).getTime(), change.at_ms);
       if (index > 0) assert.ok(change.at_ms >= (log.changes[index - 1]?.at_ms ?? 0));
     });
-    assert.ok(log.changes.every((change) => ['state', 'failover', 'node_added', 'node_removed'].includes(change.type)));
+    assert.ok(log.changes.every((change) => ['state', 'failover', 'node_added', 'node_removed', 'discovery'].includes(change.type)));
     const since = (await call('GET', `/admin/changes?since=${log.changes.length - 1}`)).body as { changes: unknown[] };
     assert.equal(since.changes.length, 1);
   });
@@ -195,6 +250,40 @@ describe('sim discovery endpoints', () => {
       ['mongo-0', 'kafka-1', 'zk-2', 'mongo-3', 'kafka-4'],
     );
     assert.equal((await call('POST', '/discovery', { cursor: 'bogus' })).status, 400);
+  });
+
+  test('POST /admin/discovery makes both endpoints fail with 500 until cleared, or for N requests; each toggle is in the change log', async () => {
+    const since = ((await call('GET', '/admin/changes')).body as { changes: unknown[] }).changes.length;
+    assert.equal((await call('POST', '/admin/discovery', { fail: 'yes' })).status, 400);
+    assert.equal((await call('POST', '/admin/discovery', { fail: true, extra: 1 })).status, 400);
+    const failing = await call('POST', '/admin/discovery', { fail: true });
+    assert.equal(failing.status, 200);
+    const failed = [await call('POST', '/discovery', { cursor: null }), await call('GET', '/discovery'), await call('GET', '/http_sd')];
+    assert.deepEqual(
+      failed.map((answer) => answer.status),
+      [500, 500, 500],
+    );
+    assert.match((failed[0]!.body as { error: string }).error, /discovery/);
+    const state = (await call('GET', '/admin/discovery')).body as { fail: boolean; remaining: number | null; failed_requests: number };
+    assert.deepEqual([state.fail, state.remaining], [true, null]);
+    assert.ok(state.failed_requests >= 3);
+    await call('POST', '/admin/discovery', { fail: false });
+    assert.equal((await call('GET', '/discovery')).status, 200);
+
+    await call('POST', '/admin/discovery', { fail: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await call('GET', '/discovery')).status);
+    assert.deepEqual(statuses, [500, 500, 200]);
+    const log = ((await call('GET', `/admin/changes?since=${since}`)).body as { changes: { type: string; cluster: string; details: unknown }[] }).changes;
+    assert.deepEqual(
+      log.map((change) => [change.type, change.cluster, change.details]),
+      [
+        ['discovery', '', { fail: true }],
+        ['discovery', '', { fail: false }],
+        ['discovery', '', { fail: 2 }],
+        ['discovery', '', { fail: false, after_failed_requests: state.failed_requests + 2 }],
+      ],
+    );
   });
 
   test('/http_sd: one target group per node, the cluster in a label, the agent URL in __meta_agent_address', async () => {
