@@ -10,9 +10,11 @@
  * the generation keeps growing.
  *
  * Cost: a quiet refresh is one workflow task and six history events (timer fired, task
- * scheduled/started/completed, the observation marker, the next timer); one with events adds a
- * marker. Local activities, not one activity per node: the refresh loop runs at fleet size, every
- * interval, forever (../shared/design/ARCHITECTURE.md, "The cost of one refresh").
+ * scheduled/started/completed, the observation marker, the next timer); one with events adds the
+ * memo, a second task behind a 1 ms timer (the observation is durable before anything is
+ * published) and the commit marker: 13 events. Local activities, not one activity per node: the
+ * refresh loop runs at fleet size, every interval, forever (../shared/design/ARCHITECTURE.md,
+ * "The cost of one refresh").
  *
  * The store never holds a refresh up: the commit waits for it a bounded time, and a view it did
  * not take stays owed (`storedView` lags) and is sent again with the next refresh. Kafka is
