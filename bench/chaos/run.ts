@@ -15,6 +15,7 @@ import { runCliOrThrow } from '../fleet/fleetview-run.js';
 import { delay, startedGroups } from '../fleet/processes.js';
 import { gitCommit, machine, versions, type Machine, type Versions } from '../fleet/services.js';
 import { startSimProcess } from '../fleet/sim-process.js';
+import { terminateTaskQueueWorkflows } from '../fleet/terminate.js';
 import { percentile, round } from '../fleet/stats.js';
 import { agentFaultModes, faultLabels, injectFault, type FaultName, type FaultRecord, type FaultSettings } from './faults.js';
 import { judge, type Finding, type RowCounts, type Window } from './oracle.js';
@@ -150,7 +151,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
       .getHandle(names.scheduleId)
       .delete()
       .catch(() => undefined);
-    await terminateAll(client, config.temporal.namespace, names.taskQueue);
+    await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the chaos run finished');
   });
 
   const script = await ChaosScript.create(admin, sim.clusterIds, { intervalMs: options.intervalS * 1000, dwellMs, agentTimeoutMs: options.agentTimeoutMs, gateTimeoutMs, seed: options.seed });
@@ -343,21 +344,6 @@ function sortKeys(value: unknown): unknown {
       .sort()
       .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
   );
-}
-
-/** Terminates every running workflow of the task queue with one batch operation, and waits (bounded) until none runs. */
-async function terminateAll(client: Client, namespace: string, taskQueue: string): Promise<void> {
-  const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
-  if ((await client.workflow.count(query)).count === 0) return;
-  await client.workflowService.startBatchOperation({
-    namespace,
-    jobId: `chaos-cleanup-${Date.now()}`,
-    reason: 'the chaos run finished',
-    visibilityQuery: query,
-    terminationOperation: {},
-  });
-  const deadline = Date.now() + 30_000;
-  while ((await client.workflow.count(query)).count > 0 && Date.now() < deadline) await delay(500);
 }
 
 export function writeResults(path: string, results: ChaosResults): void {

@@ -19,7 +19,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -31,6 +31,7 @@ import { delay, spawnGroup, type ChildGroup } from './processes.js';
 import { counterTotal, gaugeTotal, histogram, histogramDelta, histogramQuantile, parsePromText, type Sample } from './prom-text.js';
 import type { SimProcess } from './sim-process.js';
 import { ratio, round, sample, sum } from './stats.js';
+import { terminateTaskQueueWorkflows } from './terminate.js';
 import { TopicReader } from './topic-reader.js';
 import { UsageWindow, type ProcessCost } from './usage-window.js';
 
@@ -173,7 +174,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     cleanup.add('stopping the worker', async () => {
       await worker.stop(20_000);
       // Runs started while the worker was stopping.
-      await terminateRunWorkflows(client, names.taskQueue, sim.clusterIds);
+      await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the fleet benchmark finished');
     });
     await waitForWorker(client, config, worker, metricsPort);
 
@@ -185,7 +186,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
         .catch((err: unknown) => {
           if (!/not found/i.test(String(err))) throw err;
         });
-      await terminateRunWorkflows(client, names.taskQueue, sim.clusterIds);
+      await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the fleet benchmark finished');
     });
 
     const reader = new TopicReader(config.kafka.brokers, names.topic, names.consumerGroup);
@@ -364,21 +365,6 @@ export async function scrapeWorker(port: number): Promise<Sample[]> {
   } catch {
     return [];
   }
-}
-
-async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  for (let start = 0; start < items.length; start += size) await Promise.all(items.slice(start, start + size).map(work));
-}
-
-/** Ends the run's cluster workflows (by id) and anything else still running on its task queue (discovery runs). */
-async function terminateRunWorkflows(client: Client, taskQueue: string, clusterIds: readonly string[]): Promise<void> {
-  const ignoreGone = (err: unknown): void => {
-    if (!(err instanceof WorkflowNotFoundError) && !/not found|already completed/i.test(String(err))) throw err;
-  };
-  await inBatches(clusterIds, 25, (id) => client.workflow.getHandle(clusterWorkflowId(id)).terminate('the fleet benchmark finished').catch(ignoreGone));
-  const running: { workflowId: string; runId: string }[] = [];
-  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) running.push(execution);
-  await inBatches(running, 25, (execution) => client.workflow.getHandle(execution.workflowId, execution.runId).terminate('the fleet benchmark finished').catch(ignoreGone));
 }
 
 async function dropStoredState(config: Config, mongo: MongoClient, names: FleetviewNames): Promise<void> {
