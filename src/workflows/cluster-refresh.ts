@@ -361,8 +361,9 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
-    // was retired and is listed again): continue from the stored view, so generations, and with
-    // them event ids, never repeat, and known nodes are not announced as new.
+    // was retired and is listed again): continue where the predecessor stopped (its last view
+    // when it published past the store, else the stored view), numbering above everything it
+    // may have published, so event ids never repeat and known nodes are not announced as new.
     if (patched(resumePointPatch)) {
       const info = workflowInfo();
       const resume = await loadResumePoint({ cluster_id: record.cluster_id, workflow_id: info.workflowId, run_id: info.runId });
