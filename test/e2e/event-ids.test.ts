@@ -4,21 +4,17 @@
 // The store is frozen to hold each refresh at exactly that point: events published, save
 // waiting. The sim then changes differently, so reused ids would carry different content.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { refreshSignal, type ViewQueryResult } from '../../src/workflows/messages.js';
-import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
+import { connectClient, spawnWorkerProcess, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
-const workerScript = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
 let store: IsolatedService;
 let config: ReturnType<typeof testConfig>;
 let sim: SimHandle;
@@ -27,20 +23,8 @@ let reader: TopicReader;
 const workers: ChildProcess[] = [];
 const handles: WorkflowHandle[] = [];
 
-function signalStore(signal: 'SIGSTOP' | 'SIGCONT'): void {
-  const pid = Number(readFileSync(join(store.env.FLEETVIEW_RUN_DIR!, 'store.pid'), 'utf8').trim());
-  process.kill(-pid, signal);
-}
-
 function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', workerScript], { env: { ...process.env, ...configEnv(config) }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  child.on('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`worker exited ${code}: ${stderr}\n`);
-  });
+  const child = spawnWorkerProcess(config);
   workers.push(child);
   return child;
 }
@@ -78,7 +62,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (store) signalStore('SIGCONT');
+  if (store) store.signal('SIGCONT');
   for (const handle of handles) await terminateQuietly(handle);
   for (const child of workers) await kill(child);
   await reader?.stop();
@@ -151,7 +135,7 @@ async function startRefresher(clusterId: string): Promise<WorkflowHandle<typeof 
 /** Freezes the store, downs n1 and forces a refresh; returns once its NODE_DOWN is on the topic. */
 async function publishWithSaveHeld(handle: WorkflowHandle<typeof clusterRefresh>, clusterId: string): Promise<FleetEvent> {
   await waitForView(handle, (q) => q.stored_generation === 1 && q.phase === 'waiting', 60_000, 'the first refresh was not stored');
-  signalStore('SIGSTOP');
+  store.signal('SIGSTOP');
   await setState(clusterId, 'n1', { datastore: 'down' });
   await handle.signal(refreshSignal);
   const events = await reader.waitFor((all) => all.some((e) => e.cluster_id === clusterId && e.event === 'NODE_DOWN'), 30_000);
@@ -165,7 +149,7 @@ it('a workflow terminated after publishing, before saving: its successor uses ne
   await first.terminate('test: terminated between publish and save');
   // Its worker goes too (a deploy at the wrong moment): the save it still held never happens.
   for (const child of workers) await kill(child);
-  signalStore('SIGCONT');
+  store.signal('SIGCONT');
   // Different news for the successor: had it reused the generation, its ids would say otherwise.
   await setState(clusterId, 'n1', { datastore: 'up' });
   await setState(clusterId, 'n2', { datastore: 'down' });
@@ -186,7 +170,7 @@ it('a worker killed after publishing, before saving: the retried task sends the 
   const handle = await startRefresher(clusterId);
   const published = await publishWithSaveHeld(handle, clusterId);
   for (const child of workers) await kill(child);
-  signalStore('SIGCONT');
+  store.signal('SIGCONT');
   // A fresh observation now would differ: a retried task that re-observed would reuse the ids.
   await setState(clusterId, 'n1', { datastore: 'up' });
   await setState(clusterId, 'n2', { datastore: 'down' });

@@ -3,8 +3,6 @@
 // within 30 s. Scaled to the suite by default; the full size is
 //   FLEETVIEW_FREEZE_CLUSTERS=100 FLEETVIEW_FREEZE_MS=60000 FLEETVIEW_FREEZE_INTERVAL_S=5 npm test -- test/e2e/store-freeze.test.ts
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
@@ -30,12 +28,6 @@ let mongo: MongoClient;
 let config: ReturnType<typeof testConfig>;
 const handles: Array<WorkflowHandle<typeof clusterRefresh>> = [];
 
-function signalStore(signal: 'SIGSTOP' | 'SIGCONT'): void {
-  const pid = Number(readFileSync(join(store.env.FLEETVIEW_RUN_DIR!, 'store.pid'), 'utf8').trim());
-  // services.sh starts each server as the leader of its own process group.
-  process.kill(-pid, signal);
-}
-
 before(async () => {
   const port = await freePort();
   store = isolatedService('store', { FLEETVIEW_MONGODB_PORT: String(port) });
@@ -50,7 +42,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (store) signalStore('SIGCONT');
+  if (store) store.signal('SIGCONT');
   for (const handle of handles) await terminateQuietly(handle);
   await worker?.stop();
   await reader?.stop();
@@ -74,7 +66,7 @@ it('keeps refreshing and publishing while the store is frozen, and the store con
   await waitUntil(async () => (await stored().countDocuments()) === clusters, 60_000, 'every cluster was not stored');
 
   const generations = async () => Promise.all(handles.map(async (handle) => (await handle.query(viewQuery)).view?.generation ?? 0));
-  signalStore('SIGSTOP');
+  store.signal('SIGSTOP');
   const frozenAt = Date.now();
   const atFreeze = await generations();
   // A change in a third of the clusters while the store is frozen.
@@ -96,7 +88,7 @@ it('keeps refreshing and publishing while the store is frozen, and the store con
   const behind = await handles[0]!.query(viewQuery);
   assert.ok(behind.stored_generation !== null && behind.stored_generation < behind.view!.generation, `stored ${behind.stored_generation} view ${behind.view?.generation} ${behind.store_error} ${behind.last_report?.store}`);
 
-  signalStore('SIGCONT');
+  store.signal('SIGCONT');
   const thawedAt = Date.now();
   // Converged: the stored view of every cluster is materially its current one, entity documents included.
   await waitUntil(

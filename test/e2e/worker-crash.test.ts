@@ -1,38 +1,25 @@
 // A worker process is killed (SIGKILL) in the middle of refreshes and a new one started:
 // refreshing resumes, and the event stream neither loses nor invents a transition.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
-import { configEnv, connectClient, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
+import { connectClient, spawnWorkerProcess, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = testConfig();
-const workerScript = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
 let sim: SimHandle;
 let temporal: Awaited<ReturnType<typeof connectClient>>;
 let handle: WorkflowHandle<typeof clusterRefresh> | undefined;
 const workers: ChildProcess[] = [];
 
 function startWorkerProcess(metricsPort = 0): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
-    env: { ...process.env, ...configEnv(config), FLEETVIEW_METRICS_PORT: String(metricsPort) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && code !== null) process.stderr.write(`worker exited ${code}: ${stderr}\n`);
-    void signal;
-  });
+  const child = spawnWorkerProcess(config, { FLEETVIEW_METRICS_PORT: String(metricsPort) });
   workers.push(child);
   return child;
 }

@@ -2,7 +2,7 @@
  * End-to-end harness: a configuration of unique names (task queue, topic, database) on the real
  * services, an in-process fleetview worker, a Temporal client, and a reader of the events topic.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
@@ -84,6 +84,23 @@ export async function startTestWorker(config: Config): Promise<TestWorker> {
       await done;
     },
   };
+}
+
+/**
+ * A worker as a child process (`src/worker.ts` on `config`), for tests that SIGKILL it. Should it
+ * exit with an error, the tail of its stderr is printed.
+ */
+export function spawnWorkerProcess(config: Config, extraEnv: Record<string, string> = {}): ChildProcess {
+  const script = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...configEnv(config), ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  child.on('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`worker exited ${code}: ${stderr}\n`);
+  });
+  return child;
 }
 
 export async function connectClient(config: Config): Promise<{ client: Client; close(): Promise<void> }> {

@@ -3,7 +3,7 @@
  * folders, for tests that must stop it or configure it differently from the shared one.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ export interface IsolatedService {
   env: Record<string, string>;
   start(): void;
   stop(): void;
+  /** Sends a signal to the server's process group (services.sh starts each as a group leader). */
+  signal(signal: NodeJS.Signals): void;
   /** Stops it and deletes its folders. */
   dispose(): void;
 }
@@ -39,6 +41,10 @@ export function isolatedService(service: 'temporal' | 'kafka' | 'store', env: Re
     env: fullEnv,
     start: () => call('start'),
     stop: () => call('stop'),
+    signal(signal) {
+      const pid = Number(readFileSync(join(fullEnv.FLEETVIEW_RUN_DIR, `${service}.pid`), 'utf8').trim());
+      process.kill(-pid, signal);
+    },
     dispose() {
       try {
         call('stop');
