@@ -247,9 +247,21 @@ temporal_ready() {
 }
 
 # A real Kafka Metadata request (v4: still served by Kafka 4.x) that must list at least one broker.
-kafka_ready() {
-  python3 - "$HOST" "$KAFKA_PORT" <<'PY' 2>/dev/null
+# What both wire-protocol probes below need: read exactly n bytes of an answer.
+wire_probe_prelude='
 import socket, struct, sys
+def read_exactly(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+'
+
+kafka_ready() {
+  python3 -c "$wire_probe_prelude$(cat <<'PY'
 host, port = sys.argv[1], int(sys.argv[2])
 client = b"fleetview-services"
 # request header v1: api_key=3 (Metadata), api_version=4, correlation_id, client_id
@@ -259,25 +271,17 @@ msg = header + body
 with socket.create_connection((host, port), timeout=3) as s:
     s.settimeout(3)
     s.sendall(struct.pack(">i", len(msg)) + msg)
-    def read(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = s.recv(n - len(buf))
-            if not chunk:
-                raise EOFError
-            buf += chunk
-        return buf
-    size = struct.unpack(">i", read(4))[0]
-    resp = read(size)
+    size = struct.unpack(">i", read_exactly(s, 4))[0]
+    resp = read_exactly(s, size)
 correlation, _throttle, brokers = struct.unpack(">iii", resp[:12])
 sys.exit(0 if correlation == 7 and brokers >= 1 else 1)
 PY
+)" "$HOST" "$KAFKA_PORT" 2>/dev/null
 }
 
 # A real `ping` over the MongoDB wire protocol (OP_MSG) that must answer ok: 1.
 store_ready() {
-  python3 - "$HOST" "$MONGO_PORT" <<'PY' 2>/dev/null
-import socket, struct, sys
+  python3 -c "$wire_probe_prelude$(cat <<'PY'
 host, port = sys.argv[1], int(sys.argv[2])
 def cstring(s): return s.encode() + b"\0"
 body = b"\x10" + cstring("ping") + struct.pack("<i", 1)
@@ -289,16 +293,8 @@ msg = struct.pack("<iiii", 16 + len(payload), 7, 0, 2013) + payload  # OP_MSG, r
 with socket.create_connection((host, port), timeout=3) as s:
     s.settimeout(3)
     s.sendall(msg)
-    def read(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = s.recv(n - len(buf))
-            if not chunk:
-                raise EOFError
-            buf += chunk
-        return buf
-    length, _rid, response_to, opcode = struct.unpack("<iiii", read(16))
-    rest = read(length - 16)
+    length, _rid, response_to, opcode = struct.unpack("<iiii", read_exactly(s, 16))
+    rest = read_exactly(s, length - 16)
 if response_to != 7 or opcode != 2013 or rest[4] != 0:
     sys.exit(1)
 reply = rest[5:]
@@ -320,6 +316,7 @@ while i < end:
     i += size
 sys.exit(0 if ok == 1 else 1)
 PY
+)" "$HOST" "$MONGO_PORT" 2>/dev/null
 }
 
 service_ready() { "$1_ready"; }
