@@ -59,6 +59,19 @@ export default tseslint.config(
     },
   },
   {
+    // A hook without a deadline can hang the suite (and CI) for ever: each names its bound.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.name=/^(before|after|beforeEach|afterEach)$/][arguments.length<2]',
+          message: 'give every hook a bound: before(fn, setupBound) / after(fn, cleanupBound) from test/helpers/bounded.ts',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },

@@ -7,11 +7,12 @@
 //   npm test -- --skip-checks     no type-check and lint
 // Plain JavaScript on purpose: it must run before node_modules exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDependencies } from './dependencies.mjs';
+import { runTestFiles } from './test-runner.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
@@ -22,6 +23,17 @@ function run(command, commandArgs, options = {}) {
   const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', ...options });
   if (result.error) throw result.error;
   return result.status ?? 1;
+}
+
+function positiveNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`npm test: ${name} must be a positive number, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
 }
 
 function step(title) {
@@ -78,23 +90,34 @@ if (needsServices) {
   }
 }
 
-// 5. The suite. Files run one at a time: on two cores, parallel Temporal workers starve each other.
-// Readable spec output on the terminal; TAP in a file, from which the closing count line is made.
-step(`tests (${files.length} files)`);
-const tapFile = join(mkdtempSync(join(tmpdir(), 'fleetview-test-')), 'results.tap');
-const status = run(
-  'node',
-  [
-    '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-    ...files,
-  ],
-  { env: { ...process.env, FLEETVIEW_TEST_RUN_ID: process.env.FLEETVIEW_TEST_RUN_ID ?? `${Date.now().toString(36)}` } },
-);
-const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
-const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
-console.log(`\ntests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped') + count('todo')} skipped`);
+// 5. The suite: each file in its own process group under node's test runner, a bound per file and
+// one for the whole run (scripts/test-runner.mjs). Files share the machine two at a time; a file
+// marked `// test-runner: alone` (it measures time, or needs the cores) runs by itself.
+const settings = {
+  concurrency: positiveNumber('FLEETVIEW_TEST_CONCURRENCY', 2),
+  fileTimeoutMs: positiveNumber('FLEETVIEW_TEST_FILE_TIMEOUT_S', 600) * 1000,
+  suiteTimeoutMs: positiveNumber('FLEETVIEW_TEST_SUITE_TIMEOUT_MIN', 60) * 60_000,
+};
+step(`tests (${files.length} files, ${settings.concurrency} at a time, at most ${settings.fileTimeoutMs / 1000} s each, ${settings.suiteTimeoutMs / 60_000} min in all)`);
+const { results, seconds } = await runTestFiles({
+  root,
+  files,
+  outDir: mkdtempSync(join(tmpdir(), 'fleetview-test-')),
+  nodeArgs: ['--import', 'tsx', '--import', './test/helpers/exit-guard.mjs'],
+  ...settings,
+  env: { ...process.env, FLEETVIEW_TEST_RUN_ID: process.env.FLEETVIEW_TEST_RUN_ID ?? `${Date.now().toString(36)}` },
+  log: (line) => console.log(line),
+});
+const total = (key) => results.reduce((sum, result) => sum + result[key], 0);
+const failedFiles = results.filter((result) => result.failed > 0);
+console.log(`
+== slowest files (${(seconds / 60).toFixed(1)} min of wall time for ${results.length} files)`);
+for (const result of [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8)) console.log(`  ${result.seconds.toFixed(1).padStart(6)} s  ${result.file}`);
+if (failedFiles.length > 0) console.log(`
+== failed: ${failedFiles.map((result) => `${result.file}${result.stopped ? ` (${result.stopped})` : ''}`).join(', ')}`);
+console.log(`
+tests: ${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
+const status = failedFiles.length > 0 ? 1 : 0;
 
 if (startedServices.length > 0 && process.env.FLEETVIEW_KEEP_SERVICES !== '1') {
   step(`stopping the services this run started: ${startedServices.join(', ')} (FLEETVIEW_KEEP_SERVICES=1 keeps them)`);

@@ -3,7 +3,8 @@
  * benchmark measures: the event code, cluster, node address and Kafka timestamp (the
  * producer's CreateTime, i.e. when fleetview published it).
  */
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import { startTopicConsumer, type TopicConsumer } from '../../src/adapters/topic-consumer.js';
 
 export interface SeenEvent {
   event: string;
@@ -23,7 +24,7 @@ export interface MessageMeta {
 
 export class TopicReader {
   readonly events: SeenEvent[] = [];
-  private consumer: Consumer | undefined;
+  private consumer: TopicConsumer | undefined;
 
   /** `onMessage` also gets every parsed value with where it was read. */
   constructor(
@@ -35,10 +36,11 @@ export class TopicReader {
 
   async start(): Promise<void> {
     const kafka = new Kafka({ clientId: this.groupId, brokers: this.brokers, logLevel: logLevel.NOTHING });
-    this.consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 200 });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
+    this.consumer = await startTopicConsumer({
+      kafka,
+      topic: this.topic,
+      groupId: this.groupId,
+      maxWaitTimeInMs: 200,
       eachMessage: ({ message, partition }) => {
         const value = JSON.parse(message.value?.toString() ?? 'null') as { event?: string; cluster_id?: string; payload?: { address?: unknown } } | null;
         this.onMessage?.(value, { partition, offset: message.offset, key: message.key?.toString() ?? '', timestampMs: Number(message.timestamp) });
@@ -48,7 +50,6 @@ export class TopicReader {
           address: typeof value?.payload?.address === 'string' ? value.payload.address : null,
           timestampMs: Number(message.timestamp),
         });
-        return Promise.resolve();
       },
     });
   }
@@ -69,6 +70,7 @@ export class TopicReader {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
+    this.consumer = undefined;
   }
 }

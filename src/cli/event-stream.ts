@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { within } from '../adapters/deadline.js';
+import { startTopicConsumer } from '../adapters/topic-consumer.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import { notFound } from './errors.js';
 
@@ -50,15 +52,18 @@ function byTime(a: Positioned, b: Positioned): number {
 }
 
 export async function readEvents(options: ReadEventsOptions): Promise<void> {
+  const { signal } = options;
   const admin = options.kafka.admin();
-  await admin.connect();
+  // Ctrl-C ends every step at once: a broker that accepts connections and never answers holds nobody.
+  const step = <T>(work: Promise<T>, what: string) => within(work, options.catchUpTimeoutMs ?? 30_000, what, signal);
   let ranges: Array<{ partition: number; start: bigint; high: bigint }>;
   try {
-    const topics = await admin.listTopics();
+    await step(admin.connect(), 'connecting to Kafka');
+    const topics = await step(admin.listTopics(), "listing Kafka's topics");
     if (!topics.includes(options.topic)) {
       throw notFound(`the events topic ${JSON.stringify(options.topic)} does not exist yet (fleetview start creates it)`);
     }
-    const offsets = await admin.fetchTopicOffsets(options.topic);
+    const offsets = await step(admin.fetchTopicOffsets(options.topic), `reading the offsets of ${options.topic}`);
     // Filtering by cluster needs the whole history: its last N events can be anywhere.
     const fromLow = options.history === 'all' || options.cluster !== undefined;
     const lastN = options.history === 'all' ? 0 : options.history;
@@ -68,8 +73,11 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
       const start = fromLow ? lowN : highN - BigInt(lastN) > lowN ? highN - BigInt(lastN) : lowN;
       return { partition, start, high: highN };
     });
+  } catch (err) {
+    if (signal?.aborted) return;
+    throw err;
   } finally {
-    await admin.disconnect();
+    await within(admin.disconnect(), 5_000, 'disconnecting from Kafka').catch(() => undefined);
   }
 
   const behind = new Set(ranges.filter((range) => range.start < range.high).map((range) => range.partition));
@@ -99,49 +107,48 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
     if (!options.follow) finish();
   };
 
-  const consumer = options.kafka.consumer({ groupId: `fleetview-cli-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 250 });
   const startOf = new Map(ranges.map((range) => [range.partition, range]));
   /** The next offset to take per partition: a consumer that rejoins its group reads again from the seek. */
   const nextOffset = new Map<number, bigint>();
-  const seekAll = () => {
-    for (const range of ranges) consumer.seek({ topic: options.topic, partition: range.partition, offset: (nextOffset.get(range.partition) ?? range.start).toString() });
-  };
-  // kafkajs restarts a consumer whose group join failed (a coordinator still loading on a young or
-  // busy broker): seek again whenever the group is joined, not only once after run().
-  consumer.on(consumer.events.GROUP_JOIN, seekAll);
-  await consumer.connect();
+  const catchUpTimeoutMs = options.catchUpTimeoutMs ?? 30_000;
+  const reader = await startTopicConsumer({
+    kafka: options.kafka,
+    topic: options.topic,
+    groupId: `fleetview-cli-${randomBytes(6).toString('hex')}`,
+    startTimeoutMs: catchUpTimeoutMs,
+    signal: options.signal,
+    // kafkajs restarts a consumer whose group join failed (a coordinator still loading on a young
+    // or busy broker): seek whenever the group is joined, not only once after the first join.
+    onGroupJoin: (consumer) => {
+      for (const range of ranges) consumer.seek({ topic: options.topic, partition: range.partition, offset: (nextOffset.get(range.partition) ?? range.start).toString() });
+    },
+    eachMessage: ({ partition, message }) => {
+      const range = startOf.get(partition);
+      const offset = BigInt(message.offset);
+      if ((range && offset < range.start) || offset < (nextOffset.get(partition) ?? 0n)) return;
+      nextOffset.set(partition, offset + 1n);
+      const event = parseEvent(message.value);
+      if (event === null) options.onSkipped?.(`partition ${partition} offset ${message.offset}: not a fleetview event`);
+      const isHistory = range !== undefined && offset < range.high;
+      if (event !== null) {
+        if (isHistory || !caughtUp) history.push({ event, partition, offset });
+        else if (matches(event)) options.onEvent(event);
+      }
+      if (range && offset >= range.high - 1n) behind.delete(partition);
+      if (behind.size === 0) catchUp();
+    },
+  }).catch((err: unknown) => {
+    // Ctrl-C before the consumer joined: nothing was read, nothing is left open.
+    if (options.signal?.aborted) return null;
+    throw err;
+  });
+  if (reader === null) return;
   try {
-    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ partition, message }) => {
-        const range = startOf.get(partition);
-        const offset = BigInt(message.offset);
-        if ((range && offset < range.start) || offset < (nextOffset.get(partition) ?? 0n)) return Promise.resolve();
-        nextOffset.set(partition, offset + 1n);
-        const event = parseEvent(message.value);
-        if (event === null) options.onSkipped?.(`partition ${partition} offset ${message.offset}: not a fleetview event`);
-        const isHistory = range !== undefined && offset < range.high;
-        if (event !== null) {
-          if (isHistory || !caughtUp) history.push({ event, partition, offset });
-          else if (matches(event)) options.onEvent(event);
-        }
-        if (range && offset >= range.high - 1n) behind.delete(partition);
-        if (behind.size === 0) catchUp();
-        return Promise.resolve();
-      },
-    });
-    try {
-      seekAll();
-    } catch (err) {
-      // Not joined yet (the join is being retried): the GROUP_JOIN handler seeks.
-      if (!/not initialized/i.test((err as Error).message)) throw err;
-    }
     if (behind.size === 0) catchUp();
 
     const timeout = setTimeout(() => {
-      if (!caughtUp) fail(new Error(`could not read the existing events of ${options.topic} within ${options.catchUpTimeoutMs ?? 30_000} ms`));
-    }, options.catchUpTimeoutMs ?? 30_000);
+      if (!caughtUp) fail(new Error(`could not read the existing events of ${options.topic} within ${catchUpTimeoutMs} ms`));
+    }, catchUpTimeoutMs);
     const onAbort = () => finish();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) finish();
@@ -152,6 +159,6 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
       options.signal?.removeEventListener('abort', onAbort);
     }
   } finally {
-    await consumer.disconnect();
+    await reader.stop(5_000);
   }
 }

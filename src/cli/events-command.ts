@@ -1,13 +1,13 @@
 import { isKafkaConnectError } from '../adapters/connections/index.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import { clusterIdProblem } from '../domain/ids.js';
-import { countOption, parseCommand } from './args.js';
+import { countOption, parseCommand, secondsOption } from './args.js';
 import type { CommandContext } from './context.js';
 import { CliError, usageError } from './errors.js';
 import { formatEvent } from './event-format.js';
 import { readEvents } from './event-stream.js';
 
-export const eventsUsage = `usage: fleetview events [--cluster C] [--from-beginning | --last N] [--follow] [--json]
+export const eventsUsage = `usage: fleetview events [--cluster C] [--from-beginning | --last N] [--follow] [--timeout SECONDS] [--json]
 
 Reads the events topic: the last N events already there (default 20), or every retained one
 with --from-beginning, then with --follow every new event until Ctrl-C. One readable line per
@@ -17,6 +17,8 @@ event (time, cluster, event, node, what changed); --json prints each envelope as
   --from-beginning   every event the topic still holds
   --last N           the last N events already in the topic (default 20; 0: none)
   --follow           keep printing new events until Ctrl-C
+  --timeout SECONDS  with --follow: stop following after this long (exit 0); without it:
+                     how long reading the existing events may take (default 30, then exit 1)
   --json             JSON lines instead of text
 
 examples: fleetview events --follow
@@ -34,6 +36,7 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
         last: { type: 'string' },
         follow: { type: 'boolean' },
         json: { type: 'boolean' },
+        timeout: { type: 'string' },
       },
       positionals: [0, 0],
     },
@@ -44,6 +47,12 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
   const last = countOption('events', 'last', values.last, 20);
   const clusterProblem = values.cluster === undefined ? null : clusterIdProblem(values.cluster);
   if (clusterProblem) throw usageError(`fleetview events: --cluster: ${clusterProblem}`);
+  const follow = values.follow === true;
+  const timeoutS = values.timeout === undefined ? undefined : secondsOption('events', 'timeout', values.timeout, 30);
+  // --follow --timeout: the follow ends like a Ctrl-C once the time is up.
+  const stop = new AbortController();
+  const stopFollowing = follow && timeoutS !== undefined ? setTimeout(() => stop.abort(), timeoutS * 1000) : undefined;
+  const signal = AbortSignal.any([context.signal, stop.signal]);
   const print = (event: FleetEvent) => context.out(values.json ? JSON.stringify(event) : formatEvent(event));
   try {
     await readEvents({
@@ -51,11 +60,12 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
       topic: context.config.kafka.topic,
       history: values['from-beginning'] ? 'all' : last,
       cluster: values.cluster,
-      follow: values.follow === true,
-      signal: context.signal,
+      follow,
+      signal,
+      catchUpTimeoutMs: !follow && timeoutS !== undefined ? timeoutS * 1000 : undefined,
       onEvent: print,
       onCaughtUp: () => {
-        if (values.follow) context.note(`following ${context.config.kafka.topic}${values.cluster ? ` for ${values.cluster}` : ''} (Ctrl-C to stop)`);
+        if (follow) context.note(`following ${context.config.kafka.topic}${values.cluster ? ` for ${values.cluster}` : ''} (${timeoutS === undefined ? 'Ctrl-C to stop' : `for ${timeoutS} s, or until Ctrl-C`})`);
       },
       onSkipped: (reason) => context.note(`skipped a message that is not a fleetview event: ${reason}`),
     });
@@ -63,5 +73,7 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
     if (err instanceof CliError) throw err;
     if (isKafkaConnectError(err)) throw context.services.kafkaUnreachable(err);
     throw err;
+  } finally {
+    clearTimeout(stopFollowing);
   }
 }

@@ -1,3 +1,4 @@
+// test-runner: alone (a benchmark: its windows measure CPU per process group and detection times)
 // The smoke run of `npm run bench:fleet`, as a user runs it, at a tiny size (5 clusters × 3
 // nodes, a 5 s interval, 10 s windows): every figure must be produced (none null or NaN), none
 // judged (timings are noise on shared machines), and nothing of the run may be left: no
@@ -12,6 +13,7 @@ import { after, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { cleanupBound } from '../helpers/bounded.js';
 import { eventually } from '../helpers/discovery.js';
 import { connectClient, testConfig } from '../helpers/e2e.js';
 
@@ -20,7 +22,7 @@ const config = testConfig();
 const dir = mkdtempSync(join(tmpdir(), 'fleetview-bench-fleet-test-'));
 const out = join(dir, 'fleet.json');
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true }), cleanupBound);
 
 /** The value at a dotted path of the results, for messages that name the missing figure. */
 function at(value: unknown, path: string): unknown {

@@ -1,3 +1,4 @@
+// test-runner: alone (its own services, workers and a sim beside the shared ones: it needs the cores)
 // The short chaos run, as a user runs it (`npm run chaos`), at 10 clusters × 3 nodes with a 3 s
 // interval and a subset of the faults: the worker SIGKILLed and started again, Kafka stopped,
 // the store frozen, agent faults (hang, reset, 500, not JSON, 10 MiB), the discovery endpoint
@@ -14,12 +15,13 @@ import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ChaosResults } from '../../bench/chaos/run.js';
 import { groupPids } from '../../bench/fleet/processes.js';
+import { cleanupBound } from '../helpers/bounded.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fleetview-chaos-test-'));
 const out = join(dir, 'chaos.json');
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => rmSync(dir, { recursive: true, force: true }), cleanupBound);
 
 /** Command lines of every process now. */
 function commandLines(): string[] {

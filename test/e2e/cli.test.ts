@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { runCli } from '../../src/starter.js';
 import { refreshNowUpdate } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, fleetviewBin as bin, runFleetview, type CliResult } from '../helpers/cli.js';
 import { discoveryConfigEnv, eventually, removeSchedule } from '../helpers/discovery.js';
 import { connectClient, startTestWorker, terminateQuietly, testConfig, type TestWorker } from '../helpers/e2e.js';
@@ -62,18 +64,26 @@ before(async () => {
     join(dir, 'bad.yaml'),
     `name: fine\nbackend: file\noptions: {path: /tmp/x.yaml}\n---\nname: broken\nbackend: http\ninterval: -5\noptions: {url: ftp://nowhere}\n`,
   );
-});
+}, setupBound);
 
-after(async () => {
-  if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
-  await worker?.stop();
-  for (const id of clusterIds ?? []) await terminateQuietly(temporal.client.workflow.getHandle(`cluster/${id}`));
-  await temporal?.close();
-  await mongo?.db.dropDatabase().catch(() => undefined);
-  await mongo?.close();
-  await sim?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(
+  () =>
+    cleanUp({
+      'removing the discovery schedule': async () => {
+        if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
+      },
+      'stopping the worker': () => worker?.stop(),
+      'terminating the cluster workflows': async () => {
+        if (temporal) for (const id of clusterIds ?? []) await terminateQuietly(temporal.client.workflow.getHandle(`cluster/${id}`));
+      },
+      'closing the Temporal client': () => temporal?.close(),
+      'dropping the test database': () => mongo?.db.dropDatabase().catch(() => undefined),
+      'closing the MongoDB store': () => mongo?.close(),
+      'stopping the sim': () => sim?.close(),
+      'deleting the temp folder': () => rmSync(dir, { recursive: true, force: true }),
+    }),
+  cleanupBound,
+);
 
 describe('fleetview CLI', () => {
   it('explains itself: --help everywhere, exit 2 on a bad command line', async () => {
@@ -273,6 +283,32 @@ describe('fleetview CLI', () => {
     assert.equal(described.action.workflowType, 'discovery');
     // With the schedule in place, apply no longer warns.
     assert.doesNotMatch((await cli(['discovery', 'apply', '-f', join(dir, 'good.yaml')])).stderr, /fleetview start/);
+  });
+
+  it('events ends by itself: --follow --timeout, and a Ctrl-C while Kafka does not answer', async () => {
+    const timed = await cli(['events', '--follow', '--last', '0', '--timeout', '2']);
+    expectExit(timed, 0, 'events --follow --timeout 2 (runFleetview kills it after 60 s)');
+    assert.match(timed.stderr, /following \S+ \(for 2 s, or until Ctrl-C\)/);
+
+    // A "broker" that takes connections and never answers: every Kafka request of the CLI waits.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const follower = spawn(process.execPath, [bin, 'events', '--follow'], { env: { ...baseEnv, FLEETVIEW_KAFKA_BROKERS: `127.0.0.1:${port}` } });
+    let err = '';
+    follower.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => follower.on('close', resolve));
+    try {
+      await eventually('the CLI connected to the silent broker', () => sockets.length > 0 || undefined, 30_000);
+      follower.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000).unref())]);
+      assert.equal(code, 0, `events --follow, Ctrl-C while Kafka is silent: ${code === 'hung' ? 'still running 15 s after Ctrl-C' : `exit ${code}`}: ${err}`);
+    } finally {
+      follower.kill('SIGKILL');
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('names the service and address it cannot reach (exit 4)', async () => {

@@ -13,6 +13,7 @@ import { materialViewKey } from '../../src/domain/material-view.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { nodesSignal, refreshNowUpdate, refreshSignal, viewQuery, type DiscoveryRecordInput } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { connectClient, localActivityType, servicesEnv, terminateQuietly, testConfig, TopicReader, startTestWorker, waitForView, type TestWorker } from '../helpers/e2e.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -48,17 +49,23 @@ before(async () => {
   temporal = await connectClient(config);
   worker = await startTestWorker(config);
   reader = await new TopicReader(config).start();
-});
+}, setupBound);
 
-after(async () => {
-  for (const handle of started) await terminateQuietly(handle);
-  await reader?.stop();
-  await worker?.stop();
-  await temporal?.close();
-  await store?.db.dropDatabase().catch(() => undefined);
-  await store?.close();
-  await sim?.close();
-});
+after(
+  () =>
+    cleanUp({
+      'terminating the cluster workflows': async () => {
+        for (const handle of started) await terminateQuietly(handle);
+      },
+      'stopping the topic reader': () => reader?.stop(),
+      'stopping the worker': () => worker?.stop(),
+      'closing the Temporal client': () => temporal?.close(),
+      'dropping the test database': () => store?.db.dropDatabase().catch(() => undefined),
+      'closing the MongoDB store': () => store?.close(),
+      'stopping the sim': () => sim?.close(),
+    }),
+  cleanupBound,
+);
 
 describe('cluster refresh workflow', () => {
   it('turns a scripted scenario into exactly the expected events, in Kafka, MongoDB and the view', async () => {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { refreshNowUpdate, viewQuery } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { startRefresherFixture, testConfig, type RefresherFixture } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -19,12 +20,16 @@ before(async () => {
   });
   temporalServer.start();
   fixture = await startRefresherFixture(testConfig({ FLEETVIEW_TEMPORAL_ADDRESS: `127.0.0.1:${port}` }), { nodes: 2, idPrefix: `${uniqueName('can')}-` });
-});
+}, setupBound);
 
-after(async () => {
-  await fixture?.close();
-  temporalServer?.dispose();
-});
+after(
+  () =>
+    cleanUp({
+      'closing the refresher fixture': () => fixture?.close(),
+      'stopping the isolated Temporal server': () => temporalServer?.dispose(),
+    }),
+  cleanupBound,
+);
 
 it('continues as new when the server suggests it, carrying the view and the generation', async () => {
   const { handle, temporal } = fixture!;

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { createMongoStore } from '../../src/adapters/mongo-store.js';
+import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { cleanUp, cleanupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv } from '../helpers/discovery.js';
 import { connectClient, testConfig } from '../helpers/e2e.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -14,11 +15,16 @@ import { uniqueName } from '../helpers/unique.js';
 const config = testConfig({ FLEETVIEW_DISCOVERY_SCHEDULE_ID: uniqueName('demo-schedule') });
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-after(async () => {
-  const mongo = await createMongoStore(config.mongodb);
-  await mongo.db.dropDatabase().catch(() => undefined);
-  await mongo.close();
-});
+after(() => {
+  let mongo: ClusterStore | undefined;
+  return cleanUp({
+    'dropping the test database': async () => {
+      mongo = await createMongoStore(config.mongodb);
+      await mongo.db.dropDatabase().catch(() => undefined);
+    },
+    'closing the MongoDB store': () => mongo?.close(),
+  });
+}, cleanupBound);
 
 it('npm run demo -- --once plays the scenario, sees every expected event and stops what it started', async () => {
   const env = { ...process.env, ...discoveryConfigEnv(config) };

@@ -20,6 +20,7 @@ import { startSim, type SimDiscoveryRecord, type SimHandle } from '../../src/sim
 import type { ClusterRefreshResult } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery } from '../../src/workflows/messages.js';
 import { expectExit, runFleetview } from '../helpers/cli.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, eventually, executionCount, removeSchedule, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
 import { connectClient, servicesEnv, startTestWorker, terminateQuietly, testConfig, TopicReader, type TestWorker } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
@@ -70,23 +71,33 @@ before(async () => {
   temporal = await connectClient(config);
   worker = await startTestWorker(config);
   reader = await new TopicReader(config).start();
-});
+}, setupBound);
 
-after(async () => {
-  // Schedule and worker first: a discovery run in flight could otherwise start a refresher again
-  // right after it is terminated.
-  if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
-  await reader?.stop();
-  await worker?.stop();
-  for (const sim of sims) {
-    for (const record of sim.records()) await terminateQuietly(clusterHandle(record.cluster_id));
-  }
-  await temporal?.close();
-  await mongo?.db.dropDatabase().catch(() => undefined);
-  await mongo?.close();
-  for (const sim of sims) await sim.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(
+  () =>
+    cleanUp({
+      // Schedule and worker first: a discovery run in flight could otherwise start a refresher again
+      // right after it is terminated.
+      'removing the discovery schedule': async () => {
+        if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
+      },
+      'stopping the topic reader': () => reader?.stop(),
+      'stopping the worker': () => worker?.stop(),
+      'terminating the cluster workflows': async () => {
+        for (const sim of sims) {
+          for (const record of sim.records()) await terminateQuietly(clusterHandle(record.cluster_id));
+        }
+      },
+      'closing the Temporal client': () => temporal?.close(),
+      'dropping the test database': () => mongo?.db.dropDatabase().catch(() => undefined),
+      'closing the MongoDB store': () => mongo?.close(),
+      'stopping the sims': async () => {
+        for (const sim of sims) await sim.close();
+      },
+      'deleting the temp folder': () => rmSync(dir, { recursive: true, force: true }),
+    }),
+  cleanupBound,
+);
 
 describe('discovery from each backend', () => {
   for (const backend of ['file', 'http', 'http_sd'] as const) {

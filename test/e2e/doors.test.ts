@@ -17,6 +17,7 @@ import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-st
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { createFleetviewWorker, type RunningWorker } from '../../src/worker.js';
 import { viewQuery } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, runDiscovery } from '../helpers/discovery.js';
 import { connectClient, servicesEnv, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
 import { assertDoorAnswer, doorRows } from '../helpers/readme-doors.js';
@@ -84,19 +85,27 @@ before(async () => {
   worker = await createFleetviewWorker(config, createLogger('warn', { test: true }, (line) => logLines.push(line)));
   working = worker.run();
   reader = await new TopicReader(config).start();
-});
+}, setupBound);
 
-after(async () => {
-  await reader?.stop();
-  if (temporal && clusterId) await terminateQuietly(handle());
-  worker?.shutdown();
-  await working;
-  await temporal?.close();
-  await mongo?.db.dropDatabase().catch(() => undefined);
-  await mongo?.close();
-  await sim?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(
+  () =>
+    cleanUp({
+      'stopping the topic reader': () => reader?.stop(),
+      'terminating the cluster workflow': async () => {
+        if (temporal && clusterId) await terminateQuietly(handle());
+      },
+      'stopping the worker': async () => {
+        worker?.shutdown();
+        await working;
+      },
+      'closing the Temporal client': () => temporal?.close(),
+      'dropping the test database': () => mongo?.db.dropDatabase().catch(() => undefined),
+      'closing the MongoDB store': () => mongo?.close(),
+      'stopping the sim': () => sim?.close(),
+      'deleting the temp folder': () => rmSync(dir, { recursive: true, force: true }),
+    }),
+  cleanupBound,
+);
 
 describe('bad input at the doors of a running fleetview', () => {
   it('discovery records: a run skips the bad ones, names each, and stores and starts only the good one', async () => {

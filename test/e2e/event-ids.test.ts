@@ -11,6 +11,7 @@ import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { refreshSignal, type ViewQueryResult } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { connectClient, spawnWorkerProcess, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -47,29 +48,28 @@ before(async () => {
   temporal = await connectClient(config);
   startWorkerProcess();
   // The worker creates the topic; the reader subscribes once it exists.
-  await waitUntil(
-    async () => {
-      try {
-        reader = await new TopicReader(config).start();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    60_000,
-    'the worker did not create the topic',
-  );
-});
+  reader = await new TopicReader(config).start({ waitForTopicMs: 60_000 });
+}, setupBound);
 
-after(async () => {
-  if (store) store.signal('SIGCONT');
-  for (const handle of handles) await terminateQuietly(handle);
-  for (const child of workers) await kill(child);
-  await reader?.stop();
-  await temporal?.close();
-  await sim?.close();
-  store?.dispose();
-});
+after(
+  () =>
+    cleanUp({
+      'resuming the frozen store': () => {
+        if (store) store.signal('SIGCONT');
+      },
+      'terminating the cluster workflows': async () => {
+        for (const handle of handles) await terminateQuietly(handle);
+      },
+      'killing the worker processes': async () => {
+        for (const child of workers) await kill(child);
+      },
+      'stopping the topic reader': () => reader?.stop(),
+      'closing the Temporal client': () => temporal?.close(),
+      'stopping the sim': () => sim?.close(),
+      'stopping the isolated store': () => store?.dispose(),
+    }),
+  cleanupBound,
+);
 
 const setState = async (clusterId: string, node: string, state: Record<string, string>) => {
   const answer = await fetch(`${sim.url}/admin/clusters/${clusterId}/nodes/${node}/state`, { method: 'POST', body: JSON.stringify(state) });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { refreshNowUpdate, refreshSignal } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { startRefresherFixture, testConfig, TopicReader, waitForView, type RefresherFixture } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -17,12 +18,16 @@ before(async () => {
   kafkaServer.start();
   config = testConfig({ FLEETVIEW_KAFKA_BROKERS: `127.0.0.1:${port}` });
   fixture = await startRefresherFixture(config, { nodes: 3, idPrefix: `${uniqueName('outage')}-` });
-});
+}, setupBound);
 
-after(async () => {
-  await fixture?.close();
-  kafkaServer?.dispose();
-});
+after(
+  () =>
+    cleanUp({
+      'closing the refresher fixture': () => fixture?.close(),
+      'stopping the isolated Kafka': () => kafkaServer?.dispose(),
+    }),
+  cleanupBound,
+);
 
 it('holds events while Kafka is down and delivers them in order when it returns', async () => {
   const { handle, sim } = fixture!;

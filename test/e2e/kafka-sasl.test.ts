@@ -12,6 +12,7 @@ import type { Config } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { createFleetviewWorker } from '../../src/worker.js';
 import { refreshNowUpdate } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { configEnv, startRefresherFixture, testConfig, type RefresherFixture } from '../helpers/e2e.js';
 import { startSecureKafka, type SecureKafka } from '../helpers/secure-kafka.js';
 import { TestPki, runCliProcess } from '../helpers/tls.js';
@@ -34,12 +35,16 @@ before(async () => {
     FLEETVIEW_KAFKA_SASL_USERNAME: kafka.users.scram512.username,
     FLEETVIEW_KAFKA_SASL_PASSWORD_FILE: pki.file('kafka-password', `${kafka.users.scram512.password}\n`),
   };
-});
+}, setupBound);
 
-after(async () => {
-  await kafka?.stop();
-  pki.dispose();
-});
+after(
+  () =>
+    cleanUp({
+      'stopping the secure Kafka': () => kafka?.stop(),
+      'deleting the certificates': () => pki.dispose(),
+    }),
+  cleanupBound,
+);
 
 /** A CLI process's environment: `config` as variables, the Kafka ones replaced by `kafkaEnv`. */
 function cliEnv(config: Config, kafkaEnv: Record<string, string>): Record<string, string> {
@@ -66,11 +71,15 @@ describe('Kafka over SASL_SSL', () => {
   before(async () => {
     config = testConfig(scram512);
     fixture = await startRefresherFixture(config, { nodes: 2, idPrefix: `${uniqueName('sasl')}-` });
-  });
+  }, setupBound);
 
-  after(async () => {
-    await fixture?.close();
-  });
+  after(
+    () =>
+      cleanUp({
+        'closing the refresher fixture': () => fixture?.close(),
+      }),
+    cleanupBound,
+  );
 
   it('the worker publishes a refresh\'s events (SCRAM-SHA-512, password from a file) and the CLI reads them', async () => {
     const clusterId = fixture!.sim.records()[0]!.cluster_id;

@@ -18,8 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { kafkaSecurity } from '../../src/adapters/connections/index.js';
+import { startTopicConsumer } from '../../src/adapters/topic-consumer.js';
 import { loadConfig } from '../../src/config.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { eventually, removeSchedule } from '../helpers/discovery.js';
 import { connectClient, servicesEnv, testConfig } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
@@ -83,29 +85,38 @@ before(async () => {
     FLEETVIEW_METRICS_PORT: String(metricsPort),
     FLEETVIEW_LOG_LEVEL: 'debug',
   };
-});
+}, setupBound);
 
-after(async () => {
-  if (worker && worker.exitCode === null) {
-    const gone = new Promise((resolve) => worker!.once('exit', resolve));
-    worker.kill('SIGTERM');
-    await gone;
-  }
-  if (env) {
-    const temporal = await connectClient(loadConfig(env)).catch(() => undefined);
-    if (temporal) {
-      await removeSchedule(temporal.client, env.FLEETVIEW_DISCOVERY_SCHEDULE_ID!).catch(() => undefined);
+after(() => {
+  let temporal: Awaited<ReturnType<typeof connectClient>> | undefined;
+  return cleanUp({
+    'stopping the worker process': async () => {
+      if (worker && worker.exitCode === null) {
+        const gone = new Promise((resolve) => worker!.once('exit', resolve));
+        worker.kill('SIGTERM');
+        // A graceful stop takes seconds; one that does not come is cut short.
+        const hard = setTimeout(() => worker?.kill('SIGKILL'), 20_000);
+        await gone;
+        clearTimeout(hard);
+      }
+    },
+    'connecting to Temporal through the TLS proxy': async () => {
+      if (env) temporal = await connectClient(loadConfig(env)).catch(() => undefined);
+    },
+    'removing the discovery schedule': () => temporal && removeSchedule(temporal.client, env.FLEETVIEW_DISCOVERY_SCHEDULE_ID!).catch(() => undefined),
+    'terminating the running workflows': async () => {
+      if (!temporal) return;
       for await (const run of temporal.client.workflow.list({ query: `TaskQueue = '${env.FLEETVIEW_TASK_QUEUE}' AND ExecutionStatus = 'Running'` })) {
         await temporal.client.workflow.getHandle(run.workflowId, run.runId).terminate('the test finished').catch(() => undefined);
       }
-      await temporal.close();
-    }
-  }
-  await sim?.close();
-  await proxy?.close();
-  await kafka?.stop();
-  pki.dispose();
-});
+    },
+    'closing the Temporal client': () => temporal?.close(),
+    'stopping the sim': () => sim?.close(),
+    'stopping the TLS proxy': () => proxy?.close(),
+    'stopping the secure Kafka': () => kafka?.stop(),
+    'deleting the certificates and secret files': () => pki.dispose(),
+  });
+}, cleanupBound);
 
 async function cli(args: string[], expectCode = 0): Promise<CliResult> {
   const result = await runCliProcess(args, env);
@@ -150,23 +161,26 @@ async function collectEverything(): Promise<Array<{ where: string; text: string 
 
   // Every message of the topic, raw.
   const config = loadConfig(env);
-  const consumer = new Kafka({ ...kafkaSecurity(config.kafka), clientId: uniqueName('secrets-reader'), brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('secrets-reader'), maxWaitTimeInMs: 200 });
   const messages: string[] = [];
   const admin = new Kafka({ ...kafkaSecurity(config.kafka), clientId: uniqueName('secrets-admin'), brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   const total = (await admin.fetchTopicOffsets(config.kafka.topic)).reduce((sum, p) => sum + Number(p.high), 0);
   await admin.disconnect();
-  await consumer.connect();
-  await consumer.subscribe({ topic: config.kafka.topic, fromBeginning: true });
-  await consumer.run({
+  const reader = await startTopicConsumer({
+    kafka: new Kafka({ ...kafkaSecurity(config.kafka), clientId: uniqueName('secrets-reader'), brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }),
+    topic: config.kafka.topic,
+    groupId: uniqueName('secrets-reader'),
+    maxWaitTimeInMs: 200,
     eachMessage: ({ message }) => {
       const headers = Object.entries(message.headers ?? {}).map(([name, value]) => `${name}=${String(value)}`);
       messages.push([message.key?.toString(), message.value?.toString(), ...headers].join(' '));
-      return Promise.resolve();
     },
   });
-  await eventually('every message of the topic read', () => messages.length >= total || undefined, 30_000);
-  await consumer.disconnect();
+  try {
+    await eventually('every message of the topic read', () => messages.length >= total || undefined, 30_000);
+  } finally {
+    await reader.stop();
+  }
   places.push({ where: 'the events topic', text: messages.join('\n') });
 
   // The state in MongoDB, collection by collection.

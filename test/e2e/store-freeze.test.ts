@@ -11,6 +11,7 @@ import { materialViewKey } from '../../src/domain/material-view.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { connectClient, startTestWorker, terminateQuietly, testConfig, TopicReader, waitUntil, type TestWorker } from '../helpers/e2e.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -39,18 +40,26 @@ before(async () => {
   worker = await startTestWorker(config);
   reader = await new TopicReader(config).start();
   mongo = await MongoClient.connect(config.mongodb.uri, { serverSelectionTimeoutMS: 5_000 });
-});
+}, setupBound);
 
-after(async () => {
-  if (store) store.signal('SIGCONT');
-  for (const handle of handles) await terminateQuietly(handle);
-  await worker?.stop();
-  await reader?.stop();
-  await temporal?.close();
-  await mongo?.close();
-  await sim?.close();
-  store?.dispose();
-});
+after(
+  () =>
+    cleanUp({
+      'resuming the frozen store': () => {
+        if (store) store.signal('SIGCONT');
+      },
+      'terminating the cluster workflows': async () => {
+        for (const handle of handles) await terminateQuietly(handle);
+      },
+      'stopping the worker': () => worker?.stop(),
+      'stopping the topic reader': () => reader?.stop(),
+      'closing the Temporal client': () => temporal?.close(),
+      'closing the MongoDB client': () => mongo?.close(),
+      'stopping the sim': () => sim?.close(),
+      'stopping the isolated store': () => store?.dispose(),
+    }),
+  cleanupBound,
+);
 
 it('keeps refreshing and publishing while the store is frozen, and the store converges after', async () => {
   for (const record of sim.records()) {

@@ -8,6 +8,7 @@ import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { connectClient, spawnWorkerProcess, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -32,14 +33,22 @@ before(async () => {
   // A slow agent stretches every refresh to ~0.6 s, so a kill lands inside one.
   sim = await startSim({ clusters: 1, nodes: 3, idPrefix: `${uniqueName('crash')}-`, slowMs: 600 });
   temporal = await connectClient(config);
-});
+}, setupBound);
 
-after(async () => {
-  if (handle) await terminateQuietly(handle);
-  for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await temporal?.close();
-  await sim?.close();
-});
+after(
+  () =>
+    cleanUp({
+      'terminating the cluster workflow': async () => {
+        if (handle) await terminateQuietly(handle);
+      },
+      'killing the worker processes': () => {
+        for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+      'closing the Temporal client': () => temporal?.close(),
+      'stopping the sim': () => sim?.close(),
+    }),
+  cleanupBound,
+);
 
 it('resumes after a SIGKILL with no transition lost or invented', async () => {
   const record = sim.records()[0]!;

@@ -5,9 +5,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { connectTemporalClient, kafkaSecurity } from '../../src/adapters/connections/index.js';
 import { createLogger } from '../../src/adapters/logger.js';
+import { startTopicConsumer, type TopicConsumer } from '../../src/adapters/topic-consumer.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { createFleetviewWorker, type RunningWorker } from '../../src/worker.js';
@@ -128,16 +129,19 @@ export interface ReceivedEvent {
 /** Reads the topic from the beginning into memory, from the moment it is started. */
 export class TopicReader {
   readonly received: ReceivedEvent[] = [];
-  private consumer: Consumer | undefined;
+  private consumer: TopicConsumer | undefined;
 
   constructor(private readonly config: Config) {}
 
-  async start(): Promise<this> {
+  /** `waitForTopicMs`: how long the topic may take to appear (a worker starting beside the test creates it). */
+  async start({ waitForTopicMs = 0 }: { waitForTopicMs?: number } = {}): Promise<this> {
     const kafka = new Kafka({ ...kafkaSecurity(this.config.kafka), clientId: uniqueName('reader'), brokers: this.config.kafka.brokers, logLevel: logLevel.NOTHING });
-    this.consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.config.kafka.topic, fromBeginning: true });
-    await this.consumer.run({
+    this.consumer = await startTopicConsumer({
+      kafka,
+      topic: this.config.kafka.topic,
+      groupId: uniqueName('reader'),
+      maxWaitTimeInMs: 200,
+      waitForTopicMs,
       eachMessage: ({ message, partition }) => {
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
@@ -148,7 +152,6 @@ export class TopicReader {
           offset: message.offset,
           headers,
         });
-        return Promise.resolve();
       },
     });
     return this;
@@ -169,8 +172,10 @@ export class TopicReader {
     return this.unique();
   }
 
+  /** Disconnects within a bound; no restart of the consumer after it. */
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
+    this.consumer = undefined;
   }
 }
 

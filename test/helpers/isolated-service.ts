@@ -33,8 +33,10 @@ export interface IsolatedService {
 export function isolatedService(service: 'temporal' | 'kafka' | 'store', env: Record<string, string>): IsolatedService {
   const root = mkdtempSync(join(tmpdir(), `fleetview-${service}-`));
   const fullEnv = { FLEETVIEW_RUN_DIR: join(root, 'run'), FLEETVIEW_DATA_DIR: join(root, 'data'), ...env };
-  const call = (command: string) => {
-    const result = spawnSync('bash', [script, command, service], { env: { ...process.env, ...fullEnv }, encoding: 'utf8', timeout: 180_000 });
+  // Synchronous, so a hook's own deadline cannot cut it short: each command carries its bound
+  // (a stop within a cleanup step's, a start within a setup hook's).
+  const call = (command: 'start' | 'stop') => {
+    const result = spawnSync('bash', [script, command, service], { env: { ...process.env, ...fullEnv }, encoding: 'utf8', timeout: command === 'start' ? 180_000 : 30_000 });
     if (result.status !== 0) throw new Error(`services.sh ${command} ${service} failed:\n${result.stdout}${result.stderr}`);
   };
   return {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAgentClient } from '../../src/adapters/agent-client.js';
 import type { AgentClientOptions } from '../../src/adapters/agent-client.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { agentHandler, startServer } from './helpers/http-servers.js';
 import type { TestServer } from './helpers/http-servers.js';
 import { makeTestCertificates } from './helpers/tls-certs.js';
@@ -23,12 +24,18 @@ before(async () => {
   caSigned = await startServer(agentHandler('rs0'), { cert: certs.serverCert, key: certs.serverKey });
   mutual = await startServer(agentHandler('rs0'), { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requestCert: true, rejectUnauthorized: true });
   selfSigned = await startServer(agentHandler('rs0'), { cert: certs.selfSignedCert, key: certs.selfSignedKey });
-});
+}, setupBound);
 
-after(async () => {
-  await Promise.all([caSigned.close(), mutual.close(), selfSigned.close()]);
-  certs.remove();
-});
+after(
+  () =>
+    cleanUp({
+      'stopping the CA-signed agent': () => caSigned.close(),
+      'stopping the mutual-TLS agent': () => mutual.close(),
+      'stopping the self-signed agent': () => selfSigned.close(),
+      'deleting the certificates': () => certs.remove(),
+    }),
+  cleanupBound,
+);
 
 async function observeWith(options: Partial<AgentClientOptions>, server: TestServer) {
   const client = createAgentClient({ ...base, ...options });

@@ -10,6 +10,7 @@ import { agentTimeoutHeader, createAgentClient } from '../../src/adapters/agent-
 import type { AgentClient } from '../../src/adapters/agent-client.js';
 import { startSim } from '../../src/sim/index.js';
 import type { SimHandle } from '../../src/sim/index.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { agentHandler, healthyAgentBodies, sendJson, startServer } from './helpers/http-servers.js';
 import type { TestServer } from './helpers/http-servers.js';
 
@@ -22,12 +23,16 @@ let client: AgentClient;
 before(async () => {
   sim = await startSim({ clusters: 3, nodes: 3, partitions: 4 });
   client = createAgentClient({ timeoutMs, maxResponseBytes, headers: { Authorization: 'Bearer test-token' } });
-});
+}, setupBound);
 
-after(async () => {
-  client.close();
-  await sim.close();
-});
+after(
+  () =>
+    cleanUp({
+      'closing the agent client': () => client.close(),
+      'stopping the sim': () => sim.close(),
+    }),
+  cleanupBound,
+);
 
 async function setState(cluster: string, node: string, state: Record<string, unknown>): Promise<void> {
   await admin('POST', `/admin/clusters/${cluster}/nodes/${node}/state`, state);

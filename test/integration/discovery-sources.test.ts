@@ -21,6 +21,7 @@ import type { DiscoverySetting, DiscoverySource } from '../../src/adapters/disco
 import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
 import { startSim } from '../../src/sim/index.js';
 import type { SimHandle } from '../../src/sim/index.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { sendJson, startServer } from './helpers/http-servers.js';
 import type { TestServer } from './helpers/http-servers.js';
 import { makeTestCertificates } from './helpers/tls-certs.js';
@@ -32,13 +33,19 @@ const opened: DiscoverySource[] = [];
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-discovery-'));
   sim = await startSim({ clusters: 5, nodes: 2, pageSize: 2, discoveryFile: join(dir, 'sim-discovery.json') });
-});
+}, setupBound);
 
-after(async () => {
-  for (const source of opened) source.close();
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(
+  () =>
+    cleanUp({
+      'closing the discovery sources': () => {
+        for (const source of opened) source.close();
+      },
+      'stopping the sim': () => sim.close(),
+      'deleting the temp folder': () => rmSync(dir, { recursive: true, force: true }),
+    }),
+  cleanupBound,
+);
 
 function track<T extends DiscoverySource>(source: T): T {
   opened.push(source);

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createDiscoveryStore, discoveryCollectionNames, type DiscoveryStore, type StoredDiscovery } from '../../src/adapters/discovery-store.js';
 import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
 import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoverySetting } from '../helpers/discovery.js';
 import { testConfig } from '../helpers/e2e.js';
 
@@ -27,12 +28,16 @@ before(async () => {
   mongo = await createMongoStore(config.mongodb);
   store = createDiscoveryStore(mongo.db);
   await store.ensureIndexes();
-});
+}, setupBound);
 
-after(async () => {
-  await mongo?.db.dropDatabase();
-  await mongo?.close();
-});
+after(
+  () =>
+    cleanUp({
+      'dropping the test database': () => mongo?.db.dropDatabase(),
+      'closing the MongoDB store': () => mongo?.close(),
+    }),
+  cleanupBound,
+);
 
 describe('discovery settings', () => {
   it('applies: created, unchanged, updated, each time due at once', async () => {

@@ -6,6 +6,7 @@ import kafkajs from 'kafkajs';
 import { createKafkaPublisher, type PublishableEvent } from '../../src/adapters/kafka-publisher.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { loadConfig } from '../../src/config.js';
+import { cleanUp, cleanupBound } from '../helpers/bounded.js';
 import { TopicReader } from '../helpers/e2e.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -17,11 +18,15 @@ const publisher = createKafkaPublisher({ ...config.kafka, logger: createLogger('
 const { ConfigResourceTypes, Kafka, logLevel } = kafkajs;
 const admin = new Kafka({ clientId: uniqueName('admin'), brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
 
-after(async () => {
-  await publisher.close();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
-});
+after(
+  () =>
+    cleanUp({
+      'closing the publisher': () => publisher.close(),
+      'deleting the topic': () => admin.deleteTopics({ topics: [topic] }).catch(() => undefined),
+      'disconnecting the Kafka admin': () => admin.disconnect(),
+    }),
+  cleanupBound,
+);
 
 const event = (cluster: string, generation: number, index: number): PublishableEvent => ({
   id: `${cluster}/${generation}/${index}`,

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
 import { loadConfig } from '../../src/config.js';
 import type { ClusterView, ViewNode } from '../../src/domain/cluster-view.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { uniqueName } from '../helpers/unique.js';
 
 function member(address: string, shardIds: string[], status: ViewNode['status'] = { code: 'UP' }): ViewNode {
@@ -48,12 +49,16 @@ describe('MongoDB cluster store', () => {
   before(async () => {
     store = await createMongoStore({ uri: config.mongodb.uri, database: uniqueName('store').replace(/-/g, '_') });
     await store.ensureIndexes();
-  });
+  }, setupBound);
 
-  after(async () => {
-    await store.db.dropDatabase().catch(() => undefined);
-    await store.close();
-  });
+  after(
+    () =>
+      cleanUp({
+        'dropping the test database': () => store.db.dropDatabase().catch(() => undefined),
+        'closing the MongoDB store': () => store.close(),
+      }),
+    cleanupBound,
+  );
 
   const count = (name: string) => store.db.collection(name).countDocuments({ cluster_id: 'rs0' });
 

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { mongoStoreOptions } from '../../src/adapters/connections/index.js';
 import { createMongoStore } from '../../src/adapters/mongo-store.js';
 import { loadConfig } from '../../src/config.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { configEnv, testConfig } from '../helpers/e2e.js';
 import { TestPki, runCliProcess, startTlsProxy, type CertFiles, type TlsProxy } from '../helpers/tls.js';
 
@@ -24,12 +25,16 @@ before(async () => {
   const store = new URL(loadConfig(process.env).mongodb.uri);
   proxy = await startTlsProxy({ target: `${store.hostname}:${store.port || '27017'}`, server, clientCa: ca.cert });
   uri = `mongodb://127.0.0.1:${proxy.port}/`;
-});
+}, setupBound);
 
-after(async () => {
-  await proxy?.close();
-  pki.dispose();
-});
+after(
+  () =>
+    cleanUp({
+      'stopping the TLS proxy': () => proxy?.close(),
+      'deleting the certificates': () => pki.dispose(),
+    }),
+  cleanupBound,
+);
 
 function cliEnv(mongo: Record<string, string>): Record<string, string> {
   const env = configEnv(testConfig());

@@ -6,9 +6,12 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { startTopicConsumer } from '../../src/adapters/topic-consumer.js';
 import { loadConfig } from '../../src/config.js';
 import { createEchoActivities } from '../fixtures/echo-activities.js';
 import type { echoWorkflow } from '../fixtures/echo-workflow.js';
+import { cleanUp, cleanupBound } from '../helpers/bounded.js';
+import { waitUntil } from '../helpers/e2e.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = loadConfig();
@@ -46,10 +49,14 @@ describe('Kafka', () => {
   const admin = kafka.admin();
   const topic = uniqueName('roundtrip');
 
-  after(async () => {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  after(
+    () =>
+      cleanUp({
+        'deleting the topic': () => admin.deleteTopics({ topics: [topic] }).catch(() => undefined),
+        'disconnecting the Kafka admin': () => admin.disconnect(),
+      }),
+    cleanupBound,
+  );
 
   it('delivers a produced message to a consumer through kafkajs', async () => {
     await admin.connect();
@@ -59,27 +66,24 @@ describe('Kafka', () => {
     await producer.send({ topic, messages: [{ key: 'rs0', value: JSON.stringify({ hello: 'kafka' }), headers: { 'event-id': 'rs0/1/0' } }] });
     await producer.disconnect();
 
-    const consumer = kafka.consumer({ groupId: uniqueName('group') });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    let received: { key: string; value: unknown; eventId: string } | undefined;
+    const reader = await startTopicConsumer({
+      kafka,
+      topic,
+      groupId: uniqueName('group'),
+      eachMessage: ({ message }) => {
+        received ??= {
+          key: message.key?.toString() ?? '',
+          value: JSON.parse(message.value?.toString() ?? 'null') as unknown,
+          eventId: message.headers?.['event-id']?.toString() ?? '',
+        };
+      },
+    });
     try {
-      const received = await new Promise<{ key: string; value: unknown; eventId: string }>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no message within 30 s')), 30_000);
-        void consumer.run({
-          eachMessage: async ({ message }) => {
-            clearTimeout(timer);
-            resolve({
-              key: message.key?.toString() ?? '',
-              value: JSON.parse(message.value?.toString() ?? 'null') as unknown,
-              eventId: message.headers?.['event-id']?.toString() ?? '',
-            });
-            return Promise.resolve();
-          },
-        });
-      });
+      await waitUntil(() => received !== undefined, 30_000, 'no message');
       assert.deepEqual(received, { key: 'rs0', value: { hello: 'kafka' }, eventId: 'rs0/1/0' });
     } finally {
-      await consumer.disconnect();
+      await reader.stop();
     }
   });
 });

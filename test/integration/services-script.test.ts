@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../../src/config.js';
+import { cleanupBound } from '../helpers/bounded.js';
 import { freePort } from '../helpers/isolated-service.js';
 
 const script = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));
@@ -29,7 +30,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true }), cleanupBound);
 
 describe('scripts/services.sh', () => {
   it('starts, reports and stops a service it owns, leaving none of its processes', async () => {

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startSim } from '../../src/sim/index.js';
 import type { SimHandle } from '../../src/sim/index.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,12 +25,16 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-sim-'));
   discoveryFile = join(dir, 'discovery.json');
   sim = await startSim({ clusters: 5, nodes: 3, partitions: 6, pageSize: 2, discoveryFile });
-});
+}, setupBound);
 
-after(async () => {
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(
+  () =>
+    cleanUp({
+      'stopping the sim': () => sim.close(),
+      'deleting the temp folder': () => rmSync(dir, { recursive: true, force: true }),
+    }),
+  cleanupBound,
+);
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; text: string }> {
   const response = await fetch(`${sim.url}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DiscoverySettingsError, loadDiscoverySettingsFiles, parseDiscoverySetting } from '../../src/adapters/discovery/settings.js';
+import { cleanupBound, setupBound } from '../helpers/bounded.js';
 
 describe('discovery settings documents', () => {
   test('defaults are filled in for each backend', () => {
@@ -75,8 +76,8 @@ describe('loading settings files', () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'fleetview-settings-'));
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  }, setupBound);
+  after(() => rmSync(dir, { recursive: true, force: true }), cleanupBound);
 
   test('several documents per file, lists in a document, relative paths resolved against the file', async () => {
     const first = join(dir, 'a.yaml');

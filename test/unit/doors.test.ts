@@ -14,6 +14,7 @@ import { createFileSource } from '../../src/adapters/discovery/index.js';
 import { decodeUtf8, NotUtf8Error } from '../../src/adapters/utf8.js';
 import { controlCharacterProblem } from '../../src/domain/text.js';
 import { runCli } from '../../src/starter.js';
+import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { assertDoorAnswer, doorRows } from '../helpers/readme-doors.js';
 
 const big = 'a'.repeat(10 * 1024);
@@ -27,12 +28,16 @@ before(() => {
   // Two levels below the root: `../../etc/passwd` names /etc/passwd, wherever the clone is.
   dir = mkdtempSync(join(tmpdir(), 'fleetview-doors-'));
   process.chdir(dir);
-});
+}, setupBound);
 
-after(() => {
-  process.chdir(startDir);
-  rmSync(dir, { recursive: true, force: true });
-});
+after(
+  () =>
+    cleanUp({
+      'returning to the start folder': () => process.chdir(startDir),
+      'deleting the temp folder': () => rmSync(dir, { recursive: true, force: true }),
+    }),
+  cleanupBound,
+);
 
 async function cli(args: string[]): Promise<{ text: string; exit: number; accepted: boolean }> {
   let text = '';
