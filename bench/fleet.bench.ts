@@ -6,34 +6,37 @@
  *
  *   npm run bench:fleet -- --clusters 100,300,1000 --nodes 3 --interval 15 --measure 120
  *
- * Per size, one after the other on the same sim: fleetview (onboarding, a steady-state window,
- * then detection), Prometheus (targets up, a window, detection), the bare poller (a window).
- * Sequential, so each window's CPU is its own. Every phase is bounded in time; a size that does
- * not keep up is measured and reported as such. Everything started is stopped and everything
- * stored is deleted, also on failure and on SIGINT/SIGTERM. Results: a table on stdout and
- * bench/results/fleet.json (--out elsewhere).
+ * Per size, one after the other on the same sim: fleetview (onboarding, and beside it a
+ * steady-state window from one interval after the discovery run; then detection), Prometheus
+ * (targets up, a window, detection), the bare poller (a window); --no-anchors leaves out the
+ * two anchors. Sequential, so each window's CPU is its own. --repeat N runs each size N times
+ * in a row, each run on its own (names, sim, cleanup), and sums them up as median and worst.
+ * Every phase is bounded in time; a size that does not keep up is measured and reported as
+ * such. Everything started is stopped and everything stored is deleted, also on failure and on
+ * SIGINT/SIGTERM. Results: tables on stdout and bench/results/fleet.json (--out elsewhere).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { Cleanup } from './fleet/cleanup.js';
-import { runFleetview, type FleetviewResult, type FleetviewSettings } from './fleet/fleetview-run.js';
+import { runFleetview, windowStartRule, type FleetviewResult, type FleetviewSettings } from './fleet/fleetview-run.js';
 import { runPollerAnchor, type PollerResult } from './fleet/poller-anchor.js';
 import { startedGroups } from './fleet/processes.js';
 import { runPrometheusAnchor, type PrometheusResult } from './fleet/prometheus-anchor.js';
 import { ratios, sizeTable, type SizeResult } from './fleet/report.js';
 import { ensureServices, ensureTool, gitCommit, machine, servicePgids, stopServices, versions } from './fleet/services.js';
-import { startSimProcess } from './fleet/sim-process.js';
+import { startSimProcess, type SimProcess } from './fleet/sim-process.js';
+import { sizeRuns, summaryTable, type SizeRuns } from './fleet/summary.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 const usage = `usage: npm run bench:fleet -- [options]
 
-  --clusters LIST            cluster counts, one run each (default 100; e.g. 100,300,1000)
+  --clusters LIST            cluster counts, one size each (default 100; e.g. 100,300,1000)
   --nodes N                  nodes per cluster (default 3)
   --interval S               refresh, scrape and poll interval in seconds (default 15)
   --measure S                each measuring window in seconds (default 120)
@@ -42,6 +45,13 @@ const usage = `usage: npm run bench:fleet -- [options]
   --faults K                 datastores (and agents) set down for detection (default 10)
   --history-sample N         cluster workflows whose histories are counted (default 5)
   --onboarding-timeout S     default max(120, clusters / 5)
+  --repeat N                 runs of each size in a row, each on its own names, sim and
+                             cleanup; a median | worst table per size after them (default 1)
+  --no-anchors               fleetview only: no Prometheus and no bare-poller phase (each takes
+                             another window per run); the ratios are then null
+  --worker-cpu-prof DIR      the worker runs as node --cpu-prof --import tsx src/worker.ts and
+                             writes its CPU profile into DIR/<task queue> when it stops
+                             (it gets 30 s from SIGTERM for its drain and the profile)
   --out FILE                 results JSON (default bench/results/fleet.json)`;
 
 interface Options {
@@ -54,6 +64,9 @@ interface Options {
   faults: number;
   historySample: number;
   onboardingTimeoutS: number | null;
+  repeat: number;
+  anchors: boolean;
+  workerCpuProfDir: string | null;
   out: string;
 }
 
@@ -70,6 +83,9 @@ function parseOptions(argv: string[]): Options {
       faults: { type: 'string', default: '10' },
       'history-sample': { type: 'string', default: '5' },
       'onboarding-timeout': { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      'no-anchors': { type: 'boolean', default: false },
+      'worker-cpu-prof': { type: 'string' },
       out: { type: 'string', default: join(root, 'bench', 'results', 'fleet.json') },
       help: { type: 'boolean' },
     },
@@ -94,6 +110,9 @@ function parseOptions(argv: string[]): Options {
     faults: positive('faults', values.faults),
     historySample: positive('history-sample', values['history-sample']),
     onboardingTimeoutS: values['onboarding-timeout'] === undefined ? null : positive('onboarding-timeout', values['onboarding-timeout']),
+    repeat: positive('repeat', values.repeat),
+    anchors: !values['no-anchors'],
+    workerCpuProfDir: values['worker-cpu-prof'] === undefined ? null : resolve(values['worker-cpu-prof']),
     out: resolve(values.out),
   };
 }
@@ -104,9 +123,52 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message.split('\n').slice(0, 6).join(' | ') : String(err);
 }
 
-async function runSize(options: Options, clusters: number, cleanup: Cleanup, logDir: string, runId: string): Promise<SizeResult> {
+/** The CPU profiles the worker wrote into its directory (none: it did not exit by itself in time). */
+function cpuProfiles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.cpuprofile'))
+      .map((name) => join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/** The two anchors on the same sim, one after the other; an anchor that cannot run leaves an error and a null. */
+async function runAnchors(
+  options: Options,
+  cleanup: Cleanup,
+  logDir: string,
+  sim: SimProcess,
+  faults: number,
+  errors: string[],
+): Promise<{ prometheus: PrometheusResult | null; poller: PollerResult | null }> {
+  let prometheus: PrometheusResult | null = null;
+  let poller: PollerResult | null = null;
+  if (ensureTool(root, 'prometheus')) {
+    log(`prometheus: scraping ${sim.nodes.length} targets through ${sim.url}/http_sd every ${options.intervalS} s`);
+    try {
+      prometheus = await runPrometheusAnchor(cleanup, root, logDir, sim, options.intervalS, options.measureS, faults);
+    } catch (err) {
+      errors.push(`prometheus: ${errorText(err)}`);
+    }
+  } else {
+    errors.push('prometheus: not installed and scripts/services.sh tools could not install it');
+  }
+
+  log('bare poller');
+  try {
+    poller = await runPollerAnchor(cleanup, root, logDir, sim, options.intervalS, options.measureS);
+  } catch (err) {
+    errors.push(`poller: ${errorText(err)}`);
+  }
+  return { prometheus, poller };
+}
+
+async function runSize(options: Options, clusters: number, repeat: SizeResult['repeat'], cleanup: Cleanup, logDir: string, runId: string): Promise<SizeResult> {
   const startedMs = Date.now();
-  const tag = `bench-${runId}-${clusters}`;
+  // Repeated runs of a size each get their own names: nothing of one run can count in the next.
+  const tag = repeat.of > 1 ? `bench-${runId}-${clusters}-${repeat.run}` : `bench-${runId}-${clusters}`;
   const names = {
     taskQueue: tag,
     database: tag.replace(/-/g, '_'),
@@ -120,14 +182,17 @@ async function runSize(options: Options, clusters: number, cleanup: Cleanup, log
   // At most a quarter of the nodes per kind of fault, so datastore and agent faults never share a node.
   const faults = Math.max(1, Math.min(options.faults, Math.floor(totalNodes / 4)));
   const errors: string[] = [];
+  const notes: string[] = [];
+  const profileDir = options.workerCpuProfDir === null ? null : join(options.workerCpuProfDir, tag);
   let fleetview: FleetviewResult | null = null;
   let prometheus: PrometheusResult | null = null;
   let poller: PollerResult | null = null;
+  let workerProfiles: SizeResult['worker_cpu_profiles'] = null;
   const problemsBefore = cleanup.problems.length;
   const mark = cleanup.mark();
-  log(`== ${clusters} clusters × ${options.nodes} nodes, interval ${options.intervalS} s, names ${tag}`);
+  log(`== ${clusters} clusters × ${options.nodes} nodes, interval ${options.intervalS} s${repeat.of > 1 ? `, run ${repeat.run} of ${repeat.of}` : ''}, names ${tag}`);
   try {
-    const sizeLogDir = join(logDir, String(clusters));
+    const sizeLogDir = join(logDir, repeat.of > 1 ? `${clusters}-${repeat.run}` : String(clusters));
     mkdirSync(sizeLogDir, { recursive: true });
     const sim = await startSimProcess(root, sizeLogDir, clusters, options.nodes, names.sim_id_prefix);
     cleanup.add('stopping the sim', () => sim.group.stop(10_000));
@@ -141,31 +206,25 @@ async function runSize(options: Options, clusters: number, cleanup: Cleanup, log
       onboardingTimeoutS: options.onboardingTimeoutS ?? Math.max(120, Math.ceil(clusters / 5)),
       faults,
       historySample: options.historySample,
+      workerCpuProfDir: profileDir,
     };
+    if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
     try {
       fleetview = await runFleetview({ cleanup, root, logDir: sizeLogDir, sim, names, settings, servicePgids: servicePgids(), log });
+      if (fleetview.window_start.note) notes.push(fleetview.window_start.note);
     } catch (err) {
       errors.push(`fleetview: ${errorText(err)}`);
       log(`fleetview phase failed: ${errorText(err)}`);
     }
-
-    if (ensureTool(root, 'prometheus')) {
-      log(`prometheus: scraping ${sim.nodes.length} targets through ${sim.url}/http_sd every ${options.intervalS} s`);
-      try {
-        prometheus = await runPrometheusAnchor(cleanup, root, sizeLogDir, sim, options.intervalS, options.measureS, faults);
-      } catch (err) {
-        errors.push(`prometheus: ${errorText(err)}`);
-      }
-    } else {
-      errors.push('prometheus: not installed and scripts/services.sh tools could not install it');
+    // The worker has stopped by now: its profile is written, or will never be.
+    if (profileDir !== null) {
+      workerProfiles = { dir: profileDir, files: cpuProfiles(profileDir) };
+      log(workerProfiles.files.length > 0 ? `worker CPU profiles: ${workerProfiles.files.join(', ')}` : `no worker CPU profile in ${profileDir}`);
+      if (workerProfiles.files.length === 0) notes.push(`no worker CPU profile was written in ${profileDir}: the worker did not start, or did not exit by itself within its stop grace after SIGTERM and was killed`);
     }
 
-    log('bare poller');
-    try {
-      poller = await runPollerAnchor(cleanup, root, sizeLogDir, sim, options.intervalS, options.measureS);
-    } catch (err) {
-      errors.push(`poller: ${errorText(err)}`);
-    }
+    if (options.anchors) ({ prometheus, poller } = await runAnchors(options, cleanup, sizeLogDir, sim, faults, errors));
+    else notes.push('anchors not run (--no-anchors): no Prometheus or bare-poller figures, no ratios');
   } catch (err) {
     errors.push(errorText(err));
   } finally {
@@ -177,14 +236,17 @@ async function runSize(options: Options, clusters: number, cleanup: Cleanup, log
     nodes_per_cluster: options.nodes,
     nodes: totalNodes,
     interval_s: options.intervalS,
+    repeat,
     names,
     status,
     fleetview,
     prometheus,
     poller,
     errors,
+    notes,
     ratios: ratios(fleetview, prometheus, poller),
     cleanup_problems: cleanup.problems.slice(problemsBefore),
+    worker_cpu_profiles: workerProfiles,
     duration_s: Math.round((Date.now() - startedMs) / 1000),
   };
 }
@@ -208,12 +270,19 @@ async function main(): Promise<void> {
   const startedServices = await ensureServices(config, root, log);
   cleanup.add(`stopping the services this run started (${startedServices.join(', ') || 'none'})`, () => stopServices(root, startedServices));
 
-  const sizes: SizeResult[] = [];
+  const sizes: SizeRuns[] = [];
   try {
     for (const clusters of options.clusters) {
-      const size = await runSize(options, clusters, cleanup, logDir, runId);
+      const runs: SizeResult[] = [];
+      for (let run = 1; run <= options.repeat; run++) {
+        const result = await runSize(options, clusters, { run, of: options.repeat }, cleanup, logDir, runId);
+        runs.push(result);
+        process.stdout.write(`\n${sizeTable(result)}\n`);
+      }
+      const size = sizeRuns(runs);
       sizes.push(size);
-      process.stdout.write(`\n${sizeTable(size)}\n`);
+      // One run needs no summary of itself: the output stays as it was without --repeat.
+      if (options.repeat > 1) process.stdout.write(`\n${summaryTable(size)}\n`);
     }
     const results = {
       benchmark: 'fleet',
@@ -221,11 +290,15 @@ async function main(): Promise<void> {
       command: `npm run bench:fleet -- ${process.argv.slice(2).join(' ')}`.trim(),
       parameters: { ...options, out: undefined },
       method: {
-        phases: 'sequential per size, on one sim: fleetview (onboarding, steady-state window, then detection), then Prometheus (targets up, window, detection), then the bare poller (warm-up interval, window)',
+        phases: options.anchors
+          ? 'sequential per size, on one sim: fleetview (onboarding, and beside it the steady-state window, then detection), then Prometheus (targets up, window, detection), then the bare poller (warm-up interval, window)'
+          : 'per size, on one sim: fleetview only (onboarding, and beside it the steady-state window, then detection); the Prometheus and bare-poller anchors were not run (--no-anchors), so every ratio is null',
+        repeat: 'each size run --repeat times in a row, each run with its own names, sim, worker and cleanup (sizes[i].runs); sizes[i].summary: per figure the median over the runs and the worst run (lowest done ÷ due, highest of the rest; an incomplete onboarding is the worst)',
+        window_start_rule: windowStartRule,
         onboarding: 'from `fleetview discovery apply` returning until every node\'s AGENT_NEW is on the topic (Kafka timestamp) and fleetview_refreshes >= clusters (views saved)',
         refreshes: 'fleetview_refreshes, fleetview_refresh_lag and fleetview_refresh_duration from the worker\'s metrics endpoint, differences over the window; due = clusters × window ÷ interval; quantiles interpolated within histogram buckets',
         detection: 'sim admin change (at_ms) → NODE_DOWN / AGENT_DOWN Kafka timestamp; Prometheus: → the alert\'s activeAt (the rule evaluation that fired it) in /api/v1/alerts; faults spread evenly over one interval; missed = not reported within 3 intervals + 10 s of the last fault',
-        cpu: 'utime+stime of every process of each group from /proc over the window; worker = the npx/tsx/node group; per node-refresh = refreshes done × nodes per cluster; scrapes and node polls counted by the sim',
+        cpu: 'utime+stime of every process of each group from /proc over the window; worker = the npx/tsx/node group (with --worker-cpu-prof: node alone, run with --cpu-prof --import tsx); per node-refresh = refreshes done × nodes per cluster; scrapes and node polls counted by the sim',
         history: 'whole timer cycles of sampled cluster workflows (current run, up to the end of the window) ÷ cycles',
         store: 'server counters (serverStatus.opcounters or FerretDB\'s serverStatus.metrics.commands), server-wide, over the window',
       },
@@ -242,7 +315,7 @@ async function main(): Promise<void> {
   } finally {
     await cleanup.undoAll();
   }
-  const failed = sizes.some((size) => size.status === 'failed') || cleanup.problems.length > 0;
+  const failed = sizes.some((size) => size.runs.some((run) => run.status === 'failed')) || cleanup.problems.length > 0;
   if (failed) log(`logs kept in ${logDir}`);
   else rmSync(logDir, { recursive: true, force: true });
   // Kafka and Temporal clients may hold timers for a while after closing: the run is over once stdout is flushed.

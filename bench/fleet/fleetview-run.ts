@@ -26,6 +26,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { clusterWorkflowId } from '../../src/domain/ids.js';
 import type { Cleanup } from './cleanup.js';
 import { measureDetection, type DetectionResult } from './detection.js';
+import { findDiscoveryRunEnd } from './discovery-run.js';
 import { freePort } from './ports.js';
 import { delay, spawnGroup, type ChildGroup } from './processes.js';
 import { counterTotal, gaugeTotal, histogram, histogramDelta, histogramQuantile, parsePromText, type Sample } from './prom-text.js';
@@ -52,6 +53,8 @@ export interface FleetviewSettings {
   onboardingTimeoutS: number;
   faults: number;
   historySample: number;
+  /** With --worker-cpu-prof: where this run's worker writes its CPU profile (the directory exists). */
+  workerCpuProfDir: string | null;
 }
 
 export interface FleetviewContext {
@@ -98,6 +101,8 @@ export interface FleetviewResult {
     /** fleetview_refreshes when onboarding ended (completed refreshes, views saved). */
     refreshes_completed: number;
   };
+  /** Where the steady-state window started (see windowStartRule). */
+  window_start: WindowStart;
   window_s: number;
   refreshes: {
     done: number | null;
@@ -119,6 +124,19 @@ export interface FleetviewResult {
   events: { in_window: number; per_refresh: number | null; published_metric_delta: number | null };
   stalled: boolean;
   stall: StallReport | null;
+}
+
+export const windowStartRule =
+  'one refresh interval after the discovery run that ran the applied discovery ended (its Temporal close time; the first completed run of the discovery schedule whose result lists the discovery), or at once if that is past; onboarding is measured meanwhile and may end inside the window. If that run is not found within the onboarding timeout: one interval after onboarding completed (at once if it did not), with a note';
+
+export interface WindowStart {
+  /** discovery_run: the rule above; onboarding_fallback: the run was not found, the window started after onboarding. */
+  rule: 'discovery_run' | 'onboarding_fallback';
+  discovery_run: { workflow_id: string; run_id: string } | null;
+  /** Seconds from `fleetview discovery apply` returning; negative when the run ended while the CLI was still running. */
+  discovery_run_end_s: number | null;
+  window_start_s: number;
+  note: string | null;
 }
 
 export interface StallReport {
@@ -169,10 +187,13 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
   });
 
   try {
-    log(`worker: npx tsx src/worker.ts on task queue ${names.taskQueue}, metrics on :${metricsPort}`);
-    const worker = spawnGroup('worker', 'npx', ['tsx', 'src/worker.ts'], { cwd: context.root, env, logFile: join(context.logDir, 'worker.log') });
+    const command = workerCommand(settings.workerCpuProfDir);
+    log(`worker: ${command.text} on task queue ${names.taskQueue}, metrics on :${metricsPort}`);
+    const worker = spawnGroup('worker', command.command, command.args, { cwd: context.root, env, logFile: join(context.logDir, 'worker.log') });
     cleanup.add('stopping the worker', async () => {
-      await worker.stop(20_000);
+      // SIGTERM drains the worker (up to its 10 s shutdown grace), closes its clients, and only
+      // then does Node write a CPU profile, which takes seconds for a long run of a big fleet.
+      await worker.stop(settings.workerCpuProfDir === null ? 20_000 : 30_000);
       // Runs started while the worker was stopping.
       await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the fleet benchmark finished');
     });
@@ -198,20 +219,21 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
       discoveryFile,
       [`name: ${names.discovery}`, 'backend: http', `interval: ${settings.discoveryIntervalS}`, 'options:', `  url: ${sim.url}/discovery`, ''].join('\n'),
     );
+    const applyStartedMs = Date.now();
     await runCliOrThrow(context.root, env, ['discovery', 'apply', '-f', discoveryFile], 120_000);
     const appliedMs = Date.now();
     log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
 
-    const onboarding = await waitForOnboarding(reader, sim, worker, metricsPort, appliedMs, settings.onboardingTimeoutS);
-    log(
-      onboarding.completed
-        ? `onboarded in ${onboarding.seconds} s`
-        : `onboarding incomplete after ${settings.onboardingTimeoutS} s: AGENT_NEW of ${onboarding.nodes_seen}/${sim.nodes.length} nodes (${onboarding.clusters_onboarded}/${sim.clusterIds.length} clusters), ${onboarding.refreshes_completed} refreshes completed`,
-    );
-
-    // Onboarding ends with a burst (discovery's signal-with-start may refresh a cluster twice):
-    // one interval more, and the window sees only scheduled refreshes.
-    if (onboarding.completed) await delay(settings.intervalS * 1000);
+    // Measured beside the window, not before it: onboarding may end inside the window.
+    const onboardingDone = waitForOnboarding(reader, sim, worker, metricsPort, appliedMs, settings.onboardingTimeoutS).then((onboarding) => {
+      log(
+        onboarding.completed
+          ? `onboarded in ${onboarding.seconds} s`
+          : `onboarding incomplete after ${settings.onboardingTimeoutS} s: AGENT_NEW of ${onboarding.nodes_seen}/${sim.nodes.length} nodes (${onboarding.clusters_onboarded}/${sim.clusterIds.length} clusters), ${onboarding.refreshes_completed} refreshes completed`,
+      );
+      return onboarding;
+    });
+    const windowRule = await waitForWindowStart(client, names, settings, worker, applyStartedMs, appliedMs, onboardingDone, log);
     log(`measuring the steady state for ${settings.measureS} s`);
     const usage = new UsageWindow({
       worker: worker.pgid,
@@ -231,6 +253,8 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const metricsAfter = await scrapeWorker(metricsPort);
     const storeAfter = workerStoreCommands(metricsAfter) ?? (await storeCommandCounts(mongo));
     const observations = ((await sim.nodeRequests()) - requestsBefore) / callsPerNodeObservation;
+    // Bounded by its own timeout: once the window is over, onboarding is either done or still has that long.
+    const onboarding = await onboardingDone;
 
     const refreshesDone = delta(counterTotal(metricsAfter, 'fleetview_refreshes'), counterTotal(metricsBefore, 'fleetview_refreshes'), metricsAfter.length > 0);
     const due = (sim.clusterIds.length * seconds) / settings.intervalS;
@@ -282,6 +306,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
 
     return {
       onboarding,
+      window_start: { ...windowRule, window_start_s: round((windowStartMs - appliedMs) / 1000, 1)! },
       window_s: round(seconds, 1)!,
       refreshes: {
         done: refreshesDone,
@@ -316,6 +341,50 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
   } finally {
     await cleanup.undoTo(mark);
   }
+}
+
+/**
+ * Waits until the steady-state window may start (windowStartRule): one interval after the
+ * discovery run that ran the applied discovery ended, or, when that run cannot be found within
+ * the onboarding timeout, the rule of old, one interval after onboarding completed.
+ */
+async function waitForWindowStart(
+  client: Client,
+  names: FleetviewNames,
+  settings: FleetviewSettings,
+  worker: ChildGroup,
+  applyStartedMs: number,
+  appliedMs: number,
+  onboardingDone: Promise<FleetviewResult['onboarding']>,
+  log: (line: string) => void,
+): Promise<Omit<WindowStart, 'window_start_s'>> {
+  const deadlineMs = appliedMs + settings.onboardingTimeoutS * 1000;
+  const search = await findDiscoveryRunEnd(client, names.scheduleId, names.discovery, applyStartedMs, deadlineMs, () => !worker.exited());
+  const intervalMs = settings.intervalS * 1000;
+  if (search.run) {
+    const endS = round((search.run.closeMs - appliedMs) / 1000, 1);
+    log(`discovery run ${search.run.workflowId} ran ${names.discovery} and ended ${endS} s after the apply; the window starts one interval later`);
+    await delay(Math.max(0, search.run.closeMs + intervalMs - Date.now()));
+    return { rule: 'discovery_run', discovery_run: { workflow_id: search.run.workflowId, run_id: search.run.runId }, discovery_run_end_s: endS, note: null };
+  }
+  const note = `no completed run of schedule ${names.scheduleId} listing ${names.discovery} found within ${settings.onboardingTimeoutS} s of the apply${search.lastError ? ` (last error: ${search.lastError})` : ''}: the window started one interval after onboarding completed (at once if it did not), the rule before the discovery-run rule`;
+  log(note);
+  const onboarding = await onboardingDone;
+  if (onboarding.completed) await delay(intervalMs);
+  return { rule: 'onboarding_fallback', discovery_run: null, discovery_run_end_s: null, note };
+}
+
+/**
+ * The worker's command. With a CPU profile, node itself runs it with tsx as an import hook, for
+ * two reasons: Node 20 refuses --cpu-prof in NODE_OPTIONS, and under the `tsx` command the
+ * profile would often be lost: tsx relays SIGTERM to its child and SIGKILLs it unless the child
+ * acknowledges within about 60 ms, which a worker with a busy event loop does not, and a killed
+ * process writes no profile. The group is then node alone (no npx and tsx wrapper processes).
+ */
+function workerCommand(profileDir: string | null): { command: string; args: string[]; text: string } {
+  if (profileDir === null) return { command: 'npx', args: ['tsx', 'src/worker.ts'], text: 'npx tsx src/worker.ts' };
+  const args = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', 'src/worker.ts'];
+  return { command: process.execPath, args, text: `node ${args.join(' ')}` };
 }
 
 /** after − before; a counter the worker has not emitted yet counts as 0 once the endpoint answered. */

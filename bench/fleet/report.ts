@@ -13,6 +13,8 @@ export interface SizeResult {
   nodes_per_cluster: number;
   nodes: number;
   interval_s: number;
+  /** This run of the size (1-based) of `--repeat` runs in a row. */
+  repeat: { run: number; of: number };
   names: FleetviewNames & { sim_id_prefix: string };
   /** ok: every phase ran and fleetview kept up; not_keeping_up: fleetview ran but did not; failed: a phase could not run. */
   status: 'ok' | 'not_keeping_up' | 'failed';
@@ -20,8 +22,12 @@ export interface SizeResult {
   prometheus: PrometheusResult | null;
   poller: PollerResult | null;
   errors: string[];
+  /** What the reader should know that is no error: e.g. the window's start rule fell back, no anchors ran. */
+  notes: string[];
   ratios: Ratios;
   cleanup_problems: string[];
+  /** With --worker-cpu-prof: the directory of this run's worker profiles and the files written there. */
+  worker_cpu_profiles: { dir: string; files: string[] } | null;
   duration_s: number;
 }
 
@@ -69,10 +75,16 @@ function ratioCell(value: number | null): string {
   return value === null ? dash : `${value}×`;
 }
 
+function windowStart(start: FleetviewResult['window_start']): string {
+  const fallback = start.rule === 'onboarding_fallback' ? ' (run not found: window after onboarding)' : '';
+  return `${show(start.discovery_run_end_s)} / ${show(start.window_start_s)}${fallback}`;
+}
+
 export function sizeTitle(size: SizeResult): string {
   const state =
     size.status === 'ok' ? 'fleetview kept up' : size.status === 'not_keeping_up' ? 'fleetview did NOT keep up' : `FAILED: ${size.errors.join('; ')}`;
-  return `${size.clusters} clusters × ${size.nodes_per_cluster} nodes (${size.nodes} nodes), interval ${size.interval_s} s: ${state}`;
+  const run = size.repeat.of > 1 ? `, run ${size.repeat.run} of ${size.repeat.of}` : '';
+  return `${size.clusters} clusters × ${size.nodes_per_cluster} nodes (${size.nodes} nodes), interval ${size.interval_s} s${run}: ${state}`;
 }
 
 export function sizeTable(size: SizeResult): string {
@@ -84,6 +96,7 @@ export function sizeTable(size: SizeResult): string {
   const rows: string[][] = [
     ['figure', 'fleetview', 'Prometheus', 'bare poller', 'fleetview ÷ Prometheus', 'fleetview ÷ poller'],
     ['onboarding / all targets up (s)', f ? (f.onboarding.completed ? show(f.onboarding.seconds) : `incomplete after ${f.onboarding.timeout_s}: ${f.onboarding.clusters_onboarded}/${size.clusters} clusters published, ${f.onboarding.refreshes_completed} refreshes saved`) : dash, show(p?.all_targets_up_s), dash, ratioCell(x.onboarding_vs_prometheus_all_up), dash],
+    ['discovery run ended / window started (s after the apply)', f ? windowStart(f.window_start) : dash, dash, dash, dash, dash],
     ['done ÷ due over the window', show(f?.refreshes.done_ratio), show(p?.scrapes_done_ratio), show(b?.polls_done_ratio), dash, dash],
     ['refresh lag p50 / p99 (ms)', pair(f?.refreshes.lag_p50_ms, f?.refreshes.lag_p99_ms), dash, dash, dash, dash],
     ['refresh duration p50 / p99 (ms)', pair(f?.refreshes.duration_p50_ms, f?.refreshes.duration_p99_ms), dash, dash, dash, dash],
@@ -101,6 +114,11 @@ export function sizeTable(size: SizeResult): string {
   ];
   const lines = rows.map((cells) => `| ${cells.join(' | ')} |`);
   lines.splice(1, 0, `|${rows[0]!.map(() => '---').join('|')}|`);
-  const notes = [f?.stall ? `fleetview stalled: ${f.stall.summary}` : null, ...size.errors.map((e) => `error: ${e}`), ...size.cleanup_problems.map((p) => `cleanup: ${p}`)].filter(Boolean);
+  const notes = [
+    f?.stall ? `fleetview stalled: ${f.stall.summary}` : null,
+    ...size.errors.map((e) => `error: ${e}`),
+    ...size.notes.map((n) => `note: ${n}`),
+    ...size.cleanup_problems.map((p) => `cleanup: ${p}`),
+  ].filter(Boolean);
   return [`#### ${sizeTitle(size)}`, '', ...lines, ...(notes.length > 0 ? ['', ...notes.map((n) => `- ${n!}`)] : [])].join('\n');
 }

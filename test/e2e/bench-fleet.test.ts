@@ -73,18 +73,31 @@ it('npm run bench:fleet at 5 clusters × 3 nodes produces every figure and leave
     machine: unknown;
     versions: unknown;
     process_groups_started: { name: string; pgid: number }[];
-    sizes: { status: string; names: { taskQueue: string; database: string; topic: string; scheduleId: string }; [key: string]: unknown }[];
+    sizes: {
+      runs: { status: string; names: { taskQueue: string; database: string; topic: string; scheduleId: string }; [key: string]: unknown }[];
+      summary: unknown;
+    }[];
   };
   assertFigures(results, ['machine.cores', 'machine.memory_gb', 'machine.load_average_at_start.0']);
   for (const version of ['node', 'temporal_cli', 'temporal_server', 'kafka', 'store', 'prometheus']) {
     assert.equal(typeof at(results.versions, version), 'string', `versions.${version}`);
   }
   assert.equal(results.sizes.length, 1);
-  const size = results.sizes[0]!;
+  assert.equal(results.sizes[0]!.runs.length, 1, 'one run of the size without --repeat');
+  const size = results.sizes[0]!.runs[0]!;
   assert.notEqual(size.status, 'failed', JSON.stringify(size.errors));
+  assert.equal(at(size, 'fleetview.window_start.rule'), 'discovery_run', JSON.stringify(at(size, 'fleetview.window_start')));
+  // The summary of one run: every figure that run has, as its median and its worst.
+  const summed = [
+    ...['done_ratio', 'onboarding_s', 'refresh_lag_p99_ms', 'worker_cpu_ms_per_node_refresh', 'total_cpu_ms_per_node_refresh'],
+    ...['node_down_p99_s', 'node_down_max_s', 'node_down_missed', 'agent_down_p99_s', 'agent_down_missed'],
+  ];
+  assertFigures(results.sizes[0]!.summary, summed.flatMap((figure) => [`${figure}.median`, `${figure}.worst`]));
   const processes = ['worker', 'sim', 'temporal', 'kafka', 'store'];
   assertFigures(size, [
     'fleetview.onboarding.seconds',
+    'fleetview.window_start.discovery_run_end_s',
+    'fleetview.window_start.window_start_s',
     'fleetview.refreshes.done',
     'fleetview.refreshes.done_ratio',
     'fleetview.refreshes.lag_p50_ms',
