@@ -1,6 +1,6 @@
 /**
- * The chaos run's worker processes: `npx tsx src/worker.ts` as operators run it, each in its own
- * process group (bench/fleet/processes.ts), so a SIGKILL takes npx, tsx and node down at once,
+ * The chaos run's worker processes: `node --import tsx src/worker.ts` as `npm start` runs it, each in its own
+ * process group (bench/fleet/processes.ts), so a SIGKILL takes it and anything it started down at once,
  * as a crash or an OOM kill would.
  */
 import { join } from 'node:path';
@@ -40,7 +40,7 @@ export class Workers {
   async start(wait = true): Promise<ChaosWorker> {
     const name = `worker-${++this.count}`;
     const metricsPort = await freePort();
-    const group = spawnGroup(name, 'npx', ['tsx', 'src/worker.ts'], {
+    const group = spawnGroup(name, process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
       cwd: this.root,
       env: { ...this.env, FLEETVIEW_METRICS_PORT: String(metricsPort) },
       logFile: join(this.logDir, `${name}.log`),

@@ -1,5 +1,5 @@
 /**
- * fleetview on one sim fleet, run as users run it: one worker process (`npx tsx src/worker.ts`),
+ * fleetview on one sim fleet, run as users run it: one worker process (`node --import tsx src/worker.ts`, `npm start`),
  * `fleetview start` for the topic, indexes and discovery schedule, and `fleetview discovery
  * apply` of an http discovery over the sim's /discovery; every name unique to the run.
  *
@@ -375,15 +375,13 @@ async function waitForWindowStart(
 }
 
 /**
- * The worker's command. With a CPU profile, node itself runs it with tsx as an import hook, for
- * two reasons: Node 20 refuses --cpu-prof in NODE_OPTIONS, and under the `tsx` command the
- * profile would often be lost: tsx relays SIGTERM to its child and SIGKILLs it unless the child
- * acknowledges within about 60 ms, which a worker with a busy event loop does not, and a killed
- * process writes no profile. The group is then node alone (no npx and tsx wrapper processes).
+ * The worker's command: `node --import tsx src/worker.ts`, as `npm start` runs it (the `tsx`
+ * command relays SIGTERM to its child and SIGKILLs it unless it acknowledges within about 60 ms,
+ * which a busy worker does not: no graceful drain, no CPU profile). With a profile, Node's
+ * --cpu-prof on that same command (Node 20 refuses it in NODE_OPTIONS).
  */
 function workerCommand(profileDir: string | null): { command: string; args: string[]; text: string } {
-  if (profileDir === null) return { command: 'npx', args: ['tsx', 'src/worker.ts'], text: 'npx tsx src/worker.ts' };
-  const args = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', 'tsx', 'src/worker.ts'];
+  const args = [...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--import', 'tsx', 'src/worker.ts'];
   return { command: process.execPath, args, text: `node ${args.join(' ')}` };
 }
 
