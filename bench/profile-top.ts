@@ -75,6 +75,22 @@ function main(): void {
     const name = url === '' ? place : `${functionName || '(anonymous)'}  ${place}:${lineNumber + 1}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   }
+  // Inclusive time per place: a sample counts once for every place on its stack (time spent in
+  // that place's code or in what it called), so "got" includes Node's http under it.
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const inclusive = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const ms = self.get(node.id) ?? 0;
+    if (ms === 0 || node.callFrame.functionName === '(idle)') continue;
+    const places = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const frame = byId.get(id)!.callFrame;
+      if (frame.url !== '') places.add(placeOf(frame.url, frame.functionName));
+    }
+    for (const place of places) inclusive.set(place, (inclusive.get(place) ?? 0) + ms);
+  }
   const wallMs = (profile.endTime - profile.startTime) / 1000;
   const busyMs = Math.max(1, wallMs - idleMs);
   byPlace.delete('(idle)');
@@ -86,6 +102,9 @@ function main(): void {
       '',
       'self time by where the code lives:',
       ...top(byPlace, n, wallMs, busyMs),
+      '',
+      'time in code of each place or called from it (a sample counts for every place on its stack):',
+      ...top(inclusive, n, wallMs, busyMs),
       '',
       'self time by function:',
       ...top(byFunction, n, wallMs, busyMs),
