@@ -327,8 +327,12 @@ start_temporal() {
   require_free_port temporal "$TEMPORAL_PORT" FLEETVIEW_TEMPORAL_PORT
   require_free_port "temporal (Web UI)" "$TEMPORAL_UI_PORT" FLEETVIEW_TEMPORAL_UI_PORT
   mkdir -p "$DATA_DIR/temporal"
+  # SQLite in WAL mode, synced at checkpoints: a commit no longer rewrites a rollback journal and
+  # fsyncs twice. A killed server keeps every committed transaction (the chaos run SIGKILLs it);
+  # a power cut may lose the last ones, as with the store's writes.
   local args=(server start-dev --ip "$HOST" --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
     --db-filename "$DATA_DIR/temporal/temporal.sqlite" --namespace "$TEMPORAL_NAMESPACE"
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
     --search-attribute ClusterId=Keyword --ui-disable-news-fetch --log-level warn)
   local kv
   for kv in $TEMPORAL_DYNAMIC_CONFIG; do args+=(--dynamic-config-value "$kv"); done
