@@ -79,8 +79,9 @@ export async function startTopicConsumer(options: TopicConsumerOptions): Promise
   const stop = async (timeoutMs = 10_000): Promise<void> => {
     stopping = true;
     const deadline = Date.now() + timeoutMs;
-    // A disconnect racing the first join leaves a consumer that kafkajs restarts (#1639): let run() settle first.
-    await within(running, timeoutMs, `${where}: its start to settle before stopping`).catch(() => undefined);
+    // A disconnect racing the first join leaves a consumer that kafkajs restarts (#1639): let run()
+    // settle first, for at most half the budget, so the disconnect always gets the other half.
+    await within(running, Math.ceil(timeoutMs / 2), `${where}: its start to settle before stopping`).catch(() => undefined);
     try {
       await within(consumer.disconnect(), Math.max(1, deadline - Date.now()), `${where}: disconnect`);
     } finally {
