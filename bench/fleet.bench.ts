@@ -298,7 +298,7 @@ async function main(): Promise<void> {
         onboarding: 'from `fleetview discovery apply` returning until every node\'s AGENT_NEW is on the topic (Kafka timestamp) and fleetview_refreshes >= clusters (views saved)',
         refreshes: 'fleetview_refreshes, fleetview_refresh_lag and fleetview_refresh_duration from the worker\'s metrics endpoint, differences over the window; due = clusters × window ÷ interval; quantiles interpolated within histogram buckets',
         detection: 'sim admin change (at_ms) → NODE_DOWN / AGENT_DOWN Kafka timestamp; Prometheus: → the alert\'s activeAt (the rule evaluation that fired it) in /api/v1/alerts; faults spread evenly over one interval; missed = not reported within 3 intervals + 10 s of the last fault',
-        cpu: 'utime+stime of every process of each group from /proc over the window; worker = the npx/tsx/node group (with --worker-cpu-prof: node alone, run with --cpu-prof --import tsx); per node-refresh = refreshes done × nodes per cluster; scrapes and node polls counted by the sim',
+        cpu: 'utime+stime of every process of each group from /proc over the window; worker = the node --import tsx src/worker.ts process group (with --worker-cpu-prof: run with --cpu-prof too); per node-refresh = refreshes done × nodes per cluster; scrapes and node polls counted by the sim',
         history: 'whole timer cycles of sampled cluster workflows (current run, up to the end of the window) ÷ cycles',
         store: 'server counters (serverStatus.opcounters or FerretDB\'s serverStatus.metrics.commands), server-wide, over the window',
       },

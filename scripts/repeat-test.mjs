@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testFileArgs } from './test-runner.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
@@ -28,12 +29,12 @@ function runOnce() {
     let passed = 0;
     let failed = 0;
     const output = [];
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/helpers/exit-guard.mjs', '--test', '--test-force-exit', '--test-reporter=tap', file], {
+    const child = spawn(process.execPath, testFileArgs(file, { timeoutMs: boundMs, reporter: 'tap' }), {
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), boundMs);
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), boundMs + 30_000);
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         output.push(line);

@@ -39,6 +39,22 @@ export function countSpec(output) {
   return { passed: top('✔'), failed: top('✖'), skipped: 0, complete: false };
 }
 
+/**
+ * The command line of one test file as npm test runs it: tsx and the exit guard loaded, node's
+ * runner ending the process after the last hook, a bound per test and per file.
+ */
+export function testFileArgs(file, { timeoutMs, reporter }) {
+  return [
+    '--import', 'tsx',
+    '--import', './test/helpers/exit-guard.mjs',
+    '--test',
+    '--test-force-exit',
+    `--test-timeout=${timeoutMs}`,
+    `--test-reporter=${reporter}`,
+    file,
+  ];
+}
+
 function tail(text, lines) {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -48,7 +64,6 @@ function tail(text, lines) {
  * @param {string} options.root           where the files' paths are relative to
  * @param {string[]} options.files
  * @param {string} options.outDir         per-file output
- * @param {string[]} options.nodeArgs     node options before --test (loaders, --import)
  * @param {number} options.concurrency    files at once (files that run alone excepted)
  * @param {number} options.fileTimeoutMs  bound of one file
  * @param {number} options.suiteTimeoutMs bound of the whole run
@@ -56,7 +71,7 @@ function tail(text, lines) {
  * @param {(line: string) => void} options.log
  */
 export async function runTestFiles(options) {
-  const { root, files, outDir, nodeArgs, concurrency, fileTimeoutMs, suiteTimeoutMs, env, log } = options;
+  const { root, files, outDir, concurrency, fileTimeoutMs, suiteTimeoutMs, env, log } = options;
   const started = Date.now();
   const queue = files.map((file, index) => ({ file, index, alone: runsAlone(join(root, file)) }));
   // Files that run alone go first, while nothing else is running; the rest share the lanes.
@@ -86,18 +101,12 @@ export async function runTestFiles(options) {
     const base = entry.file.replace(/[\\/]/g, '__');
     const specFile = join(outDir, `${base}.spec.txt`);
     const out = createWriteStream(specFile);
-    const child = spawn(
-      process.execPath,
-      [
-        ...nodeArgs,
-        '--test',
-        '--test-force-exit',
-        `--test-timeout=${fileTimeoutMs}`,
-        '--test-reporter=spec',
-        entry.file,
-      ],
-      { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, testFileArgs(entry.file, { timeoutMs: fileTimeoutMs, reporter: 'spec' }), {
+      cwd: root,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     const job = { ...entry, child, specFile, out, startedAt: Date.now(), stopped: null, killTimer: null };

@@ -103,7 +103,6 @@ const { results, seconds } = await runTestFiles({
   root,
   files,
   outDir: mkdtempSync(join(tmpdir(), 'fleetview-test-')),
-  nodeArgs: ['--import', 'tsx', '--import', './test/helpers/exit-guard.mjs'],
   ...settings,
   env: { ...process.env, FLEETVIEW_TEST_RUN_ID: process.env.FLEETVIEW_TEST_RUN_ID ?? `${Date.now().toString(36)}` },
   log: (line) => console.log(line),

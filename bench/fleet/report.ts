@@ -59,7 +59,7 @@ export function ratios(fleetview: FleetviewResult | null, prometheus: Prometheus
 
 const dash = '–';
 
-function show(value: number | null | undefined): string {
+export function show(value: number | null | undefined): string {
   return value === null || value === undefined ? dash : String(value);
 }
 

@@ -1,4 +1,4 @@
-/** Small number helpers of the fleet benchmark: percentiles of samples, rounding, safe ratios. */
+/** Small number helpers of the fleet benchmark: percentiles and medians of samples, rounding, safe ratios. */
 
 /** Nearest-rank percentile of `values` (p in 0..100); null for no values. */
 export function percentile(values: readonly number[], p: number): number | null {
@@ -6,6 +6,15 @@ export function percentile(values: readonly number[], p: number): number | null 
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1]!;
+}
+
+/** Median of the values (the mean of the middle two for an even count); null for none, or when it is not finite. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const value = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return Number.isFinite(value) ? value : null;
 }
 
 export function round(value: number | null, digits = 2): number | null {

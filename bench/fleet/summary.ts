@@ -4,8 +4,8 @@
  * rather than a mean that one bad run would only nudge. Pure: test/unit/bench-summary.test.ts
  * feeds it results by hand.
  */
-import type { SizeResult } from './report.js';
-import { round } from './stats.js';
+import { show, type SizeResult } from './report.js';
+import { median, round } from './stats.js';
 
 export interface Spread {
   median: number | null;
@@ -43,15 +43,6 @@ export interface SizeRuns {
   interval_s: number;
   runs: SizeResult[];
   summary: SizeSummary;
-}
-
-/** Median of the values (the mean of the middle two for an even count); null for none, or when it is not finite. */
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const value = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return Number.isFinite(value) ? value : null;
 }
 
 function spread(figures: readonly (number | null | undefined)[], worst: 'lowest' | 'highest'): Spread {
@@ -104,12 +95,6 @@ export function sizeRuns(runs: readonly SizeResult[]): SizeRuns {
 }
 
 // --- the table ------------------------------------------------------------------------------
-
-const dash = '–';
-
-function show(value: number | null): string {
-  return value === null ? dash : String(value);
-}
 
 /** The run count is spelt out where some runs gave no figure, so a median of one run does not pass for one of five. */
 function cells(figure: Spread, runs: number): [string, string] {

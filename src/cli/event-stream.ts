@@ -53,9 +53,10 @@ function byTime(a: Positioned, b: Positioned): number {
 
 export async function readEvents(options: ReadEventsOptions): Promise<void> {
   const { signal } = options;
+  const catchUpTimeoutMs = options.catchUpTimeoutMs ?? 30_000;
   const admin = options.kafka.admin();
   // Ctrl-C ends every step at once: a broker that accepts connections and never answers holds nobody.
-  const step = <T>(work: Promise<T>, what: string) => within(work, options.catchUpTimeoutMs ?? 30_000, what, signal);
+  const step = <T>(work: Promise<T>, what: string) => within(work, catchUpTimeoutMs, what, signal);
   let ranges: Array<{ partition: number; start: bigint; high: bigint }>;
   try {
     await step(admin.connect(), 'connecting to Kafka');
@@ -110,13 +111,12 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
   const startOf = new Map(ranges.map((range) => [range.partition, range]));
   /** The next offset to take per partition: a consumer that rejoins its group reads again from the seek. */
   const nextOffset = new Map<number, bigint>();
-  const catchUpTimeoutMs = options.catchUpTimeoutMs ?? 30_000;
   const reader = await startTopicConsumer({
     kafka: options.kafka,
     topic: options.topic,
     groupId: `fleetview-cli-${randomBytes(6).toString('hex')}`,
     startTimeoutMs: catchUpTimeoutMs,
-    signal: options.signal,
+    signal,
     // kafkajs restarts a consumer whose group join failed (a coordinator still loading on a young
     // or busy broker): seek whenever the group is joined, not only once after the first join.
     onGroupJoin: (consumer) => {
@@ -139,7 +139,7 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
     },
   }).catch((err: unknown) => {
     // Ctrl-C before the consumer joined: nothing was read, nothing is left open.
-    if (options.signal?.aborted) return null;
+    if (signal?.aborted) return null;
     throw err;
   });
   if (reader === null) return;
@@ -150,13 +150,13 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
       if (!caughtUp) fail(new Error(`could not read the existing events of ${options.topic} within ${catchUpTimeoutMs} ms`));
     }, catchUpTimeoutMs);
     const onAbort = () => finish();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) finish();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) finish();
     try {
       await done;
     } finally {
       clearTimeout(timeout);
-      options.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   } finally {
     await reader.stop(5_000);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FleetviewResult } from '../../bench/fleet/fleetview-run.js';
 import type { SizeResult } from '../../bench/fleet/report.js';
-import { median, sizeRuns, summarizeRuns, summaryTable } from '../../bench/fleet/summary.js';
+import { median } from '../../bench/fleet/stats.js';
+import { sizeRuns, summarizeRuns, summaryTable } from '../../bench/fleet/summary.js';
 
 interface Figures {
   doneRatio?: number | null;
