@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { Cleanup } from './fleet/cleanup.js';
-import { runFleetview, windowStartRule, type FleetviewResult, type FleetviewSettings } from './fleet/fleetview-run.js';
+import { runFleetview, runNames, windowStartRule, type FleetviewResult, type FleetviewSettings } from './fleet/fleetview-run.js';
+import { exitWithUsageIf, positiveInteger } from './fleet/options.js';
 import { runPollerAnchor, type PollerResult } from './fleet/poller-anchor.js';
 import { startedGroups } from './fleet/processes.js';
 import { runPrometheusAnchor, type PrometheusResult } from './fleet/prometheus-anchor.js';
@@ -91,15 +92,8 @@ function parseOptions(argv: string[]): Options {
     },
     strict: true,
   });
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    process.exit(0);
-  }
-  const positive = (name: string, raw: string): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-    return value;
-  };
+  exitWithUsageIf(values.help, usage);
+  const positive = positiveInteger;
   return {
     clusters: values.clusters.split(',').map((part) => positive('clusters', part.trim())),
     nodes: positive('nodes', values.nodes),
@@ -169,15 +163,7 @@ async function runSize(options: Options, clusters: number, repeat: SizeResult['r
   const startedMs = Date.now();
   // Repeated runs of a size each get their own names: nothing of one run can count in the next.
   const tag = repeat.of > 1 ? `bench-${runId}-${clusters}-${repeat.run}` : `bench-${runId}-${clusters}`;
-  const names = {
-    taskQueue: tag,
-    database: tag.replace(/-/g, '_'),
-    topic: `${tag}.events`,
-    scheduleId: `${tag}-discovery`,
-    discovery: tag,
-    consumerGroup: `${tag}-reader`,
-    sim_id_prefix: `${tag}-`,
-  };
+  const names = runNames(tag);
   const totalNodes = clusters * options.nodes;
   // At most a quarter of the nodes per kind of fault, so datastore and agent faults never share a node.
   const faults = Math.max(1, Math.min(options.faults, Math.floor(totalNodes / 4)));

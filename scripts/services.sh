@@ -30,7 +30,9 @@ KAFKA_PORT="${FLEETVIEW_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FLEETVIEW_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${FLEETVIEW_KAFKA_HEAP:--Xms256m -Xmx768m}"
 MONGO_PORT="${FLEETVIEW_MONGODB_PORT:-27017}"
-STORE_HEAP="${FLEETVIEW_STORE_HEAP:--Xms64m -Xmx512m}"
+# The store keeps its working set on the heap: a 2,000 x 50 cluster's first write (106,000
+# documents) beside the test suite's databases ran 512 MB out (OutOfMemoryError) at a 600 MB file.
+STORE_HEAP="${FLEETVIEW_STORE_HEAP:--Xms64m -Xmx2g}"
 # Threads that run the store's commands (Netty event loops); one slow command holds one of them.
 STORE_THREADS="${FLEETVIEW_STORE_THREADS:-8}"
 # Extra `--dynamic-config-value K=V` pairs for the Temporal server, space separated.
@@ -383,8 +385,10 @@ start_store() {
   require_free_port store "$MONGO_PORT" FLEETVIEW_MONGODB_PORT
   mkdir -p "$DATA_DIR/store"
   # One data file; the launcher commits every write to it before it answers (see its header).
+  # Out of memory, the library closes its MVStore and answers every command "This store is
+  # closed" while the process lives on: exit instead, so status and callers see it down.
   spawn store env FLEETVIEW_STORE_THREADS="$STORE_THREADS" \
-    java $STORE_HEAP -XX:+UseSerialGC -Djava.awt.headless=true \
+    java $STORE_HEAP -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
     -cp "$STORE_HOME/libs/*:$(store_classes)" FleetviewStore "$HOST" "$MONGO_PORT" "$DATA_DIR/store/fleetview.mv.db"
 }

@@ -8,6 +8,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { agentLimitDefaults } from './adapters/agent-limits.js';
 import { decodeUtf8, NotUtf8Error } from './adapters/utf8.js';
 
 export interface Config {
@@ -21,6 +22,10 @@ export interface Config {
     tls: TlsSettings;
     /** Temporal Cloud API key, sent as `Authorization: Bearer ...`. */
     apiKey: Secret | undefined;
+    /** Payloads larger than this go to the store, history keeps a reference (External Storage). */
+    payloadOffloadBytes: number;
+    /** Seconds between sweeps of stored payloads no history references any more (0: never). */
+    payloadSweepIntervalS: number;
   };
   kafka: {
     brokers: string[];
@@ -28,6 +33,10 @@ export interface Config {
     topic: string;
     topicPartitions: number;
     topicRetentionMs: number;
+    /** Codec of the producer's requests. */
+    compression: KafkaCompression;
+    /** Record bytes per produce request before compression; under the topic's max.message.bytes. */
+    maxRequestBytes: number;
     tls: TlsSettings;
     sasl: KafkaSasl;
   };
@@ -50,6 +59,14 @@ export interface Config {
     keyFile: string | undefined;
     insecureSkipVerify: boolean;
     headers: Record<string, string>;
+    /** Node observations in flight per worker, shared by every refresh in turn. */
+    maxConcurrentNodes: number;
+    /** Node observations in flight per refresh (at most maxConcurrentNodes). */
+    maxConcurrentNodesPerCluster: number;
+    /** Idle keep-alive connections to agents close after this many ms. */
+    idleTimeoutMs: number;
+    /** Idle connections kept over all agents; past it, a freed connection stays pooled only 1 s. */
+    maxIdleConnections: number;
   };
   refresh: {
     intervalS: number;
@@ -338,18 +355,32 @@ function connectionProblems(config: Config): string[] {
 
 // ---- end of connections ------------------------------------------------------------------------
 
+/** Codecs kafkajs brings; snappy, lz4 and zstd would need codec packages fleetview does not ship. */
+export const kafkaCompressions = ['gzip', 'none'] as const;
+export type KafkaCompression = (typeof kafkaCompressions)[number];
+
+const kafkaCompression: Parser<KafkaCompression> = (raw) => {
+  const value = text(raw).toLowerCase();
+  if (['snappy', 'lz4', 'zstd'].includes(value)) throw new Error(`${value} needs a kafkajs codec package that fleetview does not ship: expected one of ${kafkaCompressions.join(', ')}`);
+  return oneOf(kafkaCompressions)(raw);
+};
+
 /** Every setting, its variable, default and meaning. README's configuration table mirrors this list. */
 export const settings = [
   ...connectionSettings,
   setting({ key: 'temporal.address', env: 'FLEETVIEW_TEMPORAL_ADDRESS', default: '127.0.0.1:7233', parse: hostPort, doc: 'Temporal frontend gRPC address' }),
   setting({ key: 'temporal.namespace', env: 'FLEETVIEW_TEMPORAL_NAMESPACE', default: 'default', parse: text, doc: 'Temporal namespace' }),
   setting({ key: 'temporal.taskQueue', env: 'FLEETVIEW_TASK_QUEUE', default: 'fleetview', parse: text, doc: 'task queue of the fleetview workers' }),
+  setting({ key: 'temporal.payloadOffloadBytes', env: 'FLEETVIEW_TEMPORAL_PAYLOAD_OFFLOAD_BYTES', default: 128 * 1024, parse: integer(1024, 1536 * 1024), doc: 'payloads larger than this (a large cluster\'s full observation, continue-as-new input, first events) are kept in the store and referenced from workflow history; under Temporal\'s 512 KiB warning and 2 MiB limit' }),
+  setting({ key: 'temporal.payloadSweepIntervalS', env: 'FLEETVIEW_TEMPORAL_PAYLOAD_SWEEP_INTERVAL_S', default: 3600, parse: integer(0, 7 * 24 * 3600), doc: 'seconds between the worker\'s sweeps of stored payloads that no workflow history references any more (0: never)' }),
   setting({ key: 'temporal.uiUrl', env: 'FLEETVIEW_TEMPORAL_UI_URL', default: 'http://127.0.0.1:8233', parse: url(['http:', 'https:']), doc: 'Temporal Web UI, printed for operators' }),
   setting({ key: 'kafka.brokers', env: 'FLEETVIEW_KAFKA_BROKERS', default: ['127.0.0.1:9092'], parse: hostPortList, doc: 'Kafka bootstrap brokers, comma separated' }),
   setting({ key: 'kafka.clientId', env: 'FLEETVIEW_KAFKA_CLIENT_ID', default: 'fleetview', parse: text, doc: 'Kafka client id' }),
   setting({ key: 'kafka.topic', env: 'FLEETVIEW_EVENTS_TOPIC', default: 'fleetview.events', parse: text, doc: 'topic the events are published to (created if missing)' }),
   setting({ key: 'kafka.topicPartitions', env: 'FLEETVIEW_EVENTS_PARTITIONS', default: 3, parse: integer(1, 10_000), doc: 'partitions of the events topic when fleetview creates it' }),
   setting({ key: 'kafka.topicRetentionMs', env: 'FLEETVIEW_EVENTS_RETENTION_MS', default: 7 * 24 * 3600 * 1000, parse: integer(-1, Number.MAX_SAFE_INTEGER), doc: 'retention.ms of the events topic when fleetview creates it (-1: forever)' }),
+  setting({ key: 'kafka.compression', env: 'FLEETVIEW_KAFKA_COMPRESSION', default: 'gzip', parse: kafkaCompression, doc: 'compression of the produce requests: gzip or none (snappy, lz4 and zstd are refused: kafkajs has no codec for them built in)' }),
+  setting({ key: 'kafka.maxRequestBytes', env: 'FLEETVIEW_KAFKA_MAX_REQUEST_BYTES', default: 900 * 1024, parse: integer(1024, 64 * 1024 * 1024), doc: 'record bytes (before compression) per produce request: a larger publish is split; must stay under the topic\'s max.message.bytes (1 MiB by default), or is cut to fit it' }),
   setting({ key: 'mongodb.uri', env: 'FLEETVIEW_MONGODB_URI', default: 'mongodb://127.0.0.1:27017/', parse: url(['mongodb:', 'mongodb+srv:']), doc: 'MongoDB (or the embedded store of scripts/services.sh) connection string; may hold credentials', secret: true, display: withoutPassword }),
   setting({ key: 'mongodb.database', env: 'FLEETVIEW_MONGODB_DATABASE', default: 'fleetview', parse: text, doc: 'database holding fleetview state' }),
   setting({ key: 'mongodb.timeoutMs', env: 'FLEETVIEW_MONGODB_TIMEOUT_MS', default: 5000, parse: integer(100, 600_000), doc: 'bound of every store operation; a refresh waits this long for the store, then goes on and retries later' }),
@@ -361,6 +392,10 @@ export const settings = [
   setting({ key: 'agent.keyFile', env: 'FLEETVIEW_AGENT_KEY_FILE', default: undefined, parse: optionalText, doc: 'PEM private key of the client certificate' }),
   setting({ key: 'agent.insecureSkipVerify', env: 'FLEETVIEW_AGENT_INSECURE_SKIP_VERIFY', default: false, parse: boolean, doc: 'skip TLS verification of agents (explicit opt-in)' }),
   setting({ key: 'agent.headers', env: 'FLEETVIEW_AGENT_HEADERS', default: {}, parse: stringRecord, doc: 'extra headers sent to agents, a JSON object (e.g. a bearer token)', secret: true }),
+  setting({ key: 'agent.maxConcurrentNodes', env: 'FLEETVIEW_AGENT_MAX_CONCURRENT_NODES', default: agentLimitDefaults.maxConcurrentNodes, parse: integer(1, 100_000), doc: 'nodes the worker observes at once (each: agent info, then datastore info and shards together), all refreshes sharing it in turn' }),
+  setting({ key: 'agent.maxConcurrentNodesPerCluster', env: 'FLEETVIEW_AGENT_MAX_CONCURRENT_NODES_PER_CLUSTER', default: agentLimitDefaults.maxConcurrentNodesPerCluster, parse: integer(1, 100_000), doc: 'nodes one refresh observes at once (capped by FLEETVIEW_AGENT_MAX_CONCURRENT_NODES), so a large cluster leaves slots to the others' }),
+  setting({ key: 'agent.idleTimeoutMs', env: 'FLEETVIEW_AGENT_IDLE_TIMEOUT_MS', default: agentLimitDefaults.idleTimeoutMs, parse: integer(1_000, 3_600_000), doc: 'idle keep-alive connections to agents close after this long: keep it above the longest refresh interval (an agent\'s shorter Keep-Alive hint wins)' }),
+  setting({ key: 'agent.maxIdleConnections', env: 'FLEETVIEW_AGENT_MAX_IDLE_CONNECTIONS', default: agentLimitDefaults.maxIdleConnections, parse: integer(1, 1_000_000), doc: 'idle keep-alive connections kept over all agents (two per node); past it, a freed connection stays pooled only 1 s, for its node\'s next call' }),
   setting({ key: 'refresh.intervalS', env: 'FLEETVIEW_REFRESH_INTERVAL_S', default: 15, parse: integer(1, 86_400), doc: 'default refresh interval of a cluster, in seconds' }),
   setting({ key: 'discovery.scheduleId', env: 'FLEETVIEW_DISCOVERY_SCHEDULE_ID', default: 'fleetview-discovery', parse: text, doc: 'id of the Temporal Schedule that starts the discovery workflow' }),
   setting({ key: 'discovery.tickS', env: 'FLEETVIEW_DISCOVERY_TICK_S', default: 15, parse: integer(1, 3_600), doc: 'seconds between discovery ticks (each tick runs the discoveries that are due)' }),

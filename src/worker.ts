@@ -26,6 +26,7 @@ import { createDiscoveryStore } from './adapters/discovery-store.js';
 import { createKafkaPublisher, type EventPublisher } from './adapters/kafka-publisher.js';
 import { createLogger, type Logger } from './adapters/logger.js';
 import { createMongoStore, type ClusterStore } from './adapters/mongo-store.js';
+import { fleetviewDataConverter, sweepStoredPayloads } from './adapters/payload-store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
 const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
@@ -75,7 +76,13 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
   try {
     const meter = Runtime.instance().metricMeter;
     const storeCommands = meter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
-    const store: ClusterStore = await createMongoStore({ ...mongoStoreOptions(config.mongodb), onCommand: (command) => storeCommands.add(1, { command }) }).catch((err: unknown) => {
+    // Counted as they land, also those of a large first write that goes on after its caller stopped waiting.
+    const documentsWritten = meter.createCounter('fleetview_store_documents_written', 'count', 'entity documents upserted or deleted');
+    const store: ClusterStore = await createMongoStore({
+      ...mongoStoreOptions(config.mongodb),
+      onCommand: (command) => storeCommands.add(1, { command }),
+      onDocumentsWritten: (_clusterId, documents) => documentsWritten.add(documents),
+    }).catch((err: unknown) => {
       throw serviceConnectError('MongoDB', displayMongoUri(config.mongodb.uri), err);
     });
     closers.push(() => store.close());
@@ -108,10 +115,15 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     closers.push(() => sources.close());
     const clientConnection = await connectTemporalClient(config.temporal);
     closers.push(() => clientConnection.close());
+    // Large payloads (a big cluster's observation, continue-as-new input) live in the store;
+    // workflow histories hold references. The worker and its client must both read them.
+    const dataConverter = fleetviewDataConverter({ db: () => store.db, timeoutMs: config.mongodb.timeoutMs, thresholdBytes: config.temporal.payloadOffloadBytes });
+    const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter });
+    closers.push(startPayloadSweeps(config, logger, () => sweepStoredPayloads({ db: store.db, temporal, timeoutMs: config.mongodb.timeoutMs })));
     const discovery = {
       store: discoveryStore,
       sources,
-      temporal: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      temporal,
       taskQueue: config.temporal.taskQueue,
       refreshIntervalS: config.refresh.intervalS,
       metrics: createDiscoveryMetrics(meter),
@@ -122,6 +134,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsPath(),
+      dataConverter,
       activities: createActivities({ agents, publisher, store, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
@@ -143,6 +156,28 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     await closeAll();
     throw err;
   }
+}
+
+/** Sweeps stored payloads on a timer (each worker: sweeps are idempotent); returns the stop. */
+function startPayloadSweeps(config: Config, logger: Logger, sweep: () => Promise<{ removed: number; kept: number }>): () => Promise<void> {
+  const intervalS = config.temporal.payloadSweepIntervalS;
+  if (intervalS === 0) return () => Promise.resolve();
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    running ??= sweep()
+      .then(
+        (result) => logger.info('swept stored payloads', result),
+        (err: unknown) => logger.warn('sweeping stored payloads failed; trying again at the next sweep', { error: err }),
+      )
+      .finally(() => {
+        running = null;
+      });
+  }, intervalS * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 async function main(): Promise<void> {

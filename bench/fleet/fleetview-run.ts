@@ -25,8 +25,9 @@ import { MongoClient } from 'mongodb';
 import { loadConfig, type Config } from '../../src/config.js';
 import { clusterWorkflowId } from '../../src/domain/ids.js';
 import type { Cleanup } from './cleanup.js';
-import { measureDetection, type DetectionResult } from './detection.js';
+import { measureDetection, stateFault, type DetectionResult } from './detection.js';
 import { findDiscoveryRunEnd } from './discovery-run.js';
+import { eventTimeMs, type HistoryEventShape } from './history.js';
 import { freePort } from './ports.js';
 import { delay, spawnGroup, type ChildGroup } from './processes.js';
 import { counterTotal, gaugeTotal, histogram, histogramDelta, histogramQuantile, parsePromText, type Sample } from './prom-text.js';
@@ -43,6 +44,19 @@ export interface FleetviewNames {
   scheduleId: string;
   discovery: string;
   consumerGroup: string;
+}
+
+/** Every name of a run, from its tag: task queue, database, topic, schedule, discovery, reader group, the sim's id prefix. */
+export function runNames(tag: string): FleetviewNames & { sim_id_prefix: string } {
+  return {
+    taskQueue: tag,
+    database: tag.replace(/-/g, '_'),
+    topic: `${tag}.events`,
+    scheduleId: `${tag}-discovery`,
+    discovery: tag,
+    consumerGroup: `${tag}-reader`,
+    sim_id_prefix: `${tag}-`,
+  };
 }
 
 export interface FleetviewSettings {
@@ -154,9 +168,40 @@ const callsPerNodeObservation = 3;
 /** Below this share of due refreshes done, a size is reported as not keeping up. */
 const keepingUpRatio = 0.9;
 
-export async function runFleetview(context: FleetviewContext): Promise<FleetviewResult> {
-  const { cleanup, sim, names, settings, log } = context;
-  const mark = cleanup.mark();
+/** What startFleetview brought up for one run: clients, the worker, the topic reader. */
+export interface FleetviewSession {
+  /** The worker's and the CLI's environment: the run's names and settings. */
+  env: NodeJS.ProcessEnv;
+  config: Config;
+  client: Client;
+  mongo: MongoClient;
+  worker: ChildGroup;
+  workerLogFile: string;
+  metricsPort: number;
+  reader: TopicReader;
+  /** Discoveries applied through applyDiscovery: deleted when the session is undone. */
+  discoveries: string[];
+}
+
+export interface SessionContext {
+  cleanup: Cleanup;
+  root: string;
+  logDir: string;
+  names: FleetviewNames;
+  settings: Pick<FleetviewSettings, 'intervalS' | 'tickS' | 'workerCpuProfDir'>;
+  log: (line: string) => void;
+  /** Every message of the topic, parsed, with where it was read (TopicReader's onMessage). */
+  onMessage?: ConstructorParameters<typeof TopicReader>[3];
+}
+
+/**
+ * fleetview for one run: the worker on the run's task queue (metrics on a free port), `fleetview
+ * start`, a reader of the run's topic from its beginning. Every step registers its undo on
+ * `context.cleanup` at once (the caller undoes them with its mark): reader, schedule and the
+ * run's workflows, worker, the discoveries applied, the run's database and topic, the clients.
+ */
+export async function startFleetview(context: SessionContext): Promise<FleetviewSession> {
+  const { cleanup, names, settings, log } = context;
   const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -179,49 +224,72 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
   });
   // Registered first, so undone last: what fleetview stored, once nothing writes any more.
   cleanup.add(`dropping database ${names.database}, deleting topic ${names.topic}`, () => dropStoredState(config, mongo, names));
-  cleanup.add(`deleting discovery ${names.discovery}`, async () => {
-    const { code, output } = await runCli(context.root, env, ['discovery', 'delete', names.discovery], 30_000);
-    // 3: not found, e.g. the run stopped before applying it. A store too busy to answer (a stalled
-    // size) is no leftover: the discovery lives in the run's database, dropped next and checked.
-    if (code !== 0 && code !== 3) log(`fleetview discovery delete exited ${code} (${output.split('\n')[0] || 'no output: killed after 30 s'}); the database drop removes it`);
+  const discoveries: string[] = [];
+  cleanup.add(`deleting the run's discoveries`, async () => {
+    for (const discovery of discoveries) {
+      const { code, output } = await runCli(context.root, env, ['discovery', 'delete', discovery], 30_000);
+      // 3: not found, e.g. the run stopped before applying it. A store too busy to answer (a stalled
+      // size) is no leftover: the discovery lives in the run's database, dropped next and checked.
+      if (code !== 0 && code !== 3) log(`fleetview discovery delete ${discovery} exited ${code} (${output.split('\n')[0] || 'no output: killed after 30 s'}); the database drop removes it`);
+    }
   });
 
+  const command = workerCommand(settings.workerCpuProfDir);
+  log(`worker: ${command.text} on task queue ${names.taskQueue}, metrics on :${metricsPort}`);
+  const workerLogFile = join(context.logDir, 'worker.log');
+  const worker = spawnGroup('worker', command.command, command.args, { cwd: context.root, env, logFile: workerLogFile });
+  cleanup.add('stopping the worker', async () => {
+    // SIGTERM drains the worker (up to its 10 s shutdown grace), closes its clients, and only
+    // then does Node write a CPU profile, which takes seconds for a long run of a big fleet.
+    await worker.stop(settings.workerCpuProfDir === null ? 20_000 : 30_000);
+    // Runs started while the worker was stopping.
+    await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the benchmark finished');
+  });
+  await waitForWorker(client, config, worker, metricsPort);
+
+  await runCliOrThrow(context.root, env, ['start'], 120_000);
+  cleanup.add(`deleting schedule ${names.scheduleId}, terminating the run's workflows`, async () => {
+    await client.schedule
+      .getHandle(names.scheduleId)
+      .delete()
+      .catch((err: unknown) => {
+        if (!/not found/i.test(String(err))) throw err;
+      });
+    await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the benchmark finished');
+  });
+
+  const reader = new TopicReader(config.kafka.brokers, names.topic, names.consumerGroup, context.onMessage);
+  await reader.start();
+  cleanup.add('stopping the topic reader', () => reader.stop());
+  return { env, config, client, mongo, worker, workerLogFile, metricsPort, reader, discoveries };
+}
+
+/**
+ * `fleetview discovery apply` of an http discovery named `discovery` over `url` (a sim's
+ * /discovery), deleted when the session is undone. Returns when the CLI started and returned.
+ */
+export async function applyDiscovery(
+  session: FleetviewSession,
+  context: Pick<SessionContext, 'root' | 'logDir'>,
+  discovery: string,
+  url: string,
+  intervalS: number,
+): Promise<{ applyStartedMs: number; appliedMs: number }> {
+  const discoveryFile = join(context.logDir, `${discovery}.yaml`);
+  writeFileSync(discoveryFile, [`name: ${discovery}`, 'backend: http', `interval: ${intervalS}`, 'options:', `  url: ${url}`, ''].join('\n'));
+  session.discoveries.push(discovery);
+  const applyStartedMs = Date.now();
+  await runCliOrThrow(context.root, session.env, ['discovery', 'apply', '-f', discoveryFile], 120_000);
+  return { applyStartedMs, appliedMs: Date.now() };
+}
+
+export async function runFleetview(context: FleetviewContext): Promise<FleetviewResult> {
+  const { cleanup, sim, names, settings, log } = context;
+  const mark = cleanup.mark();
   try {
-    const command = workerCommand(settings.workerCpuProfDir);
-    log(`worker: ${command.text} on task queue ${names.taskQueue}, metrics on :${metricsPort}`);
-    const worker = spawnGroup('worker', command.command, command.args, { cwd: context.root, env, logFile: join(context.logDir, 'worker.log') });
-    cleanup.add('stopping the worker', async () => {
-      // SIGTERM drains the worker (up to its 10 s shutdown grace), closes its clients, and only
-      // then does Node write a CPU profile, which takes seconds for a long run of a big fleet.
-      await worker.stop(settings.workerCpuProfDir === null ? 20_000 : 30_000);
-      // Runs started while the worker was stopping.
-      await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the fleet benchmark finished');
-    });
-    await waitForWorker(client, config, worker, metricsPort);
-
-    await runCliOrThrow(context.root, env, ['start'], 120_000);
-    cleanup.add(`deleting schedule ${names.scheduleId}, terminating the run's workflows`, async () => {
-      await client.schedule
-        .getHandle(names.scheduleId)
-        .delete()
-        .catch((err: unknown) => {
-          if (!/not found/i.test(String(err))) throw err;
-        });
-      await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the fleet benchmark finished');
-    });
-
-    const reader = new TopicReader(config.kafka.brokers, names.topic, names.consumerGroup);
-    await reader.start();
-    cleanup.add('stopping the topic reader', () => reader.stop());
-
-    const discoveryFile = join(context.logDir, `${names.discovery}.yaml`);
-    writeFileSync(
-      discoveryFile,
-      [`name: ${names.discovery}`, 'backend: http', `interval: ${settings.discoveryIntervalS}`, 'options:', `  url: ${sim.url}/discovery`, ''].join('\n'),
-    );
-    const applyStartedMs = Date.now();
-    await runCliOrThrow(context.root, env, ['discovery', 'apply', '-f', discoveryFile], 120_000);
-    const appliedMs = Date.now();
+    const session = await startFleetview(context);
+    const { config, client, mongo, worker, metricsPort, reader } = session;
+    const { applyStartedMs, appliedMs } = await applyDiscovery(session, context, names.discovery, `${sim.url}/discovery`, settings.discoveryIntervalS);
     log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
 
     // Measured beside the window, not before it: onboarding may end inside the window.
@@ -281,24 +349,14 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const waitAfterLastS = 3 * settings.intervalS + 10;
     const [datastoreDown, agentDown] = await Promise.all([
       measureDetection(
-        sim,
-        faulted.slice(0, settings.faults).map((node) => ({
-          node,
-          patch: { datastore: 'down' },
-          restore: { datastore: 'up' },
-          reportedAt: () => reader.firstByAddress('NODE_DOWN', detectionStartMs).get(node.address),
-        })),
+        faulted
+          .slice(0, settings.faults)
+          .map((node) => stateFault(sim, node, { datastore: 'down' }, { datastore: 'up' }, () => reader.firstByAddress('NODE_DOWN', detectionStartMs).get(node.address))),
         settings.intervalS,
         waitAfterLastS,
       ),
       measureDetection(
-        sim,
-        faulted.slice(settings.faults).map((node) => ({
-          node,
-          patch: { agent: 'down' },
-          restore: { agent: 'up' },
-          reportedAt: () => reader.firstByAddress('AGENT_DOWN', detectionStartMs).get(node.address),
-        })),
+        faulted.slice(settings.faults).map((node) => stateFault(sim, node, { agent: 'down' }, { agent: 'up' }, () => reader.firstByAddress('AGENT_DOWN', detectionStartMs).get(node.address))),
         settings.intervalS,
         waitAfterLastS,
       ),
@@ -393,12 +451,18 @@ function delta(after: number | null, before: number | null, endpointAnswered: bo
 
 // --- processes and commands -----------------------------------------------------------------
 
-export function runCli(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+/** `fleetview ARGS` as `npm run cli` runs it; `output` is stdout and stderr together, trimmed. */
+export function runCli(root: string, env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<{ code: number; output: string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(join(root, 'node_modules', '.bin', 'tsx'), ['src/starter.ts', ...args], { cwd: root, env, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, output: `${stdout}${stderr}`.trim() });
-    });
+    execFile(
+      join(root, 'node_modules', '.bin', 'tsx'),
+      ['src/starter.ts', ...args],
+      { cwd: root, env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 2 ** 20 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, output: `${stdout}${stderr}`.trim(), stdout, stderr });
+      },
+    );
   });
 }
 
@@ -516,19 +580,6 @@ function onboardedClusters(reader: TopicReader, sim: SimProcess): string[] {
 }
 
 // --- Temporal's cost per refresh ------------------------------------------------------------
-
-interface HistoryEventShape {
-  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
-  timerFiredEventAttributes?: unknown;
-  workflowTaskCompletedEventAttributes?: unknown;
-  activityTaskScheduledEventAttributes?: unknown;
-  markerRecordedEventAttributes?: unknown;
-}
-
-function eventTimeMs(event: HistoryEventShape): number {
-  const seconds = Number(event.eventTime?.seconds ?? 0);
-  return seconds * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
-}
 
 /**
  * A steady-state refresh is one cycle of the cluster's timer: the timer fires, the cluster is

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cleanup } from './cleanup.js';
-import { measureDetection, type DetectionResult } from './detection.js';
+import { measureDetection, stateFault, type DetectionResult } from './detection.js';
 import { delay, spawnGroup } from './processes.js';
 import { getJson, type SimProcess } from './sim-process.js';
 import { ratio, round, sample } from './stats.js';
@@ -144,13 +144,7 @@ export async function runPrometheusAnchor(
     let detection: DetectionResult;
     try {
       detection = await measureDetection(
-        sim,
-        sample(sim.nodes, faultCount).map((node) => ({
-          node,
-          patch: { datastore: 'down' },
-          restore: { datastore: 'up' },
-          reportedAt: () => firingSince.get(node.address),
-        })),
+        sample(sim.nodes, faultCount).map((node) => stateFault(sim, node, { datastore: 'down' }, { datastore: 'up' }, () => firingSince.get(node.address))),
         intervalS,
         3 * intervalS + 10,
       );

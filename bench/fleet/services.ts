@@ -51,6 +51,11 @@ function runDir(): string {
   return process.env.FLEETVIEW_RUN_DIR ?? join(cache, 'run');
 }
 
+/** The log file scripts/services.sh writes for a server it started (it may not exist). */
+export function serviceLogFile(name: ServiceName): string {
+  return join(runDir(), `${name}.log`);
+}
+
 /**
  * The process group of each server started by scripts/services.sh (its pid files; the script
  * starts each with setsid, so the pid is the group id). A server started some other way (Docker,

@@ -23,16 +23,41 @@ export interface SimProcess {
   nodeRequests(): Promise<number>;
   /** Applies a state patch to a node; resolves with the change's time as the sim recorded it (epoch ms). */
   setState(node: SimNode, patch: Record<string, string>): Promise<number>;
+  /** Makes node `to` the primary (leader) of one shard; resolves with the change's time (epoch ms). */
+  failover(clusterId: string, to: string, shard: string): Promise<number>;
+  /** The admin API's summary of a cluster: its nodes and every shard with its replicas and primary. */
+  cluster(clusterId: string): Promise<SimClusterSummary>;
+  /** The same for every cluster of the sim, in one request. */
+  clusters(): Promise<SimClusterSummary[]>;
 }
 
-export async function startSimProcess(root: string, logDir: string, clusters: number, nodesPerCluster: number, idPrefix: string): Promise<SimProcess> {
-  const group = spawnGroup(
-    'sim',
-    process.execPath,
-    // Node with the tsx loader, not `npm run sim`: one process, whose group is only the sim.
-    ['--import', 'tsx', 'src/sim/main.ts', '--clusters', String(clusters), '--nodes', String(nodesPerCluster), '--port', '0', '--id-prefix', idPrefix],
-    { cwd: root, logFile: join(logDir, 'sim.log'), pipeStdout: true },
-  );
+export interface SimClusterSummary {
+  cluster_id: string;
+  kind: string;
+  nodes: { node: string; url: string }[];
+  shards: { id: string; primary: string | null; replicas: string[] }[];
+}
+
+/** What the sim's command line may add to the fleet's size: the kinds (round-robin) and each Kafka-like cluster's partitions. */
+export interface SimShapeOptions {
+  kinds?: readonly string[];
+  partitions?: number;
+}
+
+export async function startSimProcess(
+  root: string,
+  logDir: string,
+  clusters: number,
+  nodesPerCluster: number,
+  idPrefix: string,
+  shape: SimShapeOptions = {},
+  name = 'sim',
+): Promise<SimProcess> {
+  const args = ['--import', 'tsx', 'src/sim/main.ts', '--clusters', String(clusters), '--nodes', String(nodesPerCluster), '--port', '0', '--id-prefix', idPrefix];
+  if (shape.kinds !== undefined) args.push('--kinds', shape.kinds.join(','));
+  if (shape.partitions !== undefined) args.push('--partitions', String(shape.partitions));
+  // Node with the tsx loader, not `npm run sim`: one process, whose group is only the sim.
+  const group = spawnGroup(name, process.execPath, args, { cwd: root, logFile: join(logDir, `${name}.log`), pipeStdout: true });
   try {
     const url = (await waitForLine(group, /^sim ready (\S+)$/, 60_000))[1]!;
     const { clusters: records } = (await getJson(`${url}/discovery`)) as { clusters: { cluster_id: string; nodes: string[] }[] };
@@ -51,17 +76,31 @@ export async function startSimProcess(root: string, logDir: string, clusters: nu
       async nodeRequests() {
         return ((await getJson(`${url}/admin/stats`)) as { node_requests: number }).node_requests;
       },
-      async setState(node, patch) {
-        const response = await fetch(`${url}${node.statePath}`, { method: 'POST', body: JSON.stringify(patch), signal: AbortSignal.timeout(10_000) });
-        const body = (await response.json()) as { change?: { at_ms?: number }; error?: string };
-        if (!response.ok || typeof body.change?.at_ms !== 'number') throw new Error(`sim admin ${node.statePath}: ${response.status} ${body.error ?? ''}`);
-        return body.change.at_ms;
+      setState(node, patch) {
+        return postChange(url, node.statePath, patch);
+      },
+      failover(clusterId, to, shard) {
+        return postChange(url, `/admin/clusters/${encodeURIComponent(clusterId)}/failover`, { to, shard });
+      },
+      async cluster(clusterId) {
+        return (await getJson(`${url}/admin/clusters/${encodeURIComponent(clusterId)}`, 60_000)) as SimClusterSummary;
+      },
+      async clusters() {
+        return ((await getJson(`${url}/admin/clusters`, 60_000)) as { clusters: SimClusterSummary[] }).clusters;
       },
     };
   } catch (err) {
     await group.stop();
     throw err;
   }
+}
+
+/** An admin change; resolves with its time as the sim recorded it (epoch ms). */
+async function postChange(url: string, path: string, body: unknown): Promise<number> {
+  const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const answer = (await response.json()) as { change?: { at_ms?: number }; error?: string };
+  if (!response.ok || typeof answer.change?.at_ms !== 'number') throw new Error(`sim admin ${path}: ${response.status} ${answer.error ?? ''}`);
+  return answer.change.at_ms;
 }
 
 export async function getJson(url: string, timeoutMs = 10_000): Promise<unknown> {

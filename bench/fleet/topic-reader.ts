@@ -1,7 +1,8 @@
 /**
  * Reads a run's events topic from the beginning and keeps, per message, only what the
- * benchmark measures: the event code, cluster, node address and Kafka timestamp (the
- * producer's CreateTime, i.e. when fleetview published it).
+ * benchmark measures: the event code, cluster, node address and when this reader received it.
+ * Not the Kafka timestamp: fleetview sets it to the event's own time (when its refresh started),
+ * which leaves out the refresh's duration and the publish.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { startTopicConsumer, type TopicConsumer } from '../../src/adapters/topic-consumer.js';
@@ -11,6 +12,7 @@ export interface SeenEvent {
   clusterId: string;
   /** The node's agent address, for node-scoped events. */
   address: string | null;
+  /** When this reader received it. */
   timestampMs: number;
 }
 
@@ -19,6 +21,7 @@ export interface MessageMeta {
   partition: number;
   offset: string;
   key: string;
+  /** The record's Kafka timestamp (the event's time). */
   timestampMs: number;
 }
 
@@ -48,13 +51,13 @@ export class TopicReader {
           event: value?.event ?? 'unknown',
           clusterId: value?.cluster_id ?? message.key?.toString() ?? '',
           address: typeof value?.payload?.address === 'string' ? value.payload.address : null,
-          timestampMs: Number(message.timestamp),
+          timestampMs: Date.now(),
         });
       },
     });
   }
 
-  /** First time (Kafka timestamp) each address got `event`, from `sinceMs` on. */
+  /** First time (received) each address got `event`, from `sinceMs` on. */
   firstByAddress(event: string, sinceMs = 0): Map<string, number> {
     const first = new Map<string, number>();
     for (const e of this.events) {

@@ -50,3 +50,45 @@ export class UsageWindow {
     return Object.values(this.groups).filter((pgid): pgid is number => pgid !== null);
   }
 }
+
+/**
+ * A process group's memory over a whole phase, not only at a window's end: the RSS of its
+ * largest process (the worker itself, without npx/tsx wrappers) read every `everyMs`, the peak
+ * and the last reading. The timer is unref'd: it never keeps the benchmark alive.
+ */
+export class RssSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private peakBytes: number | null = null;
+  private lastBytes: number | null = null;
+
+  constructor(
+    private readonly pgid: number,
+    private readonly everyMs = 1000,
+  ) {}
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.everyMs);
+    this.timer.unref();
+  }
+
+  /** Reads once more (unless the group is gone) and stops. */
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Peak and last largest-process RSS in MB; null before any reading. */
+  readings(): { peak_mb: number | null; last_mb: number | null } {
+    const mb = (bytes: number | null): number | null => (bytes === null ? null : round(bytes / 2 ** 20, 1));
+    return { peak_mb: mb(this.peakBytes), last_mb: mb(this.lastBytes) };
+  }
+
+  private sample(): void {
+    const usage = groupsUsage([this.pgid]).get(this.pgid);
+    if (!usage) return;
+    this.lastBytes = usage.largestRssBytes;
+    this.peakBytes = Math.max(this.peakBytes ?? 0, usage.largestRssBytes);
+  }
+}

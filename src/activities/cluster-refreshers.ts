@@ -53,9 +53,11 @@ export interface EnsureRefreshersInput {
 }
 
 export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
-  const startInput = (record: DiscoveryRecord, graceS: number): ClusterRefreshInput => ({
-    ...record,
-    refresh_interval_s: deps.refreshIntervalS,
+  // The record's own settings win over the worker's defaults (a large cluster refreshed less often).
+  const startInput = ({ settings, ...membership }: DiscoveryRecord, graceS: number): ClusterRefreshInput => ({
+    ...membership,
+    refresh_interval_s: settings?.refresh_interval_s ?? deps.refreshIntervalS,
+    ...(settings?.agent_timeout_ms === undefined ? {} : { agent_timeout_ms: settings.agent_timeout_ms }),
     node_retire_grace_s: graceS,
   });
 

@@ -7,8 +7,13 @@ import type { FleetEvent } from '../domain/event-catalogue.js';
 export interface CommitRefreshInput {
   /** The refresh's events, published first, in order; may be empty. */
   events: FleetEvent[];
-  /** The view to store; null when the store needs nothing from this refresh. */
+  /** The view to store; null when the store needs nothing from this refresh (or only a touch). */
   view: ClusterView | null;
+  /**
+   * A view materially the same as the stored one, without its members and shards: only the
+   * cluster document's summary is rewritten (the periodic touch of a quiet cluster).
+   */
+  touch?: ClusterView | null;
   /** The view last stored (entity documents are written only where they differ); null: none. */
   stored_view: ClusterView | null;
 }
@@ -34,10 +39,19 @@ export function commitRefreshActivity(publisher: EventPublisher, store: ClusterS
       await publisher.publish(input.events);
       context.metricMeter.createCounter('fleetview_events_published', 'count', 'events acknowledged by Kafka').add(input.events.length);
     }
+    if (input.touch) {
+      try {
+        await store.touchSummary(input.touch, { deadlineMs: storeDeadlineMs, signal: context.cancellationSignal });
+        return { published: input.events.length, stored: true, store_error: null };
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        return { published: input.events.length, stored: false, store_error: err.message };
+      }
+    }
     if (input.view === null) return { published: input.events.length, stored: false, store_error: null };
     try {
-      const saved = await store.saveView(input.view, input.stored_view, { deadlineMs: storeDeadlineMs, signal: context.cancellationSignal });
-      context.metricMeter.createCounter('fleetview_store_documents_written', 'count', 'entity documents upserted or deleted').add(saved.upserted + saved.deleted);
+      // Documents written are counted by the store as they land (worker.ts).
+      await store.saveView(input.view, input.stored_view, { deadlineMs: storeDeadlineMs, signal: context.cancellationSignal });
       return { published: input.events.length, stored: true, store_error: null };
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;

@@ -8,6 +8,7 @@ import type { ClusterStore } from '../adapters/mongo-store.js';
 import { createDiscoveryActivities, type DiscoveryDependencies } from './discovery.js';
 import { commitRefreshActivity } from './commit-refresh.js';
 import { observeClusterActivity } from './observe-cluster.js';
+import { createObservationCache, observeChangesActivity } from './observe-changes.js';
 import { publishEventsActivity } from './publish-events.js';
 import { loadResumePointActivity } from './resume-point.js';
 
@@ -22,8 +23,11 @@ export interface ActivityDependencies {
 }
 
 export function createActivities(deps: ActivityDependencies) {
+  const observeCluster = observeClusterActivity(deps.agents);
   return {
-    observeCluster: observeClusterActivity(deps.agents),
+    // Runs started before observations became deltas still call observeCluster when replayed.
+    observeCluster,
+    observeClusterChanges: observeChangesActivity(observeCluster, createObservationCache()),
     commitRefresh: commitRefreshActivity(deps.publisher, deps.store, deps.storeDeadlineMs),
     publishEvents: publishEventsActivity(deps.publisher),
     loadResumePoint: loadResumePointActivity(deps.store, deps.discovery.temporal),
@@ -33,5 +37,6 @@ export function createActivities(deps: ActivityDependencies) {
 
 export type Activities = ReturnType<typeof createActivities>;
 export type { ObserveClusterInput } from './observe-cluster.js';
+export type { ObserveChangesInput } from './observe-changes.js';
 export type { CommitRefreshInput, CommitRefreshResult } from './commit-refresh.js';
 export type { ResumePoint, ResumePointInput } from './resume-point.js';

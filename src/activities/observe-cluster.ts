@@ -11,16 +11,15 @@ export interface ObserveClusterInput {
 }
 
 /**
- * Calls every node's agent at once, in one activity per refresh (a local activity: one history
- * event, not three per node). Node problems come back as each observation's status, never as a
+ * Calls every node's agent, a bounded number of nodes at a time (per cluster and per worker:
+ * FLEETVIEW_AGENT_MAX_CONCURRENT_NODES*), in one activity per refresh (a local activity: one
+ * history event, not three per node). Node problems come back as each observation's status, never as a
  * failure; a cancelled activity stops waiting for the agents.
  */
 export function observeClusterActivity(agents: AgentClient) {
   return async function observeCluster(input: ObserveClusterInput): Promise<NodeObservation[]> {
     const context = Context.current();
-    const observations = await Promise.all(
-      input.addresses.map((address) => agents.observe(address, input.cluster_id, input.timeout_ms ?? undefined, context.cancellationSignal)),
-    );
+    const observations = await agents.observeAll(input.addresses, input.cluster_id, { timeoutMs: input.timeout_ms ?? undefined, signal: context.cancellationSignal });
     const failures = context.metricMeter.createCounter('fleetview_node_fetch_failures', 'count', 'node observations that were not UP, by status');
     for (const observation of observations) {
       if (observation.status.code !== 'UP') failures.add(1, { status: observation.status.code });

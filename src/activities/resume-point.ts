@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ClusterStore } from '../adapters/mongo-store.js';
 import type { ClusterView } from '../domain/cluster-view.js';
-import { publishedGenerationMemo, viewQuery } from '../workflows/messages.js';
+import { publishedGenerationMemo, resumeViewQuery } from '../workflows/messages.js';
 
 export interface ResumePointInput {
   cluster_id: string;
@@ -58,8 +58,7 @@ export function loadResumePointActivity(store: ClusterStore, temporal: Client) {
     }
 
     try {
-      const state = await bounded(() => temporal.workflow.getHandle(input.workflow_id, predecessor.runId).query(viewQuery));
-      const last = state.publishing_view ?? state.view;
+      const last = await bounded(() => temporal.workflow.getHandle(input.workflow_id, predecessor.runId).query(resumeViewQuery));
       if (last && last.generation >= floor) {
         log.info('resuming from the previous run, which published past the store', {
           cluster_id: input.cluster_id,

@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import got, { CancelError, RequestError, TimeoutError } from 'got';
 import type { Got, Response } from 'got';
 import { oneLine, quoted } from '../domain/text.js';
@@ -38,14 +40,17 @@ export interface JsonHttpClientOptions {
    */
   timeoutHeader?: string | undefined;
   tls?: TlsOptions | undefined;
-  /** Concurrent connections per origin (default 256). */
+  /** Concurrent connections per origin (default 256); as many may stay idle. */
   maxSocketsPerOrigin?: number | undefined;
   /**
    * Idle keep-alive connections are closed after this many ms (default 4000): below the 5 s
-   * idle timeout most servers use, so a request never goes out on a connection the server is
-   * closing at that moment. A shorter `Keep-Alive: timeout=N` hint from the server wins.
+   * idle timeout most servers use. A shorter `Keep-Alive: timeout=N` hint from the server wins.
+   * Longer is safe too: a request whose kept-alive connection the server closed meanwhile is
+   * sent again once on a new one (see `request`).
    */
   idleSocketTimeoutMs?: number | undefined;
+  /** Idle connections kept over all origins (default: no bound); past it, a freed connection stays pooled only 1 s. */
+  maxIdleSockets?: number | undefined;
   /** Sent as User-Agent. */
   userAgent?: string | undefined;
 }
@@ -74,13 +79,19 @@ export interface JsonHttpClient {
 const maxQuotedMessage = 200;
 
 export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpClient {
+  const maxSockets = options.maxSocketsPerOrigin ?? 256;
   const agentOptions = {
     keepAlive: true,
-    maxSockets: options.maxSocketsPerOrigin ?? 256,
+    maxSockets,
+    // One origin may serve many nodes (a gateway, the sim): all its connections may stay pooled.
+    maxFreeSockets: maxSockets,
     timeout: options.idleSocketTimeoutMs ?? 4000,
     scheduling: 'lifo' as const,
   };
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  if (options.maxIdleSockets !== undefined) boundIdleSockets([agents.http, agents.https], options.maxIdleSockets);
+  // A call sent again after a stale pooled connection must not pick another pooled one.
+  const freshAgents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
   const tls = options.tls ?? {};
   const headers: Record<string, string> = {
     accept: 'application/json',
@@ -110,16 +121,41 @@ export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpCl
   });
 
   async function request(url: string, init: JsonRequest = {}): Promise<JsonHttpOutcome> {
-    let tooLarge = false;
     const timeoutMs = init.timeoutMs ?? options.timeoutMs;
+    const started = performance.now();
+    const first = await send(url, init, init.timeoutMs, false);
+    const leftMs = Math.floor(timeoutMs - (performance.now() - started));
+    // A kept-alive connection the server had closed (its idle timeout, a restart) fails at once,
+    // before any answer: the request never reached a live server, so it goes again once, on a
+    // new connection and within what is left of its budget, as Go's and browsers' clients do
+    // for idempotent requests. Only a reused connection qualifies: a reset on a fresh one is the
+    // server's own answer.
+    const idempotent = (init.method ?? 'GET') === 'GET';
+    if ('error' in first && first.staleConnection && idempotent && leftMs > 0 && !init.signal?.aborted) {
+      return outcomeOf(await send(url, init, leftMs, true), timeoutMs);
+    }
+    return outcomeOf(first, timeoutMs);
+  }
+
+  function outcomeOf(sent: Sent, timeoutMs: number): JsonHttpOutcome {
+    if ('response' in sent) return interpretResponse(sent.response);
+    if (sent.tooLarge) return { ok: false, reason: `response larger than ${options.maxResponseBytes} bytes` };
+    return { ok: false, reason: describeRequestError(sent.error, timeoutMs) };
+  }
+
+  type Sent = { response: Response<Buffer> } | { error: unknown; tooLarge: boolean; staleConnection: boolean };
+
+  async function send(url: string, init: JsonRequest, budgetMs: number | undefined, freshConnection: boolean): Promise<Sent> {
+    let tooLarge = false;
     const pending = client(url, {
+      ...(freshConnection ? { agent: freshAgents } : {}),
       method: init.method ?? 'GET',
       responseType: 'buffer',
       ...(init.json === undefined ? {} : { json: init.json }),
       ...(init.signal === undefined ? {} : { signal: init.signal }),
-      ...(init.timeoutMs === undefined
+      ...(budgetMs === undefined
         ? {}
-        : { timeout: { request: timeoutMs }, ...(timeoutHeader ? { headers: { [timeoutHeader]: formatSeconds(timeoutMs) } } : {}) }),
+        : { timeout: { request: budgetMs }, ...(timeoutHeader ? { headers: { [timeoutHeader]: formatSeconds(budgetMs) } } : {}) }),
     });
     // `on` returns `pending` itself, awaited below.
     void pending.on('downloadProgress', (progress) => {
@@ -130,25 +166,74 @@ export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpCl
         pending.cancel();
       }
     });
-    let response: Response<Buffer>;
     try {
-      response = await pending;
+      return { response: await pending };
     } catch (error) {
-      if (tooLarge || error instanceof CancelError) {
-        return { ok: false, reason: `response larger than ${options.maxResponseBytes} bytes` };
-      }
-      return { ok: false, reason: describeRequestError(error, timeoutMs) };
+      return { error, tooLarge: tooLarge || error instanceof CancelError, staleConnection: isStaleConnection(error) };
     }
-    return interpretResponse(response);
   }
 
   return {
     request,
     close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const agent of [agents.http, agents.https, freshAgents.http, freshAgents.https]) agent.destroy();
     },
   };
+}
+
+const staleConnectionCodes = new Set(['ECONNRESET', 'EPIPE']);
+
+/** The request went out on a pooled connection that turned out closed, and nothing came back. */
+function isStaleConnection(error: unknown): boolean {
+  return (
+    error instanceof RequestError &&
+    !(error instanceof TimeoutError) &&
+    staleConnectionCodes.has(error.code) &&
+    error.request?.reusedSocket === true &&
+    error.response === undefined
+  );
+}
+
+/** How long a connection freed past the idle bound stays pooled: enough for its node's next call. */
+const overflowGraceMs = 1000;
+
+/**
+ * Bounds the idle connections of `agents` together: at `max`, a connection whose call ended
+ * stays pooled only `overflowGraceMs` (a node's agent info connection then carries its
+ * datastore call) instead of the idle timeout. Refreshes visit nodes in a cycle, where closing
+ * the least recently used would close exactly the one needed next (no reuse at all once the
+ * fleet is past the bound); keeping those already pooled reuses `max` of them, and the idle
+ * timeout frees the places of nodes no longer refreshed. Idle connections are at most `max`
+ * plus those freed in the last second. (Node's own `maxTotalSockets` counts busy and idle
+ * sockets alike and makes a new origin wait for an idle one to time out.)
+ */
+function boundIdleSockets(agents: http.Agent[], max: number): void {
+  // The agents hand these hooks net.Socket (tls.TLSSocket for https); @types/node says Duplex.
+  const idle = new Set<Socket>();
+  const watched = new WeakSet<Socket>();
+  for (const agent of agents) {
+    // Both are documented hooks of http.Agent: a socket is about to be pooled / is taken from the pool.
+    const keepSocketAlive = agent.keepSocketAlive.bind(agent) as (socket: Socket) => boolean;
+    agent.keepSocketAlive = (socket: Socket): boolean => {
+      if (!keepSocketAlive(socket)) return false;
+      if (idle.size >= max) {
+        // The agent closes a pooled socket when this fires (and sets its own again when it is next pooled).
+        socket.setTimeout(Math.min(overflowGraceMs, socket.timeout || overflowGraceMs));
+        return true;
+      }
+      idle.add(socket);
+      if (!watched.has(socket)) {
+        watched.add(socket);
+        socket.once('close', () => idle.delete(socket));
+      }
+      return true;
+    };
+    const reuseSocket = agent.reuseSocket.bind(agent);
+    agent.reuseSocket = (socket, request) => {
+      idle.delete(socket as Socket);
+      reuseSocket(socket, request);
+    };
+  }
 }
 
 function interpretResponse(response: Response<Buffer>): JsonHttpOutcome {

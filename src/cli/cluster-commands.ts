@@ -1,10 +1,12 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { StoredDiscovery } from '../adapters/discovery-store.js';
+import type { ClusterSummary } from '../adapters/mongo-store.js';
 import type { ClusterView, ViewNode } from '../domain/cluster-view.js';
 import { clusterIdProblem, clusterWorkflowId } from '../domain/ids.js';
 import type { Offset, ShardRole } from '../domain/observation.js';
+import { defaultViewPageLimit, maxViewPageLimit, viewPage, viewPageProblem, type ViewPageInfo, type ViewPageRequest } from '../domain/view-page.js';
 import { refreshNowUpdate, refreshSignal, viewQuery, type RefreshReport, type ViewQueryResult } from '../workflows/messages.js';
-import { parseCommand, secondsOption } from './args.js';
+import { countOption, parseCommand, secondsOption } from './args.js';
 import type { CommandContext } from './context.js';
 import { CliError, failure, notFound, usageError } from './errors.js';
 import { clip, relativeTime, table } from './format.js';
@@ -19,12 +21,16 @@ cluster inside its grace period.
 
 example: fleetview clusters`;
 
-export const viewUsage = `usage: fleetview view CLUSTER [--json] [--timeout SECONDS]
+export const viewUsage = `usage: fleetview view CLUSTER [--node NODE] [--shard SHARD] [--limit N] [--offset N] [--json] [--timeout SECONDS]
 
 The cluster's view, from its workflow (the view query), or from MongoDB when no worker answers
-within the timeout (default 3 s). Exit 3 when the cluster is unknown.
+within the timeout (default 3 s). Exit 3 when the cluster is unknown. The summary comes whole;
+nodes and shards a page at a time (--limit, default ${defaultViewPageLimit}, at most ${maxViewPageLimit}; --offset skips), or
+only the node with that address or node id (--node), or only that shard (--shard).
 
-example: fleetview view rs0`;
+examples: fleetview view rs0
+          fleetview view kafka-big --shard topic-7
+          fleetview view kafka-big --limit 100 --offset 100`;
 
 export const refreshUsage = `usage: fleetview refresh CLUSTER [--wait] [--timeout SECONDS] [--json]
 
@@ -43,13 +49,13 @@ export async function clustersCommand(argv: string[], context: CommandContext): 
   const parsed = parseCommand(argv, { command: 'clusters', usage: clustersUsage, options: { json: { type: 'boolean' } }, positionals: [0, 0] }, context.out);
   if (!parsed) return;
   const records = await (await context.services.discoveryStore()).listClusters();
-  const views = await (await context.services.clusterStore()).listClusters();
-  const byId = new Map<string, { record: StoredDiscovery | null; view: ClusterView | null }>();
-  for (const record of records) byId.set(record.cluster_id, { record, view: null });
-  for (const stored of views) byId.set(stored.cluster_id, { record: byId.get(stored.cluster_id)?.record ?? null, view: stored.view });
+  const stored = await (await context.services.clusterStore()).listClusters();
+  const byId = new Map<string, { record: StoredDiscovery | null; summary: ClusterSummary | null }>();
+  for (const record of records) byId.set(record.cluster_id, { record, summary: null });
+  for (const cluster of stored) byId.set(cluster.cluster_id, { record: byId.get(cluster.cluster_id)?.record ?? null, summary: cluster.summary });
   const clusters = [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   if (parsed.values.json) {
-    context.out(JSON.stringify(clusters.map(([cluster_id, { record, view }]) => ({ cluster_id, status: statusOf(record, view), discovery: record, view })), null, 2));
+    context.out(JSON.stringify(clusters.map(([cluster_id, { record, summary }]) => ({ cluster_id, status: statusOf(record, summary), discovery: record, summary })), null, 2));
     return;
   }
   if (clusters.length === 0) {
@@ -59,22 +65,22 @@ export async function clustersCommand(argv: string[], context: CommandContext): 
   context.out(
     table(
       ['CLUSTER', 'STATUS', 'NODES', 'AGENTS DOWN', 'NODES DOWN', 'LAST REFRESH', 'DISCOVERY'],
-      clusters.map(([id, { record, view }]) => [
+      clusters.map(([id, { record, summary }]) => [
         id,
-        statusOf(record, view),
-        String(view?.nodes ?? record?.record.nodes.length ?? '-'),
-        view ? String(view.agents_down) : '-',
-        view ? String(view.nodes_down) : '-',
-        view ? relativeTime(view.refreshed_at) : 'never',
+        statusOf(record, summary),
+        String(summary?.nodes ?? record?.record.nodes.length ?? '-'),
+        summary ? String(summary.agents_down) : '-',
+        summary ? String(summary.nodes_down) : '-',
+        summary ? relativeTime(summary.refreshed_at) : 'never',
         record?.discovery ?? '-',
       ]),
     ),
   );
 }
 
-function statusOf(record: StoredDiscovery | null, view: ClusterView | null): string {
+function statusOf(record: StoredDiscovery | null, summary: ClusterSummary | null): string {
   if (record?.retired_at) return 'RETIRED';
-  const status = view?.status ?? 'NEW';
+  const status = summary?.status ?? 'NEW';
   return record?.missing_since ? `${status} (unlisted)` : status;
 }
 
@@ -90,7 +96,13 @@ function nodeStatusText(node: ViewNode): string {
   return node.left_discovery_at ? `${node.status.code} (leaving since ${node.left_discovery_at})` : node.status.code;
 }
 
-function renderView(view: ClusterView, source: string): string {
+function pageText(what: string, shown: number, total: number, page: ViewPageInfo): string {
+  if (shown === total) return '';
+  const range = shown === 0 ? 'none' : `${page.offset + 1}-${page.offset + shown}`;
+  return `${what}: showing ${range} of ${total}${page.truncated ? ' (cut to keep the answer small)' : ''}; --offset and --limit for others`;
+}
+
+function renderView(view: ClusterView, source: string, page: ViewPageInfo): string {
   const lines = [
     `cluster  ${view.cluster_id}${view.display_name ? ` (${view.display_name})` : ''}`,
     `status   ${view.status}, generation ${view.generation}, refreshed ${relativeTime(view.refreshed_at)} (${view.refreshed_at})`,
@@ -112,6 +124,8 @@ function renderView(view: ClusterView, source: string): string {
       ]),
     ),
   ];
+  const membersNote = pageText('nodes', view.members.length, page.members_total, page);
+  if (membersNote) lines.push(membersNote);
   if (view.shards.length > 0) {
     lines.push(
       '',
@@ -126,26 +140,47 @@ function renderView(view: ClusterView, source: string): string {
       ),
     );
   }
+  const shardsNote = pageText('shards', view.shards.length, page.shards_total, page);
+  if (shardsNote) lines.push(shardsNote);
   return lines.join('\n');
 }
 
 export async function viewCommand(argv: string[], context: CommandContext): Promise<void> {
   const parsed = parseCommand(
     argv,
-    { command: 'view', usage: viewUsage, options: { json: { type: 'boolean' }, timeout: { type: 'string' } }, positionals: [1, 1] },
+    {
+      command: 'view',
+      usage: viewUsage,
+      options: {
+        json: { type: 'boolean' },
+        timeout: { type: 'string' },
+        node: { type: 'string' },
+        shard: { type: 'string' },
+        limit: { type: 'string' },
+        offset: { type: 'string' },
+      },
+      positionals: [1, 1],
+    },
     context.out,
   );
   if (!parsed) return;
   const clusterId = parsed.positionals[0]!;
   checkClusterId('view', clusterId);
   const timeoutS = secondsOption('view', 'timeout', parsed.values.timeout, 3);
+  const request: ViewPageRequest = {};
+  if (parsed.values.node !== undefined) request.node = parsed.values.node;
+  if (parsed.values.shard !== undefined) request.shard = parsed.values.shard;
+  if (parsed.values.offset !== undefined) request.offset = countOption('view', 'offset', parsed.values.offset, 0);
+  if (parsed.values.limit !== undefined) request.limit = countOption('view', 'limit', parsed.values.limit, defaultViewPageLimit);
+  const problem = viewPageProblem(request);
+  if (problem) throw usageError(`fleetview view: ${problem.replace(/^(node|shard|offset|limit)\b/, '--$1')}\n\n${viewUsage}`);
   const workflowId = clusterWorkflowId(clusterId);
 
   let queried: ViewQueryResult | null = null;
   let workflowExists = true;
   try {
     const client = await context.services.temporal();
-    queried = await client.withDeadline(Date.now() + timeoutS * 1000, () => client.workflow.getHandle(workflowId).query(viewQuery));
+    queried = await client.withDeadline(Date.now() + timeoutS * 1000, () => client.workflow.getHandle(workflowId).query(viewQuery, request));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) workflowExists = false;
     else {
@@ -158,18 +193,20 @@ export async function viewCommand(argv: string[], context: CommandContext): Prom
     else {
       const report = queried.last_report;
       const detail = report ? `; last refresh took ${report.duration_ms} ms, ${report.events_emitted} events` : '';
-      context.out(renderView(queried.view, `workflow ${workflowId} (${queried.phase}${detail})`));
+      context.out(renderView(queried.view, `workflow ${workflowId} (${queried.phase}${detail})`, queried.page ?? viewPage(queried.view).page));
     }
     return;
   }
 
-  const view = await (await context.services.clusterStore()).loadView(clusterId);
+  const storedView = await (await context.services.clusterStore()).loadView(clusterId);
+  const paged = storedView ? viewPage(storedView, request) : null;
+  const view = paged?.view ?? null;
   const record = await (await context.services.discoveryStore()).getCluster(clusterId);
   if (!view && !record && !workflowExists) {
     throw notFound(`unknown cluster ${JSON.stringify(clusterId)}: no workflow ${workflowId} and nothing stored (fleetview clusters lists the known ones)`);
   }
   if (parsed.values.json) {
-    context.out(JSON.stringify({ source: 'mongodb', view, record: record?.record ?? queried?.record ?? null, discovery: record }, null, 2));
+    context.out(JSON.stringify({ source: 'mongodb', view, page: paged?.page ?? null, record: record?.record ?? queried?.record ?? null, discovery: record }, null, 2));
     return;
   }
   if (!view) {
@@ -177,7 +214,7 @@ export async function viewCommand(argv: string[], context: CommandContext): Prom
     return;
   }
   const retired = record?.retired_at ? `; retired at ${record.retired_at}` : '';
-  context.out(renderView(view, `MongoDB (stored at generation ${view.generation}${retired})`));
+  context.out(renderView(view, `MongoDB (stored at generation ${view.generation}${retired})`, paged!.page));
 }
 
 function printReport(clusterId: string, report: RefreshReport, context: CommandContext, json: boolean): void {

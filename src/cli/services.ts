@@ -15,6 +15,7 @@ import {
 } from '../adapters/connections/index.js';
 import { createDiscoveryStore, type DiscoveryStore } from '../adapters/discovery-store.js';
 import { createMongoStore, type ClusterStore } from '../adapters/mongo-store.js';
+import { fleetviewDataConverter } from '../adapters/payload-store.js';
 import type { Config } from '../config.js';
 import { CliError, exitCodes } from './errors.js';
 
@@ -37,9 +38,15 @@ export class Services {
   constructor(readonly config: Config) {}
 
   async temporal(): Promise<Client> {
-    const { address, namespace } = this.config.temporal;
+    const { address, namespace, payloadOffloadBytes } = this.config.temporal;
+    // Answers too large for history (a large cluster's view) are read from the store, opened only then.
+    const dataConverter = fleetviewDataConverter({
+      db: async () => (await this.clusterStore()).db,
+      timeoutMs: this.config.mongodb.timeoutMs,
+      thresholdBytes: payloadOffloadBytes,
+    });
     this.temporalClient ??= connectTemporalClient(this.config.temporal, { connectTimeoutMs }).then(
-      (connection) => ({ connection, client: new Client({ connection, namespace }) }),
+      (connection) => ({ connection, client: new Client({ connection, namespace, dataConverter }) }),
       (err: unknown) => {
         throw unreachable('Temporal', address, err);
       },

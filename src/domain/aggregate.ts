@@ -35,6 +35,12 @@ export interface AggregateOptions {
    * events.md sets the default to two discovery intervals: see `defaultNodeRetireGraceMs`.
    */
   nodeRetireGraceMs: number;
+  /**
+   * Normalized addresses whose observation is the very one the previous view took for them (an
+   * observation delta left them unchanged): their entries are carried over with only the refresh
+   * times moved, instead of being rebuilt. A speed-up only: the view is the same either way.
+   */
+  unchanged?: ReadonlySet<string>;
 }
 
 /** The default grace period of events.md: two discovery intervals. */
@@ -62,12 +68,16 @@ export function aggregate(
 
   const addresses = [...new Set([...listed.keys(), ...previousNodes.keys()])].sort(compareStrings);
   const members: ViewNode[] = [];
+  let carriedOver = 0;
   for (const address of addresses) {
     const hints = listed.get(address);
     const before = previousNodes.get(address) ?? null;
     if (hints !== undefined) {
       const observation = observed.get(address);
-      if (observation !== undefined) members.push(observeNode(before, address, hints, observation, refreshedAt));
+      if (observation !== undefined && before !== null && before.left_discovery_at === null && options.unchanged?.has(address)) {
+        members.push(observeSameAgain(before, hints, refreshedAt));
+        carriedOver += 1;
+      } else if (observation !== undefined) members.push(observeNode(before, address, hints, observation, refreshedAt));
       else if (before !== null) members.push({ ...before, discovered: hints, left_discovery_at: null });
     } else if (before !== null) {
       const leftAt = before.left_discovery_at ?? refreshedAt;
@@ -77,7 +87,9 @@ export function aggregate(
   }
 
   const listedMembers = members.filter((node) => node.left_discovery_at === null);
-  const shards = summarizeShards(listedMembers);
+  // Every listed node as before, and no other: shards, primaries and lags are as before too.
+  const sameNodes = previous !== null && carriedOver === listedMembers.length && carriedOver === previous.nodes;
+  const shards = sameNodes ? previous.shards : summarizeShards(listedMembers);
   const agentsDown = listedMembers.filter((node) => node.status.code === 'AGENT_DOWN').length;
   const nodesDown = listedMembers.filter((node) => node.status.code === 'NODE_DOWN').length;
   const nodesUp = listedMembers.length - agentsDown - nodesDown;
@@ -157,6 +169,20 @@ function observeNode(
   };
 }
 
+/** What observeNode gives for the observation `before` was built from, without rebuilding it. */
+function observeSameAgain(before: ViewNode, hints: DiscoveryHints, refreshedAt: string): ViewNode {
+  const up = before.status.code === 'UP';
+  let lastError = before.last_error;
+  if (!up) lastError = { message: before.status.reason ?? before.status.code, at: refreshedAt };
+  else if (before.shards_error !== null) lastError = { message: `shards call failed: ${before.shards_error}`, at: refreshedAt };
+  return {
+    ...before,
+    discovered: hints,
+    last_error: lastError,
+    last_successful_refresh_at: up ? refreshedAt : before.last_successful_refresh_at,
+  };
+}
+
 interface ShardAccumulator {
   allocations: number;
   primaries: NodeRef[];
@@ -168,7 +194,7 @@ interface ShardAccumulator {
  * sorted too. Down nodes count as allocations (their last known shards) but not as primaries
  * or for lag: a stale report says nothing about now.
  */
-function summarizeShards(listedMembers: readonly ViewNode[]): ShardSummary[] {
+export function summarizeShards(listedMembers: readonly ViewNode[]): ShardSummary[] {
   const byId = new Map<string, ShardAccumulator>();
   for (const node of listedMembers) {
     const up = node.status.code === 'UP';

@@ -85,7 +85,7 @@ function diffNode(before: ViewNode | null, after: ViewNode, drafts: EventDraft[]
 
   if (after.agent !== null) {
     if (before === null || before.agent === null) drafts.push({ event: 'AGENT_INFO_NEW', node_id, payload: { address, ...after.agent } });
-    else if (!sameJson(before.agent, after.agent)) {
+    else if (before.agent !== after.agent && !sameJson(before.agent, after.agent)) {
       drafts.push({ event: 'AGENT_INFO_CHANGED', node_id, payload: { address, before: before.agent, after: after.agent } });
     }
   }
@@ -96,7 +96,7 @@ function diffNode(before: ViewNode | null, after: ViewNode, drafts: EventDraft[]
 
   if (after.datastore !== null) {
     if (before === null || before.datastore === null) drafts.push({ event: 'NODE_NEW', node_id, payload: { address, ...after.datastore } });
-    else if (!sameJson(before.datastore, after.datastore)) {
+    else if (before.datastore !== after.datastore && !sameJson(before.datastore, after.datastore)) {
       drafts.push({
         event: 'NODE_CHANGED',
         node_id,
@@ -105,8 +105,8 @@ function diffNode(before: ViewNode | null, after: ViewNode, drafts: EventDraft[]
     }
   }
 
-  // null shards mean "not known yet": nothing to compare.
-  if (after.shards !== null) diffShards(address, node_id, before?.shards ?? [], after.shards, drafts);
+  // null shards mean "not known yet": nothing to compare. The same list (a node carried over) has nothing new.
+  if (after.shards !== null && after.shards !== before?.shards) diffShards(address, node_id, before?.shards ?? [], after.shards, drafts);
 }
 
 function diffShards(
@@ -138,6 +138,7 @@ function diffShards(
  * primaries is new.
  */
 function diffPrimaries(previous: ClusterView | null, next: ClusterView, drafts: EventDraft[]): void {
+  if (previous !== null && previous.shards === next.shards) return;
   mergeByKey(sortedBy(previous?.shards ?? [], idOf), sortedBy(next.shards, idOf), idOf, (beforeShard, afterShard) => {
     const beforePrimaries = beforeShard?.primaries ?? [];
     const afterPrimaries = afterShard?.primaries ?? [];

@@ -15,10 +15,45 @@ export interface DiscoveryNode {
   node_group?: string;
 }
 
+/**
+ * Refresh settings a discovery may give one cluster (a 2,000-node cluster refreshed every 60 s
+ * beside small ones at 15 s). They apply when the cluster's workflow starts.
+ */
+export interface DiscoveryRecordSettings {
+  refresh_interval_s?: number;
+  agent_timeout_ms?: number;
+}
+
 export interface DiscoveryRecord {
   cluster_id: string;
   display_name: string | null;
   nodes: DiscoveryNode[];
+  /** Absent when the discovery sets none (the worker's defaults apply). */
+  settings?: DiscoveryRecordSettings;
+}
+
+/** Bounds of the per-cluster settings: the same as the workflow's own input accepts. */
+export const recordSettingBounds = {
+  refresh_interval_s: [1, 86_400],
+  agent_timeout_ms: [100, 600_000],
+} as const satisfies Record<keyof DiscoveryRecordSettings, readonly [number, number]>;
+
+/** The settings of a record from outside, in canonical key order, or a problem naming the field. */
+export function validateRecordSettings(raw: unknown): DiscoveryRecordSettings | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `settings must be an object {refresh_interval_s, agent_timeout_ms}, got ${describeType(raw)}`;
+  const fields = raw as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !(key in recordSettingBounds));
+  if (unknown.length > 0) return `settings.${unknown[0]} is not a setting (known: ${Object.keys(recordSettingBounds).join(', ')})`;
+  const settings: DiscoveryRecordSettings = {};
+  for (const [key, [min, max]] of Object.entries(recordSettingBounds) as Array<[keyof DiscoveryRecordSettings, readonly [number, number]]>) {
+    const value = fields[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return `settings.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value) ?? describeType(value)}`;
+    }
+    settings[key] = value;
+  }
+  return settings;
 }
 
 /**
@@ -40,7 +75,13 @@ export function canonicalDiscoveryRecord(record: DiscoveryRecord): DiscoveryReco
     nodes.push(canonical);
   }
   nodes.sort((a, b) => compareStrings(a.agent_address, b.agent_address));
-  return { cluster_id: record.cluster_id, display_name: record.display_name ?? null, nodes };
+  const canonical: DiscoveryRecord = { cluster_id: record.cluster_id, display_name: record.display_name ?? null, nodes };
+  // Only when set: records without settings keep the form (and the events) they always had.
+  const settings: DiscoveryRecordSettings = {};
+  if (record.settings?.refresh_interval_s !== undefined) settings.refresh_interval_s = record.settings.refresh_interval_s;
+  if (record.settings?.agent_timeout_ms !== undefined) settings.agent_timeout_ms = record.settings.agent_timeout_ms;
+  if (Object.keys(settings).length > 0) canonical.settings = settings;
+  return canonical;
 }
 
 /** Longest display name, node class or node group. */

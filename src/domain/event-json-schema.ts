@@ -71,7 +71,8 @@ const sharedDefinitions: Record<string, JsonSchema> = {
         'node_group',
       ]),
     },
-  }),
+    settings: object({ refresh_interval_s: { type: 'integer', minimum: 1 }, agent_timeout_ms: { type: 'integer', minimum: 1 } }, ['refresh_interval_s', 'agent_timeout_ms']),
+  }, ['settings']),
   status_changed: object({ address, before: nullable(ref('node_status')), after: ref('node_status') }),
   shard_allocation: object({ address, ...shardProperties }),
   shard_primary: object({

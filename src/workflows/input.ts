@@ -2,7 +2,7 @@
  * Validation of what operators and discovery send the cluster refresh workflow. Workflow-safe:
  * hand-written checks (no schema library in the sandbox), errors that name the field and value.
  */
-import { canonicalDiscoveryRecord, displayNameProblem, validateDiscoveryNode, type DiscoveryNode, type DiscoveryRecord } from '../domain/discovery-record.js';
+import { canonicalDiscoveryRecord, displayNameProblem, recordSettingBounds, validateDiscoveryNode, type DiscoveryNode, type DiscoveryRecord } from '../domain/discovery-record.js';
 import { clusterIdProblem } from '../domain/ids.js';
 import { describeType, oneLine, quoted } from '../domain/text.js';
 import { clusterRefreshDefaults, type ClusterRefreshInput, type ClusterRefreshSettings } from './messages.js';
@@ -43,8 +43,8 @@ export function parseDiscoveryRecord(raw: unknown): DiscoveryRecord {
 }
 
 const settingBounds: Record<keyof ClusterRefreshSettings, [number, number, boolean]> = {
-  refresh_interval_s: [1, 86_400, false],
-  agent_timeout_ms: [100, 600_000, true],
+  refresh_interval_s: [...recordSettingBounds.refresh_interval_s, false],
+  agent_timeout_ms: [...recordSettingBounds.agent_timeout_ms, true],
   node_retire_grace_s: [0, 30 * 86_400, false],
   max_refreshes_per_run: [1, 100_000, false],
   store_touch_s: [1, 86_400, false],

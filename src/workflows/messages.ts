@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ClusterView } from '../domain/cluster-view.js';
 import type { DiscoveryNode, DiscoveryRecord } from '../domain/discovery-record.js';
+import type { ViewPageInfo, ViewPageRequest } from '../domain/view-page.js';
 
 export const clusterRefreshWorkflowType = 'clusterRefresh';
 
@@ -77,7 +78,10 @@ export type ClusterRefreshInput = DiscoveryRecordInput &
 export type RefreshPhase = 'waiting' | 'fetching' | 'publishing' | 'saving' | 'retired';
 
 export interface ViewQueryResult {
+  /** The view with one page of its members and shards (see `page`). */
   view: ClusterView | null;
+  /** Which members and shards `view` (and `publishing_view`) hold; null while there is no view. */
+  page: ViewPageInfo | null;
   last_report: RefreshReport | null;
   record: DiscoveryRecord;
   settings: ClusterRefreshSettings;
@@ -90,7 +94,7 @@ export interface ViewQueryResult {
   store_error: string | null;
   /** The highest generation whose events may have been published (also in the memo). */
   published_generation: number;
-  /** The view of the refresh whose events are being published, until they are; null otherwise. */
+  /** The view of the refresh whose events are being published, until they are (same page); null otherwise. */
   publishing_view: ClusterView | null;
 }
 
@@ -111,5 +115,13 @@ export const nodesSignal = defineSignal<[DiscoveryRecordInput]>('nodes');
 export const retireSignal = defineSignal<[{ reason: string }]>('retire');
 /** Force a refresh and return its report. */
 export const refreshNowUpdate = defineUpdate<RefreshReport>('refreshNow');
-/** The current view, the last report, the record and what the workflow is doing. */
-export const viewQuery = defineQuery<ViewQueryResult>('view');
+/**
+ * The current view (a page of its members and shards: no argument gives the first page), the
+ * last report, the record and what the workflow is doing.
+ */
+export const viewQuery = defineQuery<ViewQueryResult, [ViewPageRequest?]>('view');
+/**
+ * The whole view a successor resumes from: the one being published, else the last one. Large
+ * answers travel through the store (External Storage), so read it with fleetview's data converter.
+ */
+export const resumeViewQuery = defineQuery<ClusterView | null>('resumeView');

@@ -228,7 +228,7 @@ describe('cluster refresh workflow', () => {
     for (const event of history.events ?? []) {
       if (event.workflowTaskCompletedEventAttributes) observationsInTask = 0;
       const activityType = localActivityType(event);
-      if (activityType === 'observeCluster') {
+      if (activityType === 'observeClusterChanges') {
         refreshesSeen += 1;
         observationsInTask += 1;
         assert.equal(observationsInTask, 1, 'two observations were recorded in one workflow task');

@@ -158,6 +158,24 @@ describe('discovery from each backend', () => {
   }
 });
 
+describe('per-cluster settings', () => {
+  it('starts a cluster with the refresh interval and agent timeout its record gives, others with the defaults', async () => {
+    const sim = await newSim(2, 2);
+    const [big, small] = sim.records();
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, JSON.stringify([{ ...big, settings: { refresh_interval_s: 45, agent_timeout_ms: 2500 } }, small]));
+    const name = uniqueName('settings');
+    await store.applySetting(discoverySetting({ name, backend: 'file', interval: 60, options: { path: file } }), new Date());
+    await runDiscovery(temporal.client, config);
+    const bigSettings = (await clusterHandle(big!.cluster_id).query(viewQuery)).settings;
+    assert.equal(bigSettings.refresh_interval_s, 45);
+    assert.equal(bigSettings.agent_timeout_ms, 2500);
+    const smallSettings = (await clusterHandle(small!.cluster_id).query(viewQuery)).settings;
+    assert.equal(smallSettings.refresh_interval_s, config.refresh.intervalS);
+    assert.equal(smallSettings.agent_timeout_ms, null);
+  });
+});
+
 describe('a failing source', () => {
   it('keeps its clusters refreshing from their last known records and retires nothing, past the grace period', async () => {
     const sim = await newSim(2, 2);

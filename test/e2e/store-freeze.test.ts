@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
-import type { StoredCluster } from '../../src/adapters/mongo-store.js';
+import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
 import { materialViewKey } from '../../src/domain/material-view.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
@@ -26,6 +26,7 @@ let worker: TestWorker | undefined;
 let temporal: Awaited<ReturnType<typeof connectClient>>;
 let reader: TopicReader;
 let mongo: MongoClient;
+let clusterStore: ClusterStore;
 let config: ReturnType<typeof testConfig>;
 const handles: Array<WorkflowHandle<typeof clusterRefresh>> = [];
 
@@ -40,6 +41,8 @@ before(async () => {
   worker = await startTestWorker(config);
   reader = await new TopicReader(config).start();
   mongo = await MongoClient.connect(config.mongodb.uri, { serverSelectionTimeoutMS: 5_000 });
+  // Reads stored views back as the worker's resume does (a store timeout that outlasts the freeze's thaw).
+  clusterStore = await createMongoStore({ uri: config.mongodb.uri, database: config.mongodb.database, timeoutMs: 5_000 });
 }, setupBound);
 
 after(
@@ -55,6 +58,7 @@ after(
       'stopping the topic reader': () => reader?.stop(),
       'closing the Temporal client': () => temporal?.close(),
       'closing the MongoDB client': () => mongo?.close(),
+      'closing the cluster store': () => clusterStore?.close(),
       'stopping the sim': () => sim?.close(),
       'stopping the isolated store': () => store?.dispose(),
     }),
@@ -71,8 +75,9 @@ it('keeps refreshing and publishing while the store is frozen, and the store con
       }),
     );
   }
-  const stored = () => mongo.db(config.mongodb.database).collection<StoredCluster>('clusters');
-  await waitUntil(async () => (await stored().countDocuments()) === clusters, 60_000, 'every cluster was not stored');
+  const stored = () => mongo.db(config.mongodb.database).collection('clusters');
+  // A cluster document with a summary is a stored cluster (one without is a first write under way).
+  await waitUntil(async () => (await stored().countDocuments({ summary: { $exists: true } })) === clusters, 60_000, 'every cluster was not stored');
 
   const generations = async () => Promise.all(handles.map(async (handle) => (await handle.query(viewQuery)).view?.generation ?? 0));
   store.signal('SIGSTOP');
@@ -103,9 +108,8 @@ it('keeps refreshing and publishing while the store is frozen, and the store con
   await waitUntil(
     async () => {
       const views = await Promise.all(handles.map((handle) => handle.query(viewQuery)));
-      const docs = await stored().find({}).toArray();
-      const storedKeys = new Map(docs.map((doc) => [doc._id, materialViewKey(doc.view)]));
-      return views.every((q) => storedKeys.get(q.view!.cluster_id) === materialViewKey(q.view!) && q.store_error === null);
+      const storedViews = await Promise.all(views.map((q) => clusterStore.loadView(q.view!.cluster_id)));
+      return views.every((q, index) => storedViews[index] && materialViewKey(storedViews[index]) === materialViewKey(q.view!) && q.store_error === null);
     },
     30_000,
     'the store did not converge after it resumed',

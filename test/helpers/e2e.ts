@@ -6,7 +6,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
-import { connectTemporalClient, kafkaSecurity } from '../../src/adapters/connections/index.js';
+import { connectTemporalClient, kafkaSecurity, mongoStoreOptions } from '../../src/adapters/connections/index.js';
+import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { fleetviewDataConverter } from '../../src/adapters/payload-store.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { startTopicConsumer, type TopicConsumer } from '../../src/adapters/topic-consumer.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -106,7 +108,20 @@ export function spawnWorkerProcess(config: Config, extraEnv: Record<string, stri
 
 export async function connectClient(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await connectTemporalClient(config.temporal);
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+  // Reads large payloads (a big cluster's view) from the store, as the CLI does; opened on first need.
+  let store: Promise<ClusterStore> | undefined;
+  const dataConverter = fleetviewDataConverter({
+    db: async () => (await (store ??= createMongoStore(mongoStoreOptions(config.mongodb)))).db,
+    timeoutMs: config.mongodb.timeoutMs,
+    thresholdBytes: config.temporal.payloadOffloadBytes,
+  });
+  return {
+    client: new Client({ connection, namespace: config.temporal.namespace, dataConverter }),
+    close: async () => {
+      await connection.close();
+      await (await store?.catch(() => undefined))?.close();
+    },
+  };
 }
 
 /** Ends a workflow a test started, so the shared dev server keeps no orphans polling nothing. */
@@ -248,7 +263,7 @@ export interface RefresherFixture {
  * A sim of one cluster, a worker and a client on `config`, and that cluster's refresher started
  * with a one-hour interval (tests force refreshes). close() undoes all of it.
  */
-export async function startRefresherFixture(config: Config, sim: Omit<SimOptions, 'clusters'>): Promise<RefresherFixture> {
+export async function startRefresherFixture(config: Config, sim: Omit<SimOptions, 'clusters'>, settings: Record<string, number> = {}): Promise<RefresherFixture> {
   const simHandle = await startSim({ ...sim, clusters: 1 });
   const temporal = await connectClient(config);
   const worker = await startTestWorker(config);
@@ -256,7 +271,7 @@ export async function startRefresherFixture(config: Config, sim: Omit<SimOptions
   const handle = await temporal.client.workflow.start<typeof clusterRefresh>('clusterRefresh', {
     taskQueue: config.temporal.taskQueue,
     workflowId: `cluster/${record.cluster_id}`,
-    args: [{ ...record, refresh_interval_s: 3600 }],
+    args: [{ ...record, refresh_interval_s: 3600, ...settings }],
   });
   return {
     sim: simHandle,

@@ -106,7 +106,9 @@ describe('classification of simulated faults', () => {
       assert.equal(observation.agent, null);
       assert.equal(observation.datastore, null);
       assert.equal(observation.shards, null);
-      assert.equal(node.requests.agent_info, before.agent_info + 1);
+      // Earlier calls left a kept-alive connection to the sim: a connection closed unanswered
+      // there may be one the server had closed meanwhile, so the call went once more on a new one.
+      assert.ok([1, 2].includes(node.requests.agent_info - before.agent_info), `agent info calls: ${node.requests.agent_info - before.agent_info}`);
       assert.equal(node.requests.datastore_info, before.datastore_info);
       assert.equal(node.requests.shards, before.shards);
     } finally {

@@ -18,6 +18,14 @@ describe('record validation', () => {
     );
   });
 
+  test('per-cluster settings are kept in canonical order; none set is no settings at all', () => {
+    assert.deepEqual(validateRecord({ cluster_id: 'big', nodes: [], settings: { agent_timeout_ms: 4000, refresh_interval_s: 60 } }), {
+      ok: true,
+      record: { cluster_id: 'big', display_name: null, nodes: [], settings: { refresh_interval_s: 60, agent_timeout_ms: 4000 } },
+    });
+    assert.deepEqual(validateRecord({ cluster_id: 'big', nodes: [], settings: {} }), { ok: true, record: { cluster_id: 'big', display_name: null, nodes: [] } });
+  });
+
   const invalid: [string, unknown, RegExp][] = [
     ['not an object', 'rs0', /expected an object/],
     ['cluster id with a slash', { cluster_id: 'a/b', nodes: [] }, /invalid cluster id "a\/b"/],
@@ -33,6 +41,10 @@ describe('record validation', () => {
     ['invalid node id', { cluster_id: 'rs0', nodes: [{ agent_address: 'http://a:1', node_id: '$bad' }] }, /invalid node id/],
     ['control character in a group', { cluster_id: 'rs0', nodes: [{ agent_address: 'http://a:1', node_group: 'a\nb' }] }, /node_group must be/],
     ['the same node twice', { cluster_id: 'rs0', nodes: ['http://a:1', { agent_address: 'http://a:1/' }] }, /nodes\[1\]: agent address "http:\/\/a:1" listed twice/],
+    ['settings not an object', { cluster_id: 'rs0', nodes: [], settings: 60 }, /settings must be an object/],
+    ['an interval of 0', { cluster_id: 'rs0', nodes: [], settings: { refresh_interval_s: 0 } }, /settings.refresh_interval_s must be an integer from 1 to 86400, got 0/],
+    ['a fractional timeout', { cluster_id: 'rs0', nodes: [], settings: { agent_timeout_ms: 1.5 } }, /settings.agent_timeout_ms must be an integer from 100 to 600000, got 1.5/],
+    ['an unknown setting', { cluster_id: 'rs0', nodes: [], settings: { interval: 60 } }, /settings.interval is not a setting/],
   ];
   for (const [name, value, pattern] of invalid) {
     test(`rejected: ${name}`, () => {

@@ -165,6 +165,8 @@ describe('discovery records (the file source)', () => {
     [door('node_id'), '`../../etc/passwd`', { cluster_id: 'id-passwd', nodes: [{ agent_address: url, node_id: '../../etc/passwd' }] }],
     ['discovery record: `node_class`, `node_group`', '`control`', { cluster_id: 'class-control', nodes: [{ agent_address: url, node_class: 'm\u001b' }] }],
     ['discovery record: `node_class`, `node_group`', '`""`', { cluster_id: 'group-empty', nodes: [{ agent_address: url, node_group: '' }] }],
+    [door('settings'), '`{"$gt":""}`', { cluster_id: 'settings-gt', nodes: [url], settings: { $gt: '' } }],
+    [door('settings'), '`10 KB`', { cluster_id: 'settings-big', nodes: [url], settings: big }],
     ['discovery record: other keys', '`{"$gt":""}`', { cluster_id: 'other-keys', nodes: [{ agent_address: url, $gt: '' }], $gt: '' }],
   ];
 

@@ -4,7 +4,7 @@
  * One bad record never hides the others; a cluster listed twice keeps its first listing.
  */
 import { clusterIdProblem } from '../../domain/ids.js';
-import { displayNameProblem, validateDiscoveryNode, type DiscoveryNode, type DiscoveryRecord } from '../../domain/discovery-record.js';
+import { displayNameProblem, validateDiscoveryNode, validateRecordSettings, type DiscoveryNode, type DiscoveryRecord } from '../../domain/discovery-record.js';
 import { describeType, quoted } from '../../domain/text.js';
 
 /** One record (or one input) a source could not use. */
@@ -64,7 +64,7 @@ export function validateRecords(source: string, raw: readonly RawRecord[]): Disc
 type RecordOutcome = { ok: true; record: DiscoveryRecord } | { ok: false; problem: string; clusterId?: string };
 
 export function validateRecord(value: unknown): RecordOutcome {
-  if (!isObject(value)) return { ok: false, problem: `expected an object {cluster_id, display_name, nodes}, got ${describeType(value)}` };
+  if (!isObject(value)) return { ok: false, problem: `expected an object {cluster_id, display_name, nodes, settings}, got ${describeType(value)}` };
   const clusterIdRaw = value.cluster_id;
   // Only a valid id can have a last record to keep (invalid ones never reach keys or histories).
   const readableId = clusterIdProblem(clusterIdRaw) === null ? (clusterIdRaw as string) : undefined;
@@ -88,7 +88,13 @@ export function validateRecord(value: unknown): RecordOutcome {
     seen.add(node.agent_address);
     nodes.push(node);
   }
-  return { ok: true, record: { cluster_id: clusterId, display_name: displayName, nodes } };
+  const record: DiscoveryRecord = { cluster_id: clusterId, display_name: displayName, nodes };
+  if (value.settings !== undefined && value.settings !== null) {
+    const settings = validateRecordSettings(value.settings);
+    if (typeof settings === 'string') return fail(settings);
+    if (Object.keys(settings).length > 0) record.settings = settings;
+  }
+  return { ok: true, record };
 }
 
 function describeCluster(clusterId: string | undefined): string {
