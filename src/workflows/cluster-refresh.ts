@@ -308,7 +308,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const options = observeOptions(addresses.length, activeSettings.agent_timeout_ms);
     const request = { cluster_id: record.cluster_id, addresses, timeout_ms: activeSettings.agent_timeout_ms };
     try {
-      if (!patched(observationDeltaPatch)) return { observations: await proxyLocalActivities<Activities>(options).observeCluster(request), unchanged };
+      if (!usesObservationDeltas) return { observations: await proxyLocalActivities<Activities>(options).observeCluster(request), unchanged };
       const { observeClusterChanges } = proxyLocalActivities<Activities>(options);
       const delta = await observeClusterChanges({ ...request, base_token: heldToken });
       let applied = applyObservationDelta(heldObservations, heldToken, addresses, delta);
@@ -344,7 +344,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (events.length > 0) {
       publishedGeneration = next.generation;
       publishingView = next;
-      if (patched(durableObservationPatch)) {
+      if (usesObservationDeltas || patched(durableObservationPatch)) {
         // Before any event leaves, two things become durable: the memo says this generation may
         // be out, and this workflow task ends, so the observation the events come from is in the
         // history. A task retried after its worker died mid-publish then sends these very events
@@ -411,6 +411,14 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     refreshes.add(1);
     refreshDuration.record(lastReport.duration_ms);
   }
+
+  // Asked once, here, in the first activation and before any activity. Asked later, in an
+  // activation that resolves a local activity, a new patch is recorded in the workflow task that
+  // completes it, which is a later one than replay delivers that activation in when the local
+  // activity outlasted a task heartbeat (a slow machine): replayed, the patch then reads as
+  // absent and the run takes the old path against its own history. Runs with deltas also have
+  // the durable observation without asking for that patch (its marker could land the same way).
+  const usesObservationDeltas = patched(observationDeltaPatch);
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
