@@ -27,8 +27,11 @@ export interface ViewPageInfo {
 
 export const defaultViewPageLimit = 50;
 export const maxViewPageLimit = 1000;
-/** An answer stays far below Temporal's 512 KiB payload warning. */
-const pageBudgetBytes = 256 * 1024;
+/**
+ * An answer stays inline in Temporal: under the 128 KiB from which fleetview's payloads go to the
+ * store (a page is read once; storing it would only leave a blob for the sweep).
+ */
+const pageBudgetBytes = 96 * 1024;
 
 /** What is wrong with a page request, or null. Requests come from operators and other programs. */
 export function viewPageProblem(request: unknown): string | null {
