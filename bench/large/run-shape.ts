@@ -170,7 +170,11 @@ export function bookkeeping(): { errors: string[]; notes: string[]; cleanup_prob
   return { errors: [], notes: [], cleanup_problems: [], duration_s: 0 };
 }
 
-export const blobPattern = /exceed|blob/i;
+/**
+ * Payload size warnings: the SDK's "exceeded the warning limit", the server's blob size limits.
+ * Not "exceeded 5 seconds" (core's note on a long workflow task, e.g. a large first refresh).
+ */
+export const blobPattern = /blob ?size|exceeded the warning limit|payload[^\n]*(too large|exceeds)/i;
 
 /** The window: whole intervals, at least one. */
 export function windowIntervals(measureS: number, intervalS: number): number {

@@ -52,7 +52,7 @@ import { clusterWorkflowId } from '../domain/ids.js';
 import { sameMaterialView } from '../domain/material-view.js';
 import type { NodeObservation } from '../domain/observation.js';
 import { applyObservationDelta } from '../domain/observation-delta.js';
-import { viewPage, viewPageProblem } from '../domain/view-page.js';
+import { defaultViewPageLimit, viewPage, viewPageProblem } from '../domain/view-page.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
   clusterRefreshDefaults,
@@ -258,11 +258,15 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const problem = viewPageProblem(request);
     if (problem) throw new Error(problem);
     const paged = view ? viewPage(view, request ?? {}) : null;
+    // A record of thousands of nodes would outweigh the page: it is paged the same way.
+    const offset = request?.offset ?? 0;
+    const limit = request?.limit ?? defaultViewPageLimit;
     return {
       view: paged?.view ?? null,
       page: paged?.page ?? null,
       last_report: lastReport,
-      record,
+      record: record.nodes.length <= limit ? record : { ...record, nodes: record.nodes.slice(offset, offset + limit) },
+      record_nodes_total: record.nodes.length,
       settings: 'settings' in parsed ? parsed.settings : clusterRefreshDefaults,
       phase,
       events_pending: eventsPending,

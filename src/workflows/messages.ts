@@ -83,7 +83,10 @@ export interface ViewQueryResult {
   /** Which members and shards `view` (and `publishing_view`) hold; null while there is no view. */
   page: ViewPageInfo | null;
   last_report: RefreshReport | null;
+  /** The discovery record; of a record longer than the page, the page's share of its nodes. */
   record: DiscoveryRecord;
+  /** Nodes the whole record lists. */
+  record_nodes_total: number;
   settings: ClusterRefreshSettings;
   phase: RefreshPhase;
   /** Events computed by the refresh in progress and not yet acknowledged by Kafka. */
