@@ -76,8 +76,15 @@ it('keeps refreshing and publishing while the store is frozen, and the store con
     );
   }
   const stored = () => mongo.db(config.mongodb.database).collection('clusters');
-  // A cluster document with a summary is a stored cluster (one without is a first write under way).
+  // A cluster document with a summary is a stored cluster (one without is a first write under way);
+  // and each workflow must know it (a first write that outlasted its wait lands in the background,
+  // and its workflow hears of it at its next save).
   await waitUntil(async () => (await stored().countDocuments({ summary: { $exists: true } })) === clusters, 60_000, 'every cluster was not stored');
+  await waitUntil(
+    async () => (await Promise.all(handles.map((handle) => handle.query(viewQuery)))).every((q) => q.stored_generation !== null),
+    60_000,
+    'every workflow did not learn that its view was stored',
+  );
 
   const generations = async () => Promise.all(handles.map(async (handle) => (await handle.query(viewQuery)).view?.generation ?? 0));
   store.signal('SIGSTOP');
