@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 // built-ins, no activity or adapter implementations (type-only imports are fine).
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`, `${name}/*`, `node:${name}/*`]);
 const workflowForbidden = {
-  paths: [...nodeBuiltins, 'got', 'kafkajs', 'mongodb', 'zod', 'yaml'].map((name) => ({
+  paths: [...nodeBuiltins, 'kafkajs', 'mongodb', 'zod', 'yaml'].map((name) => ({
     name,
     message: 'workflow and domain code must stay deterministic: no Node built-ins or I/O clients',
     allowTypeImports: true,

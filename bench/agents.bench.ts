@@ -107,13 +107,15 @@ function cpuUs(stats: SimStats): number {
 }
 
 /** One round: `concurrency` loops, each GETting the next node's next Agent API call until the deadline. */
-async function driveSim(sim: RunningSim, durationMs: number): Promise<{ requestsPerSecond: number; cpuUsPerRequest: number; requests: number }> {
+async function driveSim(sim: RunningSim, durationMs: number): Promise<{ requestsPerSecond: number; cpuUsPerRequest: number; driverCpuUsPerRequest: number; requests: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const urls = sim.nodes.flatMap((node) => apiPaths.map((path) => `${node.url}${path}`));
   let next = 0;
   let completed = 0;
   const before = await simStats(sim.url);
   const started = performance.now();
+  // This process does nothing else meanwhile: its CPU is what plain node:http GETs cost, the floor for the agent client.
+  const driverCpuBefore = process.cpuUsage();
   const deadline = started + durationMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -125,10 +127,16 @@ async function driveSim(sim: RunningSim, durationMs: number): Promise<{ requests
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const driverCpu = process.cpuUsage(driverCpuBefore);
   const after = await simStats(sim.url);
   agent.destroy();
   const served = after.node_requests - before.node_requests;
-  return { requestsPerSecond: completed / seconds, cpuUsPerRequest: (cpuUs(after) - cpuUs(before)) / served, requests: completed };
+  return {
+    requestsPerSecond: completed / seconds,
+    cpuUsPerRequest: (cpuUs(after) - cpuUs(before)) / served,
+    driverCpuUsPerRequest: (driverCpu.user + driverCpu.system) / completed,
+    requests: completed,
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -148,6 +156,8 @@ async function observeAll(client: ReturnType<typeof createAgentClient>, sim: Run
   let next = 0;
   const before = await simStats(sim.url);
   const started = performance.now();
+  // This process does nothing but drive the client here: its CPU is the client's cost.
+  const clientCpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < sim.nodes.length) {
@@ -160,6 +170,7 @@ async function observeAll(client: ReturnType<typeof createAgentClient>, sim: Run
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   const after = await simStats(sim.url);
   latencies.sort((a, b) => a - b);
   return {
@@ -168,6 +179,7 @@ async function observeAll(client: ReturnType<typeof createAgentClient>, sim: Run
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     simCpuUsPerObservation: (cpuUs(after) - cpuUs(before)) / sim.nodes.length,
+    clientCpuUsPerObservation: (clientCpu.user + clientCpu.system) / sim.nodes.length,
     statuses,
   };
 }
@@ -225,6 +237,7 @@ async function main(): Promise<void> {
       sim: {
         median_requests_per_s: Math.round(median(simResults.map((r) => r.requestsPerSecond))),
         median_cpu_us_per_request: round1(median(simResults.map((r) => r.cpuUsPerRequest))),
+        median_plain_http_driver_cpu_us_per_request: round1(median(simResults.map((r) => r.driverCpuUsPerRequest))),
         rounds: simResults.map((r) => ({ requests_per_s: Math.round(r.requestsPerSecond), cpu_us_per_request: round1(r.cpuUsPerRequest), requests: r.requests })),
       },
       agent_client: {
@@ -233,11 +246,13 @@ async function main(): Promise<void> {
         median_p50_ms: round1(median(clientResults.map((r) => r.p50Ms))),
         median_p99_ms: round1(median(clientResults.map((r) => r.p99Ms))),
         median_sim_cpu_us_per_observation: round1(median(clientResults.map((r) => r.simCpuUsPerObservation))),
+        median_client_cpu_us_per_observation: round1(median(clientResults.map((r) => r.clientCpuUsPerObservation))),
         rounds: clientResults.map((r) => ({
           observations_per_s: Math.round(r.observationsPerSecond),
           p50_ms: round1(r.p50Ms),
           p99_ms: round1(r.p99Ms),
           sim_cpu_us_per_observation: round1(r.simCpuUsPerObservation),
+          client_cpu_us_per_observation: round1(r.clientCpuUsPerObservation),
         })),
       },
       sim_10000_nodes: bigResult,
@@ -248,9 +263,9 @@ async function main(): Promise<void> {
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
     console.log(`agents benchmark, ${result.setup.nodes} nodes, concurrency ${concurrency}, ${result.machine.cpus} CPUs (${result.machine.node})`);
-    console.log(`  sim:          ${result.sim.median_requests_per_s} requests/s, ${result.sim.median_cpu_us_per_request} µs sim CPU per request (median of ${simRounds})`);
+    console.log(`  sim:          ${result.sim.median_requests_per_s} requests/s, ${result.sim.median_cpu_us_per_request} µs sim CPU per request, plain node:http driver ${result.sim.median_plain_http_driver_cpu_us_per_request} µs CPU per request (median of ${simRounds})`);
     console.log(
-      `  agent client: ${result.agent_client.median_observations_per_s} observations/s, p50 ${result.agent_client.median_p50_ms} ms, p99 ${result.agent_client.median_p99_ms} ms, ${result.agent_client.median_sim_cpu_us_per_observation} µs sim CPU per observation (median of ${clientRounds})`,
+      `  agent client: ${result.agent_client.median_observations_per_s} observations/s, p50 ${result.agent_client.median_p50_ms} ms, p99 ${result.agent_client.median_p99_ms} ms, ${result.agent_client.median_sim_cpu_us_per_observation} µs sim CPU and ${result.agent_client.median_client_cpu_us_per_observation} µs client CPU per observation (median of ${clientRounds})`,
     );
     console.log(
       `  sim at 10,000 nodes: ready in ${bigResult.start_to_ready_ms} ms, RSS ${bigResult.rss_mb} MB, ${bigResult.requests_per_s} requests/s, ${bigResult.cpu_us_per_request} µs CPU per request`,
