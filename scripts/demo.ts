@@ -24,6 +24,7 @@ import { createKafkaPublisher } from '../src/adapters/kafka-publisher.js';
 import { createLogger } from '../src/adapters/logger.js';
 import { collectionNames, createMongoStore, type ClusterStore } from '../src/adapters/mongo-store.js';
 import { checkServices } from '../src/adapters/service-health.js';
+import { startConfiguredCodecServer } from '../src/cli/codec-server-command.js';
 import { ensureDiscoverySchedule } from '../src/cli/discovery-schedule.js';
 import { formatEvent } from '../src/cli/event-format.js';
 import { readEvents } from '../src/cli/event-stream.js';
@@ -195,6 +196,16 @@ async function main(): Promise<void> {
       if (worker.worker.getState() === 'RUNNING') worker.shutdown();
       await workerDone;
     }]);
+
+    // The Web UI's codec endpoint (scripts/services.sh points the UI at it): payloads kept in the
+    // store show as data. One already serving the port (fleetview codec-server) does the same job.
+    try {
+      const codec = await startConfiguredCodecServer(config, () => clusterStore.db, createLogger(config.worker.logLevel, { service: 'demo-codec-server' }));
+      cleanups.push(['stopping the codec server', () => codec.close()]);
+      log(`== codec server for the Web UI at ${codec.url}`);
+    } catch (err) {
+      log(`== codec server not started: ${(err as Error).message}`);
+    }
 
     // What `fleetview start` does: indexes, topic, schedule.
     await clusterStore.ensureIndexes();

@@ -26,6 +26,11 @@ HOST=127.0.0.1
 TEMPORAL_PORT="${FLEETVIEW_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${FLEETVIEW_TEMPORAL_UI_PORT:-8233}"
 TEMPORAL_NAMESPACE="${FLEETVIEW_TEMPORAL_NAMESPACE:-default}"
+# The Web UI decodes payloads through fleetview's codec server (`fleetview codec-server`, or the
+# one `npm run demo` runs): stored payloads show as data instead of references. Set it empty to
+# leave the UI without a codec endpoint.
+CODEC_PORT="${FLEETVIEW_CODEC_PORT:-8234}"
+UI_CODEC_ENDPOINT="${FLEETVIEW_TEMPORAL_UI_CODEC_ENDPOINT-http://$HOST:$CODEC_PORT}"
 KAFKA_PORT="${FLEETVIEW_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FLEETVIEW_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${FLEETVIEW_KAFKA_HEAP:--Xms256m -Xmx768m}"
@@ -336,6 +341,7 @@ start_temporal() {
     --db-filename "$DATA_DIR/temporal/temporal.sqlite" --namespace "$TEMPORAL_NAMESPACE"
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
     --search-attribute ClusterId=Keyword --ui-disable-news-fetch --log-level warn)
+  if [[ -n "$UI_CODEC_ENDPOINT" ]]; then args+=(--ui-codec-endpoint "$UI_CODEC_ENDPOINT"); fi
   local kv
   for kv in $TEMPORAL_DYNAMIC_CONFIG; do args+=(--dynamic-config-value "$kv"); done
   spawn temporal "$TEMPORAL_BIN" "${args[@]}"

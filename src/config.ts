@@ -79,6 +79,18 @@ export interface Config {
     /** How late a missed tick may still run after an outage of the server, in seconds. */
     catchupWindowS: number;
   };
+  codec: {
+    /** Address the codec server (`fleetview codec-server`) listens on. */
+    host: string;
+    /** Its port (0: any free port). */
+    port: number;
+    /** Browser origins allowed to call it (CORS); undefined: the Web UI's (temporal.uiUrl). `*`: any. */
+    allowedOrigins: string[] | undefined;
+    /** A stored payload larger than this is answered with a note saying what it is, not the data. */
+    maxPayloadBytes: number;
+    /** Largest request body accepted. */
+    maxRequestBytes: number;
+  };
   worker: {
     metricsPort: number;
     logLevel: LogLevel;
@@ -192,6 +204,33 @@ const stringRecord: Parser<Record<string, string>> = (raw) => {
     out[name] = header;
   }
   return out;
+};
+
+/** A host name or IP address to listen on. */
+const listenHost: Parser<string> = (raw) => {
+  const value = text(raw);
+  if (!/^[A-Za-z0-9.\-:]+$/.test(value)) throw new Error('expected a host name or an IP address, e.g. 127.0.0.1 or 0.0.0.0');
+  return value;
+};
+
+/** Browser origins (`scheme://host[:port]`, comma separated), or `*` for any. */
+const originList: Parser<string[] | undefined> = (raw) => {
+  if (raw === '' || raw === null) return undefined;
+  const items: unknown[] = (Array.isArray(raw) ? (raw as unknown[]) : text(raw).split(',')).map((item: unknown) => (typeof item === 'string' ? item.trim() : item));
+  if (items.length === 0) throw new Error('expected at least one origin');
+  return items.map((item) => {
+    if (item === '*') return item;
+    const problem = `expected origins like http://127.0.0.1:8233 (scheme, host and port; no path), or *, got ${JSON.stringify(item)}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(text(item));
+    } catch {
+      throw new Error(problem);
+    }
+    const bare = parsed.pathname === '/' && !parsed.search && !parsed.hash && !parsed.username && !parsed.password;
+    if (!['http:', 'https:'].includes(parsed.protocol) || !bare) throw new Error(problem);
+    return parsed.origin;
+  });
 };
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
@@ -400,6 +439,11 @@ export const settings = [
   setting({ key: 'discovery.scheduleId', env: 'FLEETVIEW_DISCOVERY_SCHEDULE_ID', default: 'fleetview-discovery', parse: text, doc: 'id of the Temporal Schedule that starts the discovery workflow' }),
   setting({ key: 'discovery.tickS', env: 'FLEETVIEW_DISCOVERY_TICK_S', default: 15, parse: integer(1, 3_600), doc: 'seconds between discovery ticks (each tick runs the discoveries that are due)' }),
   setting({ key: 'discovery.catchupWindowS', env: 'FLEETVIEW_DISCOVERY_CATCHUP_S', default: 60, parse: integer(10, 86_400), doc: 'how late a tick missed while Temporal was down still runs, in seconds' }),
+  setting({ key: 'codec.host', env: 'FLEETVIEW_CODEC_HOST', default: '127.0.0.1', parse: listenHost, doc: 'address `fleetview codec-server` listens on (it has no authentication of its own: keep it on loopback or behind your proxy)' }),
+  setting({ key: 'codec.port', env: 'FLEETVIEW_CODEC_PORT', default: 8234, parse: integer(0, 65_535), doc: 'port of `fleetview codec-server`, the Web UI\'s codec endpoint (0: any free port)' }),
+  setting({ key: 'codec.allowedOrigins', env: 'FLEETVIEW_CODEC_ALLOWED_ORIGINS', default: undefined as string[] | undefined, parse: originList, doc: 'browser origins allowed to call the codec server (CORS), comma separated, or * for any; unset: the origin of FLEETVIEW_TEMPORAL_UI_URL (with both localhost and 127.0.0.1 when it is on loopback)' }),
+  setting({ key: 'codec.maxPayloadBytes', env: 'FLEETVIEW_CODEC_MAX_PAYLOAD_BYTES', default: 1024 * 1024, parse: integer(1024, 256 * 1024 * 1024), doc: 'a stored payload larger than this is shown in the Web UI as a note (its size, key and how to read it) instead of its data' }),
+  setting({ key: 'codec.maxRequestBytes', env: 'FLEETVIEW_CODEC_MAX_REQUEST_BYTES', default: 8 * 1024 * 1024, parse: integer(1024, 256 * 1024 * 1024), doc: 'largest request body the codec server reads (larger: HTTP 413)' }),
   setting({ key: 'worker.metricsPort', env: 'FLEETVIEW_METRICS_PORT', default: 9464, parse: integer(0, 65_535), doc: 'port of the worker\'s Prometheus endpoint (0: off)' }),
   setting({ key: 'worker.logLevel', env: 'FLEETVIEW_LOG_LEVEL', default: 'info', parse: oneOf(logLevels), doc: 'log level: debug, info, warn or error' }),
   setting({ key: 'worker.maxCachedWorkflows', env: 'FLEETVIEW_WORKER_MAX_CACHED_WORKFLOWS', default: 5000, parse: integer(0, 1_000_000), doc: 'workflows kept in the worker\'s cache: at least the clusters it refreshes, or each refresh replays its history' }),

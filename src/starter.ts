@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { terminalSafe } from './domain/text.js';
 import { clustersCommand, refreshCommand, viewCommand } from './cli/cluster-commands.js';
+import { codecServerCommand } from './cli/codec-server-command.js';
 import type { CommandContext, CommandRunner } from './cli/context.js';
 import { discoveryCommand } from './cli/discovery-commands.js';
 import { CliError, exitCodes, type ExitCode } from './cli/errors.js';
@@ -28,6 +29,7 @@ commands:
   refresh CLUSTER [--wait]       refresh a cluster now (--wait: and print the report)
   events [--cluster C] [--from-beginning] [--follow] [--json]
                                  read the event stream
+  codec-server                   serve the Web UI's codec endpoint: stored payloads shown in the UI
 
 fleetview <command> --help explains a command. Settings: FLEETVIEW_* variables (README,
 "Configuration"), e.g. FLEETVIEW_TEMPORAL_ADDRESS, FLEETVIEW_MONGODB_URI, FLEETVIEW_KAFKA_BROKERS.
@@ -46,6 +48,7 @@ const commands: Record<string, CommandRunner> = {
   view: viewCommand,
   refresh: refreshCommand,
   events: eventsCommand,
+  'codec-server': codecServerCommand,
 };
 
 export interface CliIo {

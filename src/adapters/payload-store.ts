@@ -58,11 +58,43 @@ export interface PayloadStoreOptions {
 
 export const payloadDriverName = 'fleetview-store';
 
+/** A claim whose payload the store does not hold (swept, or written to another store). */
+export class StoredPayloadMissingError extends Error {
+  constructor(readonly key: string) {
+    super(`stored payload ${key} is not in the store (${payloadCollections.heads}): removed, or written by another store`);
+    this.name = 'StoredPayloadMissingError';
+  }
+}
+
+/** What the store knows of a stored payload without reading its data. */
+export interface StoredPayloadInfo {
+  key: string;
+  /** Uncompressed payload data, bytes. */
+  size: number;
+  chunks: number;
+  workflowId: string | null;
+  runId: string | null;
+  storedAt: Date;
+  /** The payload's own metadata (its `encoding`, ...), decoded as UTF-8. */
+  metadata: Record<string, string>;
+}
+
+/** The External Storage driver, plus a look at a stored payload's head (size, owner) that reads none of its chunks. */
+export interface PayloadStoreDriver extends StorageDriver {
+  describe(claim: StorageDriverClaim, signal?: AbortSignal): Promise<StoredPayloadInfo | null>;
+}
+
 function asBytes(value: Uint8Array | null | undefined): Uint8Array {
   return value ?? new Uint8Array(0);
 }
 
-export function createPayloadStoreDriver(options: PayloadStoreOptions): StorageDriver {
+function claimKey(claim: StorageDriverClaim): string {
+  const key = claim.claimData.key;
+  if (typeof key !== 'string' || key === '') throw new Error(`a stored payload claim without a key: ${JSON.stringify(claim.claimData)}`);
+  return key;
+}
+
+export function createPayloadStoreDriver(options: PayloadStoreOptions): PayloadStoreDriver {
   const { timeoutMs } = options;
   const collections = async () => {
     const db = await options.db();
@@ -97,11 +129,10 @@ export function createPayloadStoreDriver(options: PayloadStoreOptions): StorageD
   }
 
   async function retrieveOne(claim: StorageDriverClaim, signal: AbortSignal | undefined): Promise<Payload> {
-    const key = claim.claimData.key;
-    if (typeof key !== 'string' || key === '') throw new Error(`a stored payload claim without a key: ${JSON.stringify(claim.claimData)}`);
+    const key = claimKey(claim);
     const { heads, chunks } = await collections();
     const head = await within(heads.findOne({ _id: key }, { maxTimeMS: timeoutMs }), timeoutMs, `reading stored payload ${key}`, signal);
-    if (!head) throw new Error(`stored payload ${key} is not in the store (${payloadCollections.heads}): removed, or written by another store`);
+    if (!head) throw new StoredPayloadMissingError(key);
     const parts = await within(
       chunks.find({ key }, { sort: { index: 1 }, maxTimeMS: timeoutMs, batchSize: 2 }).toArray(),
       timeoutMs * Math.max(1, head.chunks),
@@ -132,6 +163,15 @@ export function createPayloadStoreDriver(options: PayloadStoreOptions): StorageD
       const payloads: Payload[] = [];
       for (const claim of claims) payloads.push(await retrieveOne(claim, context.abortSignal));
       return payloads;
+    },
+    async describe(claim, signal) {
+      const key = claimKey(claim);
+      const { heads } = await collections();
+      const head = await within(heads.findOne({ _id: key }, { maxTimeMS: timeoutMs }), timeoutMs, `looking up stored payload ${key}`, signal);
+      if (!head) return null;
+      const metadata: Record<string, string> = {};
+      for (const [name, value] of Object.entries(head.metadata ?? {})) metadata[name] = Buffer.from(value.buffer).toString('utf8');
+      return { key, size: head.size, chunks: head.chunks, workflowId: head.workflow_id, runId: head.run_id, storedAt: head.stored_at, metadata };
     },
   };
 }
