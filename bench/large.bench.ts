@@ -56,6 +56,8 @@ const usage = `usage: npm run bench:large -- [options]
   --mixed-big-clusters N     big clusters (default 5)
   --mixed-big SHAPE          each big cluster's shape (default 500x20)
   --mixed-history-sample N   small clusters whose histories give the start lag (default 20)
+  --worker-cpu-prof DIR      each worker runs with node --cpu-prof and writes its profile under
+                             DIR/<task queue> (read with npx tsx bench/profile-top.ts FILE)
   --out FILE                 results JSON (default bench/results/large.json)`;
 
 interface Options {
@@ -73,6 +75,7 @@ interface Options {
   mixedBigClusters: number;
   mixedBig: Shape;
   mixedHistorySample: number;
+  workerCpuProfDir: string | null;
   out: string;
 }
 
@@ -94,6 +97,7 @@ function parseOptions(argv: string[]): Options {
       'mixed-big-clusters': { type: 'string', default: '5' },
       'mixed-big': { type: 'string', default: '500x20' },
       'mixed-history-sample': { type: 'string', default: '20' },
+      'worker-cpu-prof': { type: 'string' },
       out: { type: 'string', default: join(root, 'bench', 'results', 'large.json') },
       help: { type: 'boolean' },
     },
@@ -118,6 +122,7 @@ function parseOptions(argv: string[]): Options {
     mixedBigClusters: positive('mixed-big-clusters', values['mixed-big-clusters']),
     mixedBig: parseShape(values['mixed-big']),
     mixedHistorySample: positive('mixed-history-sample', values['mixed-history-sample']),
+    workerCpuProfDir: values['worker-cpu-prof'] === undefined ? null : resolve(values['worker-cpu-prof']),
     out: resolve(values.out),
   };
 }
@@ -160,7 +165,7 @@ async function main(): Promise<void> {
 
   const startedServices = await ensureServices(config, root, log);
   cleanup.add(`stopping the services this run started (${startedServices.join(', ') || 'none'})`, () => stopServices(root, startedServices));
-  const context: RunContext = { cleanup, root, logDir, runId, servicePgids: servicePgids(), log };
+  const context: RunContext = { cleanup, root, logDir, runId, servicePgids: servicePgids(), log, workerCpuProfDir: options.workerCpuProfDir };
 
   const shapes: ShapeResult[] = [];
   let mixed: MixedResult | null = null;

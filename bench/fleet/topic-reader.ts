@@ -6,6 +6,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { startTopicConsumer, type TopicConsumer } from '../../src/adapters/topic-consumer.js';
+import '../../src/adapters/kafkajs-idle-loop.js';
 
 export interface SeenEvent {
   event: string;

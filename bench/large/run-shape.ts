@@ -57,6 +57,8 @@ export interface RunContext {
   runId: string;
   servicePgids: Record<ServiceName, number | null>;
   log: (line: string) => void;
+  /** With --worker-cpu-prof: each worker writes its CPU profile under this directory, in a folder named after its task queue. */
+  workerCpuProfDir: string | null;
 }
 
 export type CpuGroup = 'worker' | 'temporal' | 'kafka' | 'store' | 'sim';
@@ -147,12 +149,17 @@ export async function startWatchedFleetview(
   settings: { intervalS: number; tickS: number },
 ): Promise<{ session: FleetviewSession; events: ClusterEvents; rss: RssSampler }> {
   const events = new ClusterEvents();
+  const profileDir = context.workerCpuProfDir === null ? null : join(context.workerCpuProfDir, names.taskQueue);
+  if (profileDir !== null) {
+    mkdirSync(profileDir, { recursive: true });
+    context.log(`worker CPU profile: ${profileDir} (written when the worker stops)`);
+  }
   const session = await startFleetview({
     cleanup: context.cleanup,
     root: context.root,
     logDir,
     names,
-    settings: { intervalS: settings.intervalS, tickS: settings.tickS, workerCpuProfDir: null },
+    settings: { intervalS: settings.intervalS, tickS: settings.tickS, workerCpuProfDir: profileDir },
     log: context.log,
     onMessage: (value, meta) => {
       const event = toTopicEvent(value, meta);

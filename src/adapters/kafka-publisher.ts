@@ -13,6 +13,7 @@
 import kafkajs, { CompressionTypes, Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type KafkaConfig, type Message, type Producer, type logCreator } from 'kafkajs';
 import type { KafkaCompression } from '../config.js';
 import type { Logger } from './logger.js';
+import './kafkajs-idle-loop.js';
 
 // kafkajs is CommonJS: ConfigResourceTypes is reachable only through its default export.
 const { ConfigResourceTypes } = kafkajs;

@@ -8,6 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Config } from '../config.js';
 import { displayMongoUri, kafkaSecurity, mongoClientOptions, serviceConnectError, temporalConnectionOptions } from './connections/index.js';
+import './kafkajs-idle-loop.js';
 
 export interface ServiceHealth {
   service: 'temporal' | 'kafka' | 'mongodb';

@@ -18,6 +18,7 @@
  */
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { within } from './deadline.js';
+import './kafkajs-idle-loop.js';
 
 export interface TopicConsumerOptions {
   kafka: Kafka;

@@ -18,6 +18,7 @@ import { createMongoStore, type ClusterStore } from '../adapters/mongo-store.js'
 import { fleetviewDataConverter } from '../adapters/payload-store.js';
 import type { Config } from '../config.js';
 import { CliError, exitCodes } from './errors.js';
+import '../adapters/kafkajs-idle-loop.js';
 
 const connectTimeoutMs = 3000;
 

@@ -18,6 +18,7 @@ import { startSim, type SimHandle, type SimOptions } from '../../src/sim/index.j
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { uniqueName } from './unique.js';
+import '../../src/adapters/kafkajs-idle-loop.js';
 
 /** The suite's configuration with names no other test or earlier run uses. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
