@@ -49,6 +49,9 @@ const usage = `usage: npm run bench:large -- [options]
   --tick S                   discovery schedule tick in seconds (default 5)
   --discovery-interval S     interval of the benchmark's discoveries (default 60)
   --no-poller                no bare-poller phase (the CPU ratio is then null)
+  --idle S                   before each shape's cluster exists, the worker's and the services'
+                             CPU over S seconds: the idle floor the window's CPU is also given
+                             above (default 30; 0: not measured)
   --mixed                    also (or, without --shape, only) the mixed fleet: many small clusters
                              beside a few big ones on one worker
   --mixed-interval S         the mixed fleet's interval (default 15)
@@ -69,6 +72,7 @@ interface Options {
   tickS: number;
   discoveryIntervalS: number;
   poller: boolean;
+  idleS: number;
   mixed: boolean;
   mixedIntervalS: number;
   mixedSmall: number;
@@ -91,6 +95,7 @@ function parseOptions(argv: string[]): Options {
       tick: { type: 'string', default: '5' },
       'discovery-interval': { type: 'string', default: '60' },
       'no-poller': { type: 'boolean', default: false },
+      idle: { type: 'string', default: '30' },
       mixed: { type: 'boolean', default: false },
       'mixed-interval': { type: 'string', default: '15' },
       'mixed-small': { type: 'string', default: '1000' },
@@ -116,6 +121,7 @@ function parseOptions(argv: string[]): Options {
     tickS: positive('tick', values.tick),
     discoveryIntervalS: positive('discovery-interval', values['discovery-interval']),
     poller: !values['no-poller'],
+    idleS: values.idle === '0' ? 0 : positive('idle', values.idle),
     mixed: values.mixed,
     mixedIntervalS: positive('mixed-interval', values['mixed-interval']),
     mixedSmall: positive('mixed-small', values['mixed-small']),
@@ -140,7 +146,7 @@ const method = {
   largest_payload: 'every Payload of every run of the cluster workflow (inputs, results, markers, memo, search attributes, headers, continue-as-new input), protobuf-encoded size; blob warnings: lines of the worker\'s log and of Temporal\'s log (since the shape started) matching ' + blobPattern.source,
   detection:
     '--faults brokers\' datastores set down (sim admin state) and as many partitions\' leaders moved (sim admin failover; partitions on none of the downed brokers), each set spread over one interval, at once; latency = the benchmark\'s consumer received NODE_DOWN (that broker) / SHARD_PRIMARY_CHANGED (that partition) minus the sim\'s at_ms; missed = not within 3 intervals + 10 s; every fault undone afterwards',
-  cpu: 'utime+stime of every process of each group from /proc over the window; per node-refresh = refreshes done × nodes; the bare poller (bench/fleet/bare-poller.mjs) on the same sim after the worker stopped, one interval of warm-up, then a window of the same length; ratio = (worker + Temporal + Kafka + store) ÷ poller',
+  cpu: 'utime+stime of every process of each group from /proc over the window; per node-refresh = refreshes done × nodes; the bare poller (bench/fleet/bare-poller.mjs) on the same sim after the worker stopped, one interval of warm-up, then a window of the same length; ratio = (worker + Temporal + Kafka + store) ÷ poller; idle floor: before the cluster exists, each group\'s cores over --idle seconds (the worker\'s discovery schedule ticking, no cluster); above the idle floor = window CPU − idle cores × window length, per node-refresh, its ratio to the poller\'s (whose process has no floor to speak of)',
   rss: 'the worker\'s largest process (no npx/tsx wrapper) every second from its start to the end of the fleetview phase: the peak and the last reading',
   view: 'the view query through workflowService.queryWorkflow: its payloads\' protobuf size and round trip; `fleetview view CLUSTER` as the CLI runs (tsx start included): stdout bytes and wall time',
   mixed: 'two sims (small, big), one worker, two discoveries; onboarding = every cluster\'s first refresh on the topic; window one interval after, whole intervals; per group done = the sim\'s node requests ÷ 3 ÷ nodes per cluster, due = clusters × intervals; start lag from the histories of --mixed-history-sample small clusters and every big one',
@@ -180,6 +186,7 @@ async function main(): Promise<void> {
           faults: options.faults,
           firstRefreshTimeoutS: options.firstRefreshTimeoutS,
           poller: options.poller,
+          idleS: options.idleS,
         });
         shapes.push(result);
         process.stdout.write(`\n${shapeTable(result)}\n`);

@@ -116,7 +116,10 @@ export function shapeGoals(r: ShapeResult): GoalMark[] {
     },
     {
       figure: 'CPU per node-refresh: worker + Temporal + Kafka + store ÷ bare poller',
-      value: r.ratios.fleetview_total_vs_poller === null ? '–' : `${r.ratios.fleetview_total_vs_poller}× (worker alone ${show(r.ratios.worker_vs_poller)}×)`,
+      value:
+        r.ratios.fleetview_total_vs_poller === null
+          ? '–'
+          : `${r.ratios.fleetview_total_vs_poller}× (worker alone ${show(r.ratios.worker_vs_poller)}×; above the idle floor ${show(r.ratios.fleetview_above_idle_vs_poller)}×)`,
       goal: '≤ 3× (the goal names 1,000 × 50)',
       met: at(r.ratios.fleetview_total_vs_poller, (v) => v <= 3),
     },
@@ -149,6 +152,23 @@ export function shapeTable(r: ShapeResult): string {
     ['first refresh: events expected (nodes × 3 + shard copies + 1)', show(r.expected_first_refresh?.total), '', ''],
     ['refresh duration p50 / p99 (ms, fleetview_refresh_duration)', r.later_refreshes ? `${show(r.later_refreshes.duration_p50_ms)} / ${show(r.later_refreshes.duration_p99_ms)}` : '–', '', ''],
     ['CPU ms per node-refresh: worker / Temporal / Kafka / store / sim', c ? [c.worker, c.temporal, c.kafka, c.store, c.sim].map(show).join(' / ') : '–', '', ''],
+    [
+      'idle floor, cores: worker / Temporal / Kafka / store (no cluster yet)',
+      r.idle ? [r.idle.cores.worker, r.idle.cores.temporal, r.idle.cores.kafka, r.idle.cores.store].map(show).join(' / ') : '–',
+      '',
+      '',
+    ],
+    [
+      'CPU ms per node-refresh above the idle floor: worker / Temporal / Kafka / store / all four',
+      r.cpu?.above_idle_ms_per_node_refresh
+        ? (() => {
+            const a = r.cpu.above_idle_ms_per_node_refresh;
+            return [a.worker, a.temporal, a.kafka, a.store, a.fleetview_total].map(show).join(' / ');
+          })()
+        : '–',
+      '',
+      '',
+    ],
     ['CPU ms per node poll: bare poller (sim)', r.poller ? `${show(r.poller.cpu_ms_per_node_poll)} (${show(r.poller.sim_cpu_ms_per_node_poll)})` : '–', '', ''],
     [
       'history: runs / events / serialized / continued as new / workflow task failures',

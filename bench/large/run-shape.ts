@@ -48,6 +48,8 @@ export interface LargeSettings {
   faults: number;
   firstRefreshTimeoutS: number;
   poller: boolean;
+  /** Seconds of the idle floor: the worker and the services with no cluster yet (0: not measured). */
+  idleS: number;
 }
 
 export interface RunContext {
@@ -62,6 +64,8 @@ export interface RunContext {
 }
 
 export type CpuGroup = 'worker' | 'temporal' | 'kafka' | 'store' | 'sim';
+type IdleGroup = Exclude<CpuGroup, 'sim'>;
+const idleGroups: IdleGroup[] = ['worker', 'temporal', 'kafka', 'store'];
 
 export interface BlobWarnings {
   pattern: string;
@@ -122,9 +126,13 @@ export interface ShapeResult {
     window_s: number;
     costs: Record<CpuGroup, ProcessCost>;
     ms_per_node_refresh: Record<CpuGroup | 'fleetview_total', number | null>;
+    /** What the window cost above the idle floor's rate, per node-refresh: the cluster's own cost. */
+    above_idle_ms_per_node_refresh: Record<IdleGroup | 'fleetview_total', number | null> | null;
   } | null;
+  /** The worker and the services before the cluster exists: what they cost doing nothing (their cores). */
+  idle: { window_s: number; cores: Record<IdleGroup, number | null> } | null;
   poller: PollerResult | null;
-  ratios: { worker_vs_poller: number | null; fleetview_total_vs_poller: number | null };
+  ratios: { worker_vs_poller: number | null; fleetview_total_vs_poller: number | null; fleetview_above_idle_vs_poller: number | null };
   worker_rss_mb: { peak: number | null; at_end: number | null };
   view: ViewSizes | null;
   errors: string[];
@@ -222,8 +230,9 @@ export async function runShape(context: RunContext, shape: Shape, settings: Larg
     blob_warnings: null,
     detection: null,
     cpu: null,
+    idle: null,
     poller: null,
-    ratios: { worker_vs_poller: null, fleetview_total_vs_poller: null },
+    ratios: { worker_vs_poller: null, fleetview_total_vs_poller: null, fleetview_above_idle_vs_poller: null },
     worker_rss_mb: { peak: null, at_end: null },
     view: null,
     ...bookkeeping(),
@@ -269,7 +278,11 @@ export async function runShape(context: RunContext, shape: Shape, settings: Larg
   }
   const cpu = result.cpu?.ms_per_node_refresh;
   const r = (a: number | null | undefined, b: number | null | undefined): number | null => round(ratio(a ?? null, b ?? null), 2);
-  result.ratios = { worker_vs_poller: r(cpu?.worker, result.poller?.cpu_ms_per_node_poll), fleetview_total_vs_poller: r(cpu?.fleetview_total, result.poller?.cpu_ms_per_node_poll) };
+  result.ratios = {
+    worker_vs_poller: r(cpu?.worker, result.poller?.cpu_ms_per_node_poll),
+    fleetview_total_vs_poller: r(cpu?.fleetview_total, result.poller?.cpu_ms_per_node_poll),
+    fleetview_above_idle_vs_poller: r(result.cpu?.above_idle_ms_per_node_refresh?.fleetview_total, result.poller?.cpu_ms_per_node_poll),
+  };
   result.status = result.errors.length > 0 ? 'failed' : result.first_refresh.completed ? 'ok' : 'first_refresh_incomplete';
   result.cleanup_problems = cleanup.problems.slice(problemsBefore);
   result.duration_s = Math.round((Date.now() - startedMs) / 1000);
@@ -295,6 +308,16 @@ async function runFleetviewPhases(
   try {
     const { session, events, rss } = await startWatchedFleetview(context, logDir, names, settings);
     const workerGone = (): string | null => (session.worker.exited() ? `the worker exited:\n${session.worker.tail().split('\n').slice(-5).join('\n')}` : null);
+
+    // 0. The idle floor: the worker (its discovery schedule ticking) and the services, no cluster yet.
+    if (settings.idleS > 0) {
+      log(`idle floor: the worker and the services with no cluster, ${settings.idleS} s`);
+      const idle = new UsageWindow({ worker: session.worker.pgid, temporal: context.servicePgids.temporal, kafka: context.servicePgids.kafka, store: context.servicePgids.store });
+      idle.start();
+      await delay(settings.idleS * 1000);
+      const { seconds, costs } = idle.end();
+      result.idle = { window_s: round(seconds, 1)!, cores: Object.fromEntries(idleGroups.map((group) => [group, costs[group]?.cores ?? null])) as Record<IdleGroup, number | null> };
+    }
 
     // 1. The first refresh.
     const { appliedMs } = await applyDiscovery(session, { root: context.root, logDir }, names.discovery, `${sim.url}/discovery`, settings.discoveryIntervalS);
@@ -429,7 +452,23 @@ async function measureLaterRefreshes(context: RunContext, settings: LargeSetting
       sim: per(c.sim.cpu_s),
       fleetview_total: per(sum([c.worker.cpu_s, c.temporal.cpu_s, c.kafka.cpu_s, c.store.cpu_s])),
     },
+    above_idle_ms_per_node_refresh: null,
   };
+  const idle = result.idle;
+  if (idle !== null) {
+    const above = (group: IdleGroup): number | null => {
+      const cpu = c[group].cpu_s;
+      const cores = idle.cores[group];
+      return cpu === null || cores === null ? null : cpu - cores * seconds;
+    };
+    result.cpu.above_idle_ms_per_node_refresh = {
+      worker: per(above('worker')),
+      temporal: per(above('temporal')),
+      kafka: per(above('kafka')),
+      store: per(above('store')),
+      fleetview_total: per(sum(idleGroups.map(above))),
+    };
+  }
   log(`window: ${done ?? '?'} of ${intervals} due refreshes done; worker ${result.cpu.ms_per_node_refresh.worker ?? '?'} CPU ms per node-refresh`);
 }
 

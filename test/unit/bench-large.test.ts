@@ -250,7 +250,7 @@ describe('goals', () => {
       history: { quiet: null, totals: null, error: null },
       detection: null,
       blob_warnings: { worker: { count: 1 }, temporal: { count: 0 } },
-      ratios: { worker_vs_poller: null, fleetview_total_vs_poller: null },
+      ratios: { worker_vs_poller: null, fleetview_total_vs_poller: null, fleetview_above_idle_vs_poller: null },
       worker_rss_mb: { peak: 300, at_end: 280 },
       view: null,
     } as unknown as ShapeResult;
