@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import {
   ServiceConnectError,
+  classifyConnectProblem,
   displayMongoUri,
   kafkaSecurity,
   mongoClientOptions,
@@ -175,4 +176,13 @@ it('docker-compose.yml shows only settings config.ts reads, with the files under
     assert.ok(known.has(name!), `${name} is not read by src/config.ts`);
     if (name!.endsWith('_FILE')) assert.match(value!, /^\/run\/secrets\//, name);
   }
+});
+
+describe('connect failures the native Temporal connection reports vaguely', () => {
+  it('a connection closed during the handshake is a TLS problem to probe, not an unknown one', () => {
+    // What the worker's native connection said once (CI) when the server refused its missing client certificate.
+    const message = `Failed to call GetSystemInfo: code: 'The operation was cancelled', message: "operation was canceled", source: tonic::transport::Error(Transport, hyper::Error(Canceled, "connection closed"))`;
+    assert.equal(classifyConnectProblem(message), 'not-tls');
+    assert.equal(classifyConnectProblem(`${message}; TLS handshake: tlsv13 alert certificate required`), 'client-certificate-refused');
+  });
 });

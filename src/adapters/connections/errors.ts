@@ -20,7 +20,7 @@ const patterns: Array<[ConnectProblem, RegExp]> = [
   ['wrong-server-name', /does not match certificate|altnames|NotValidForName|CertNotValidForName|hostname mismatch/i],
   ['untrusted-certificate', /self[- ]signed|local issuer|UnknownIssuer|unknown ca|certificate verify failed|CERTIFICATE_VERIFY_FAILED|unable to verify|BadSignature|invalid peer certificate/i],
   ['client-certificate-refused', /certificate required|CertificateRequired|CERTIFICATE_REQUIRED|alert number 116|bad certificate|alert number 42|sslv3 alert handshake failure|peer did not return a certificate|tlsv13 alert certificate/i],
-  ['not-tls', /wrong version number|WRONG_VERSION_NUMBER|packet length too long|InvalidContentType|corrupt message|http2 error.*frame|unexpected eof|ECONNRESET.*TLS|socket disconnected before secure TLS connection|closed the connection during the TLS handshake|BrokenPipe|^Closed connection$|: Closed connection/i],
+  ['not-tls', /wrong version number|WRONG_VERSION_NUMBER|packet length too long|InvalidContentType|corrupt message|http2 error.*frame|unexpected eof|ECONNRESET.*TLS|socket disconnected before secure TLS connection|closed the connection during the TLS handshake|BrokenPipe|^Closed connection$|: Closed connection|Canceled, "connection closed"/i],
   ['authentication', /SASL|authentication failed|Authentication failed|auth failed|Unauthenticated|UNAUTHENTICATED|PermissionDenied|Request unauthorized/i],
   ['refused', /ECONNREFUSED|connection refused|Connection refused/i],
   ['timeout', /timed? ?out|deadline/i],
