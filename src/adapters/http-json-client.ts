@@ -175,7 +175,6 @@ export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpCl
         : http.request(target, { method: init.method ?? 'GET', headers: requestHeaders, agent: pool.http });
 
       let settled = false;
-      let failure: Failure = 'transport';
       let responded = false;
       const settle = (sent: Sent): void => {
         if (settled) return;
@@ -184,17 +183,17 @@ export function createJsonHttpClient(options: JsonHttpClientOptions): JsonHttpCl
         signal?.removeEventListener('abort', onAbort);
         resolve(sent);
       };
-      // Whatever ends the request first names the failure; the error that destroying it emits comes after.
-      const stop = (why: Failure, error: Error): void => {
+      // Whatever ends the request first names the failure; the error that destroying it emits
+      // then finds the request settled.
+      const stop = (failure: Failure, error: Error): void => {
         if (settled) return;
-        failure = why;
         settle({ error, failure, staleConnection: false });
         outgoing.destroy(error);
       };
+      // Only the network ends a request here: stop's own errors arrive settled.
       const onError = (error: Error): void => {
-        const staleConnection =
-          failure === 'transport' && !responded && outgoing.reusedSocket && staleConnectionCodes.has((error as NodeJS.ErrnoException).code ?? '');
-        settle({ error, failure, staleConnection });
+        const staleConnection = !responded && outgoing.reusedSocket && staleConnectionCodes.has((error as NodeJS.ErrnoException).code ?? '');
+        settle({ error, failure: 'transport', staleConnection });
       };
       const timer = setTimeout(() => stop('timeout', new Error(`timeout after ${budgetMs} ms`)), budgetMs);
       const onAbort = (): void => stop('aborted', new Error('aborted'));

@@ -18,7 +18,6 @@
  */
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { within } from './deadline.js';
-import './kafkajs-idle-loop.js';
 
 export interface TopicConsumerOptions {
   kafka: Kafka;

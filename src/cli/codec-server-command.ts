@@ -30,6 +30,11 @@ Logs are JSON lines on stderr (FLEETVIEW_LOG_LEVEL=debug: one per request).
 
 example: fleetview codec-server`;
 
+/** Browser origins the codec server answers: the configured ones, else the Web UI's. */
+function allowedOrigins(config: Config): string[] {
+  return config.codec.allowedOrigins ?? webUiOrigins(config.temporal.uiUrl);
+}
+
 /** The codec server of `config`, on the store's database `db` (the CLI's command and the demo). */
 export function startConfiguredCodecServer(config: Config, db: () => Db | Promise<Db>, logger: Logger): Promise<CodecServer> {
   const { codec } = config;
@@ -37,7 +42,7 @@ export function startConfiguredCodecServer(config: Config, db: () => Db | Promis
     driver: createPayloadStoreDriver({ db, timeoutMs: config.mongodb.timeoutMs }),
     host: codec.host,
     port: codec.port,
-    allowedOrigins: codec.allowedOrigins ?? webUiOrigins(config.temporal.uiUrl),
+    allowedOrigins: allowedOrigins(config),
     maxPayloadBytes: codec.maxPayloadBytes,
     maxRequestBytes: codec.maxRequestBytes,
     logger,
@@ -60,7 +65,7 @@ export async function codecServerCommand(argv: string[], context: CommandContext
   }
   logger.info('codec server listening', {
     endpoint: server.url,
-    allowed_origins: config.codec.allowedOrigins ?? webUiOrigins(config.temporal.uiUrl),
+    allowed_origins: allowedOrigins(config),
     store: displayMongoUri(config.mongodb.uri),
     database: config.mongodb.database,
     max_payload_bytes: config.codec.maxPayloadBytes,

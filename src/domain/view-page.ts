@@ -53,10 +53,14 @@ export function viewPageProblem(request: unknown): string | null {
   return null;
 }
 
+/** Where a page request starts and how many it asks for, defaults filled in. */
+export function pageBounds(request: ViewPageRequest = {}): { offset: number; limit: number } {
+  return { offset: request.offset ?? 0, limit: request.limit ?? defaultViewPageLimit };
+}
+
 /** The page of `view` the request names (call viewPageProblem first). */
 export function viewPage(view: ClusterView, request: ViewPageRequest = {}): { view: ClusterView; page: ViewPageInfo } {
-  const offset = request.offset ?? 0;
-  const limit = request.limit ?? defaultViewPageLimit;
+  const { offset, limit } = pageBounds(request);
   const { node, shard } = request;
   let members = node === undefined ? view.members : view.members.filter((m) => m.address === node || m.node_id === node);
   if (shard !== undefined) {

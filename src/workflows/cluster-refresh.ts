@@ -52,7 +52,7 @@ import { clusterWorkflowId } from '../domain/ids.js';
 import { sameMaterialView } from '../domain/material-view.js';
 import type { NodeObservation } from '../domain/observation.js';
 import { applyObservationDelta } from '../domain/observation-delta.js';
-import { defaultViewPageLimit, viewPage, viewPageProblem } from '../domain/view-page.js';
+import { pageBounds, viewPage, viewPageProblem } from '../domain/view-page.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
   clusterRefreshDefaults,
@@ -259,8 +259,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (problem) throw new Error(problem);
     const paged = view ? viewPage(view, request ?? {}) : null;
     // A record of thousands of nodes would outweigh the page: it is paged the same way.
-    const offset = request?.offset ?? 0;
-    const limit = request?.limit ?? defaultViewPageLimit;
+    const { offset, limit } = pageBounds(request ?? {});
     return {
       view: paged?.view ?? null,
       page: paged?.page ?? null,
