@@ -104,6 +104,7 @@ const { loadResumePoint } = proxyLocalActivities<Activities>(resumeOptions);
 const resumePointPatch = 'resume-point';
 const durableObservationPatch = 'durable-observation';
 const observationDeltaPatch = 'observation-delta';
+const slotLeadPatch = 'slot-lead';
 const { loadStoredView } = proxyLocalActivities<{ loadStoredView(clusterId: string): Promise<ClusterView | null> }>(resumeOptions);
 
 /**
@@ -149,6 +150,24 @@ export function refreshPhaseMs(clusterId: string, intervalMs: number): number {
 export function msUntilNextSlot(nowMs: number, intervalMs: number, phaseMs: number): number {
   const into = (((nowMs - phaseMs) % intervalMs) + intervalMs) % intervalMs;
   return intervalMs - into;
+}
+
+/**
+ * How much earlier than the slot to set its timer. The timer is computed from workflow time but
+ * starts when the workflow task completes: after a refresh, workflow time trails the clock by the
+ * task's own work since its last local activity (a large cluster's aggregation and diff) and the
+ * trip to the server, so an uncorrected timer fires late by about that much. Workflow code cannot
+ * read the clock, but it sees how late each timer-woken task starts, deterministically: the
+ * estimate learns from that. Bounded so a wrong estimate costs at most a quarter interval early,
+ * and never below a 1 ms timer.
+ */
+export function slotTimerLeadMs(waitMs: number, delayEstimateMs: number, intervalMs: number): number {
+  return Math.max(0, Math.min(Math.round(delayEstimateMs), Math.floor(intervalMs / 4), waitMs - 1));
+}
+
+/** The next estimate of a slot timer's delay from the one a timer just had (halfway, to damp noise). */
+export function nextSlotDelayEstimate(previousMs: number, observedMs: number): number {
+  return Math.max(0, Math.round((previousMs + observedMs) / 2));
 }
 
 function unreachable(address: string, reason: string): NodeObservation {
@@ -422,6 +441,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   // absent and the run takes the old path against its own history. Runs with deltas also have
   // the durable observation without asking for that patch (its marker could land the same way).
   const usesObservationDeltas = patched(observationDeltaPatch);
+  const leadsSlotTimers = patched(slotLeadPatch);
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
@@ -444,15 +464,26 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let refreshesThisRun = 0;
   // A new workflow refreshes at once; a continued one keeps its slot unless a request is pending.
   let refreshNow = !input.carried || refreshRequested;
+  // How late a slot timer's task starts (see slotTimerLeadMs), and the last slot refreshed at:
+  // a timer set early must not bring the same slot round twice.
+  let slotDelayMs = input?.carried?.slot_delay_ms ?? 0;
+  let lastSlotAtMs = input?.carried?.last_slot_at_ms ?? null;
   for (;;) {
     let scheduledAtMs: number | null = null;
     if (!refreshNow) {
-      const waitMs = msUntilNextSlot(Date.now(), intervalMs, phaseMs);
-      const slotAtMs = Date.now() + waitMs;
+      const nowMs = Date.now();
+      let waitMs = msUntilNextSlot(nowMs, intervalMs, phaseMs);
+      if (lastSlotAtMs !== null && nowMs + waitMs <= lastSlotAtMs) waitMs += intervalMs;
+      const slotAtMs = nowMs + waitMs;
+      const leadMs = leadsSlotTimers ? slotTimerLeadMs(waitMs, slotDelayMs, intervalMs) : 0;
       if (view && lastReport) setCurrentDetails(describeView(view, lastReport, slotAtMs));
-      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null, waitMs);
+      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null, waitMs - leadMs);
       // The lag is from the slot to this workflow task (its time is when the task started).
-      if (!woken) scheduledAtMs = slotAtMs;
+      if (!woken) {
+        scheduledAtMs = slotAtMs;
+        lastSlotAtMs = slotAtMs;
+        if (leadsSlotTimers) slotDelayMs = nextSlotDelayEstimate(slotDelayMs, Date.now() - (slotAtMs - leadMs));
+      }
     }
     if (retirement) break;
     refreshRequested = false;
@@ -481,7 +512,13 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
         display_name: record.display_name,
         nodes: record.nodes,
         ...activeSettings,
-        carried: { view, last_report: lastReport, refresh_pending: false, ...(storedView === view ? {} : { stored_view: storedView }) },
+        carried: {
+          view,
+          last_report: lastReport,
+          refresh_pending: false,
+          ...(storedView === view ? {} : { stored_view: storedView }),
+          ...(leadsSlotTimers ? { slot_delay_ms: slotDelayMs, last_slot_at_ms: lastSlotAtMs } : {}),
+        },
       });
     }
   }

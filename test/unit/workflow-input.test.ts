@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { msUntilNextSlot, refreshPhaseMs } from '../../src/workflows/cluster-refresh.js';
+import { msUntilNextSlot, nextSlotDelayEstimate, refreshPhaseMs, slotTimerLeadMs } from '../../src/workflows/cluster-refresh.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from '../../src/workflows/input.js';
 
 function problems(fn: () => unknown): string[] {
@@ -99,5 +99,23 @@ describe('refresh slots', () => {
     assert.equal(msUntilNextSlot(10_000, 15_000, 4_000), 9_000); // next slot at 19 s
     assert.equal(msUntilNextSlot(19_000, 15_000, 4_000), 15_000); // exactly on a slot: the next one
     assert.equal(msUntilNextSlot(1_000, 15_000, 4_000), 3_000); // before the phase
+  });
+
+  it('sets a slot timer early by the estimated delay, within bounds', () => {
+    assert.equal(slotTimerLeadMs(9_000, 1_800, 60_000), 1_800);
+    assert.equal(slotTimerLeadMs(9_000, 0, 60_000), 0);
+    // Never more than a quarter interval, never a timer below 1 ms.
+    assert.equal(slotTimerLeadMs(14_000, 9_000, 15_000), 3_750);
+    assert.equal(slotTimerLeadMs(500, 1_800, 60_000), 499);
+    assert.equal(slotTimerLeadMs(1, 1_800, 60_000), 0);
+  });
+
+  it('learns the delay halfway from each timer, converging on a steady one', () => {
+    assert.equal(nextSlotDelayEstimate(0, 2_000), 1_000);
+    let estimate = 0;
+    for (let i = 0; i < 12; i++) estimate = nextSlotDelayEstimate(estimate, 2_000);
+    assert.ok(Math.abs(estimate - 2_000) <= 1, `converges on 2,000 ms, got ${estimate}`);
+    // A timer that fired before its task could be late (a negative delay) pulls the estimate down, not below zero.
+    assert.equal(nextSlotDelayEstimate(100, -500), 0);
   });
 });
