@@ -26,7 +26,7 @@
  */
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { normalizeAgentAddress } from '../../src/domain/ids.js';
-import { refreshPhaseMs } from '../../src/workflows/cluster-refresh.js';
+import { refreshPhaseMs } from '../../src/domain/refresh-slots.js';
 import { delay } from '../fleet/processes.js';
 import { clusterStatus, expectedKeys, eventKey, membershipKey, nodeName, observe, retire, type ClusterStatus, type ModelView, type SimClusterSnapshot, type StatusCode } from './model.js';
 

@@ -9,13 +9,13 @@
  * in them (every Payload: inputs, results, markers, memo, search attributes, headers,
  * continue-as-new input) and the serialized size of the events themselves.
  *
- * Start lag (a scheduled refresh's start against its slot): the workflow sets each timer to end
- * on its next slot, so a TimerFired is the slot; the refresh starts in the first workflow task
- * after it (its WorkflowTaskStarted). The difference is how late the refresh started: task queue
- * and worker delays. (The worker's fleetview_refresh_lag cannot show this: it subtracts two
- * readings of the workflow clock taken in the same activation. Nor can the timer's start: the
- * workflow clock moves on while the refresh's local activities run, so the activation that
- * started a timer is no measure of when its slot was computed.)
+ * Start lag, two ways. Against the slot (`slot_lag_ms`, the goal's measure): the refresh starts
+ * in the first workflow task after its TimerFired (its WorkflowTaskStarted), and its slot is the
+ * one the cluster's phase and interval put next to that TimerFired (the workflow sets a timer
+ * early by how late its timers have been firing, at most a quarter interval, so the slot is the
+ * one in (fired − ¾ interval, fired + ¼ interval]). Against the TimerFired (`timer_lag_ms`): task
+ * queue and worker delays alone; a timer that was set late (computed from a workflow clock that
+ * trailed the real one) is late by more than this shows.
  *
  * A slot timer is one of at least `slotTimerMinMs` (100 ms): a refresh with events also sleeps
  * 1 ms (its observation made durable before publishing), and that timer does not start a cycle.
@@ -107,8 +107,10 @@ export interface RefreshCycle {
   serialized_bytes: number;
   /** The cycle continued as new. */
   continued_as_new: boolean;
-  /** How late the refresh of this cycle started against its slot, the TimerFired (ms); null when its workflow task is not in the history. */
+  /** How late the refresh of this cycle started after its TimerFired (ms); null when its workflow task is not in the history. */
   timer_lag_ms: number | null;
+  /** How late it started against its slot (ms, negative: early); null without the slot grid or the workflow task. */
+  slot_lag_ms: number | null;
   quiet: boolean;
 }
 
@@ -131,8 +133,21 @@ function timerDurations(run: RunHistory): Map<number, number> {
   return durations;
 }
 
+/** Where a cluster's slots are: every `intervalMs` from `phaseMs` (epoch ms). */
+export interface SlotGrid {
+  phaseMs: number;
+  intervalMs: number;
+}
+
+/** The slot a timer that fired at `firedMs` stands for: the one in (fired − ¾ interval, fired + ¼ interval]. */
+export function slotOf(firedMs: number, grid: SlotGrid): number {
+  const after = firedMs - (grid.intervalMs * 3) / 4;
+  const into = (((after - grid.phaseMs) % grid.intervalMs) + grid.intervalMs) % grid.intervalMs;
+  return after + grid.intervalMs - into;
+}
+
 /** The refresh cycles of a run chain. `refreshTimesMs`: envelope timestamps of the cluster's refresh events on the topic. */
-export function refreshCycles(runs: readonly RunHistory[], refreshTimesMs: readonly number[], sizer: Sizer = protoSizer): RefreshCycle[] {
+export function refreshCycles(runs: readonly RunHistory[], refreshTimesMs: readonly number[], sizer: Sizer = protoSizer, grid?: SlotGrid): RefreshCycle[] {
   const all: Located[] = runs.flatMap((run, index) => run.events.map((event) => ({ run: index, event, kind: eventKind(event) })));
   const durations = runs.map(timerDurations);
   const isSlotTimer = (located: Located): boolean => {
@@ -162,6 +177,7 @@ export function refreshCycles(runs: readonly RunHistory[], refreshTimesMs: reado
       serialized_bytes: span.reduce((total, located) => total + sizer.event(located.event), 0),
       continued_as_new: span.some((located) => located.kind === 'workflowExecutionContinuedAsNewEventAttributes'),
       timer_lag_ms: timerLag(runs[all[from]!.run]!.events, all[from]!.event),
+      slot_lag_ms: grid ? slotLag(runs[all[from]!.run]!.events, all[from]!.event, grid) : null,
       quiet: !hasTimeIn(times, startMs, endMs),
     });
   }
@@ -187,6 +203,25 @@ export function timerLag(events: readonly HistoryEventShape[], fired: HistoryEve
   return next ? Math.max(0, eventTimeMs(next) - eventTimeMs(fired)) : null;
 }
 
+/** How late the refresh that `fired` starts against its slot: the next WorkflowTaskStarted minus the slot (negative: early). */
+export function slotLag(events: readonly HistoryEventShape[], fired: HistoryEventShape, grid: SlotGrid): number | null {
+  const firedId = longToNumber(fired.eventId);
+  const next = events.find((event) => longToNumber(event.eventId) > firedId && eventKind(event) === 'workflowTaskStartedEventAttributes');
+  return next ? eventTimeMs(next) - slotOf(eventTimeMs(fired), grid) : null;
+}
+
+/** p50, p99 and max of a list of lags (ms). */
+export function lagStats(lags: number[]): LagStats {
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.length === 0 ? null : Math.max(...lags), refreshes: lags.length };
+}
+
+export interface LagStats {
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+  refreshes: number;
+}
+
 export interface QuietRefreshCost {
   method: string;
   /** Whole cycles that started inside the window. */
@@ -196,7 +231,9 @@ export interface QuietRefreshCost {
   payload_bytes_per_quiet_refresh: { mean: number | null; max: number | null };
   serialized_bytes_per_quiet_refresh: { mean: number | null; max: number | null };
   continued_as_new_in_window: number;
-  timer_lag_ms: { p50: number | null; p99: number | null; max: number | null; refreshes: number };
+  timer_lag_ms: LagStats;
+  /** Against the slot; null when the cycles were read without the slot grid. */
+  slot_lag_ms: LagStats | null;
 }
 
 export const quietRefreshMethod =
@@ -216,6 +253,7 @@ export function quietRefreshCost(cycles: readonly RefreshCycle[], fromMs: number
     max: values.length === 0 ? null : Math.max(...values),
   });
   const lags = inWindow.map((cycle) => cycle.timer_lag_ms).filter((lag): lag is number => lag !== null);
+  const slotLags = inWindow.map((cycle) => cycle.slot_lag_ms).filter((lag): lag is number => lag !== null);
   return {
     method: quietRefreshMethod,
     refreshes: inWindow.length,
@@ -224,7 +262,8 @@ export function quietRefreshCost(cycles: readonly RefreshCycle[], fromMs: number
     payload_bytes_per_quiet_refresh: stats(quiet.map((cycle) => cycle.payload_bytes)),
     serialized_bytes_per_quiet_refresh: stats(quiet.map((cycle) => cycle.serialized_bytes)),
     continued_as_new_in_window: inWindow.filter((cycle) => cycle.continued_as_new).length,
-    timer_lag_ms: { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.length === 0 ? null : Math.max(...lags), refreshes: lags.length },
+    timer_lag_ms: lagStats(lags),
+    slot_lag_ms: inWindow.some((cycle) => cycle.slot_lag_ms !== null) ? lagStats(slotLags) : null,
   };
 }
 

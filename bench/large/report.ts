@@ -4,6 +4,7 @@
  * and whether it meets the goal (✓ / ✗), or – when the figure was not reached.
  */
 import { show } from '../fleet/report.js';
+import type { LagStats } from './history-cost.js';
 import type { MixedResult } from './mixed.js';
 import type { ShapeResult } from './run-shape.js';
 
@@ -63,10 +64,10 @@ export function shapeGoals(r: ShapeResult): GoalMark[] {
       met: at(later?.done_ratio, (v) => v >= 0.99),
     },
     {
-      figure: 'later refreshes: start lag p99 from the history (ms)',
-      value: quiet ? `${show(quiet.timer_lag_ms.p99)} (max ${show(quiet.timer_lag_ms.max)}, ${quiet.timer_lag_ms.refreshes} refreshes)` : '–',
+      figure: 'later refreshes: start lag p99 against the slot, from the history (ms)',
+      value: quiet?.slot_lag_ms ? `${lagCell(quiet.slot_lag_ms)}; after the timer fired ${lagCell(quiet.timer_lag_ms)}` : '–',
       goal: '< 1000',
-      met: at(quiet?.timer_lag_ms.p99, (v) => v < 1000),
+      met: at(quiet?.slot_lag_ms?.p99, (v) => v < 1000),
     },
     {
       figure: 'later refreshes: fleetview_refresh_lag p99 (ms)',
@@ -205,7 +206,7 @@ export function overviewTable(shapes: readonly ShapeResult[]): string {
       r.first_refresh.completed ? `${show(r.first_refresh.all_events_on_topic_s)} s` : `never (${r.first_refresh.timeout_s} s)`,
       r.first_refresh.events ? `${r.first_refresh.events.distinct}/${r.first_refresh.events.expected}` : '–',
       show(r.later_refreshes?.done_ratio),
-      show(q?.timer_lag_ms.p99),
+      show(q?.slot_lag_ms?.p99),
       show(r.detection?.node_down.max_s),
       show(r.detection?.primary_changed.max_s),
       q && q.quiet_refreshes > 0 ? `${show(q.events_per_quiet_refresh.max)} / ${bytes(q.serialized_bytes_per_quiet_refresh.max)}` : '–',
@@ -222,15 +223,19 @@ export function overviewTable(shapes: readonly ShapeResult[]): string {
   ).join('\n');
 }
 
+function lagCell(lag: LagStats): string {
+  return `p99 ${show(lag.p99)} (p50 ${show(lag.p50)}, max ${show(lag.max)}, ${lag.refreshes} refreshes)`;
+}
+
 export function mixedTable(m: MixedResult): string {
   const group = (name: string, g: MixedResult['small']): string[][] => [
     [`${name}: first refreshes complete (clusters)`, `${g.onboarded} of ${g.clusters}${g.onboarded_s === null ? '' : ` in ${g.onboarded_s} s`}`, 'all', mark(g.clusters === 0 ? null : g.onboarded === g.clusters)],
     [`${name}: done ÷ due`, g.done_ratio === null ? '–' : `${g.done_ratio} (${show(g.done)} of ${show(g.due)})`, '≥ 0.99', mark(at(g.done_ratio, (v) => v >= 0.99))],
     [
-      `${name}: start lag p99 from the history (ms)`,
-      `${show(g.timer_lag_ms.p99)} (max ${show(g.timer_lag_ms.max)}, ${g.timer_lag_ms.refreshes} refreshes of ${g.history_sampled} sampled clusters)`,
+      `${name}: start lag p99 against the slot, from the history (ms)`,
+      `${lagCell(g.slot_lag_ms)}, ${g.history_sampled} sampled clusters; after the timer fired ${lagCell(g.timer_lag_ms)}`,
       '< 1000',
-      mark(at(g.timer_lag_ms.p99, (v) => v < 1000)),
+      mark(at(g.slot_lag_ms.p99, (v) => v < 1000)),
     ],
   ];
   const c = m.cpu;

@@ -22,6 +22,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterWorkflowId } from '../../src/domain/ids.js';
+import { refreshPhaseMs } from '../../src/domain/refresh-slots.js';
 import type { Cleanup } from '../fleet/cleanup.js';
 import { measureDetection, stateFault, type DetectionResult, type Fault } from '../fleet/detection.js';
 import { applyDiscovery, runNames, scrapeWorker, startFleetview, type FleetviewNames, type FleetviewSession } from '../fleet/fleetview-run.js';
@@ -482,7 +483,9 @@ async function readHistory(session: FleetviewSession, clusterId: string, events:
         .of(clusterId)
         .filter((event: TopicEvent) => event.generation !== null && Number.isFinite(event.timestampMs))
         .map((event) => event.timestampMs);
-      result.history.quiet = quietRefreshCost(refreshCycles(runs, refreshTimes), window.window_start_ms, window.window_end_ms);
+      const intervalMs = result.interval_s * 1000;
+      const grid = { phaseMs: refreshPhaseMs(clusterId, intervalMs), intervalMs };
+      result.history.quiet = quietRefreshCost(refreshCycles(runs, refreshTimes, undefined, grid), window.window_start_ms, window.window_end_ms);
     }
   } catch (err) {
     result.history.error = errorText(err);

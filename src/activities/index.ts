@@ -31,6 +31,8 @@ export function createActivities(deps: ActivityDependencies) {
     commitRefresh: commitRefreshActivity(deps.publisher, deps.store, deps.storeDeadlineMs),
     publishEvents: publishEventsActivity(deps.publisher),
     loadResumePoint: loadResumePointActivity(deps.store, deps.discovery.temporal),
+    // The worker's clock, for workflow code that must know the time now, not its task's start.
+    readClock: (): Promise<number> => Promise.resolve(Date.now()),
     ...createDiscoveryActivities(deps.discovery),
   };
 }

@@ -52,6 +52,7 @@ import { clusterWorkflowId } from '../domain/ids.js';
 import { sameMaterialView } from '../domain/material-view.js';
 import type { NodeObservation } from '../domain/observation.js';
 import { applyObservationDelta } from '../domain/observation-delta.js';
+import { msUntilNextSlot, refreshPhaseMs, slotClockAdvanceMs } from '../domain/refresh-slots.js';
 import { pageBounds, viewPage, viewPageProblem } from '../domain/view-page.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
@@ -97,6 +98,17 @@ const resumeOptions: LocalActivityOptions = {
 const { loadResumePoint } = proxyLocalActivities<Activities>(resumeOptions);
 
 /**
+ * A slot timer is computed from workflow time, which stands at the start of the task or the end
+ * of its last local activity, but starts when the task completes. After a large cluster's
+ * refresh, aggregating and diffing its view in the task takes up to seconds (1 to 2.5 s at
+ * 2,000 × 50): the timer would fire that late. So a refresh of at least this many nodes and
+ * shards reads the worker's clock (a local activity, recorded: replay gives the same timer) and
+ * times the slot from it; below it the work takes milliseconds, less than the read costs.
+ */
+const slotClockThreshold = 2_000;
+const { readClock } = proxyLocalActivities<Activities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 2 } });
+
+/**
  * Runs started before the resume point and the durable observation replay their recorded
  * commands through these patches; new runs take the new paths. Deprecate them once no run
  * started before them is left (every run continues as new within max_refreshes_per_run).
@@ -104,7 +116,7 @@ const { loadResumePoint } = proxyLocalActivities<Activities>(resumeOptions);
 const resumePointPatch = 'resume-point';
 const durableObservationPatch = 'durable-observation';
 const observationDeltaPatch = 'observation-delta';
-const slotLeadPatch = 'slot-lead';
+const slotClockPatch = 'slot-clock';
 const { loadStoredView } = proxyLocalActivities<{ loadStoredView(clusterId: string): Promise<ClusterView | null> }>(resumeOptions);
 
 /**
@@ -134,40 +146,6 @@ function observeOptions(nodes: number, timeoutMs: number | null): LocalActivityO
     startToCloseTimeout: (Math.ceil(nodes / observeLanesFloor) + 1) * nodeMs + 5_000,
     retry: { maximumAttempts: 2, initialInterval: '1 second' },
   };
-}
-
-/** A stable offset in [0, intervalMs) from the cluster id, so clusters spread over the interval. */
-export function refreshPhaseMs(clusterId: string, intervalMs: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < clusterId.length; i++) {
-    hash ^= clusterId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % intervalMs;
-}
-
-/** Milliseconds from `nowMs` to the next refresh slot of the cluster (never 0). */
-export function msUntilNextSlot(nowMs: number, intervalMs: number, phaseMs: number): number {
-  const into = (((nowMs - phaseMs) % intervalMs) + intervalMs) % intervalMs;
-  return intervalMs - into;
-}
-
-/**
- * How much earlier than the slot to set its timer. The timer is computed from workflow time but
- * starts when the workflow task completes: after a refresh, workflow time trails the clock by the
- * task's own work since its last local activity (a large cluster's aggregation and diff) and the
- * trip to the server, so an uncorrected timer fires late by about that much. Workflow code cannot
- * read the clock, but it sees how late each timer-woken task starts, deterministically: the
- * estimate learns from that. Bounded so a wrong estimate costs at most a quarter interval early,
- * and never below a 1 ms timer.
- */
-export function slotTimerLeadMs(waitMs: number, delayEstimateMs: number, intervalMs: number): number {
-  return Math.max(0, Math.min(Math.round(delayEstimateMs), Math.floor(intervalMs / 4), waitMs - 1));
-}
-
-/** The next estimate of a slot timer's delay from the one a timer just had (halfway, to damp noise). */
-export function nextSlotDelayEstimate(previousMs: number, observedMs: number): number {
-  return Math.max(0, Math.round((previousMs + observedMs) / 2));
 }
 
 function unreachable(address: string, reason: string): NodeObservation {
@@ -317,6 +295,10 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   const refreshes = metricMeter.createCounter('fleetview_refreshes', 'count', 'completed cluster refreshes');
   const refreshLag = metricMeter.createHistogram('fleetview_refresh_lag', 'int', 'ms', 'how late a scheduled refresh started');
   const refreshDuration = metricMeter.createHistogram('fleetview_refresh_duration', 'int', 'ms', 'cluster refresh duration');
+  // Clusters by status without a gauge per cluster (which every worker that ever ran the cluster
+  // would keep exporting): each scheduled refresh adds its interval under the status it found, so
+  // the counter's rate, summed over workers, is the number of clusters in that status refreshed on schedule.
+  const clusterStatusSeconds = metricMeter.createCounter('fleetview_cluster_status_seconds', 's', 'cluster-seconds by status: its rate is the clusters in each status');
 
   // The observations this run holds and their token: the next observation carries only changes.
   let heldObservations = new Map<string, NodeObservation>();
@@ -432,6 +414,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     phase = 'waiting';
     refreshes.add(1);
     refreshDuration.record(lastReport.duration_ms);
+    if (scheduledAtMs !== null) clusterStatusSeconds.add(activeSettings.refresh_interval_s, { status: next.status });
   }
 
   // Asked once, here, in the first activation and before any activity. Asked later, in an
@@ -441,7 +424,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   // absent and the run takes the old path against its own history. Runs with deltas also have
   // the durable observation without asking for that patch (its marker could land the same way).
   const usesObservationDeltas = patched(observationDeltaPatch);
-  const leadsSlotTimers = patched(slotLeadPatch);
+  const readsSlotClock = patched(slotClockPatch);
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
@@ -464,25 +447,28 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let refreshesThisRun = 0;
   // A new workflow refreshes at once; a continued one keeps its slot unless a request is pending.
   let refreshNow = !input.carried || refreshRequested;
-  // How late a slot timer's task starts (see slotTimerLeadMs), and the last slot refreshed at:
-  // a timer set early must not bring the same slot round twice.
-  let slotDelayMs = input?.carried?.slot_delay_ms ?? 0;
+  // The last slot refreshed at: a worker clock ahead of the server's must not bring it round twice.
   let lastSlotAtMs = input?.carried?.last_slot_at_ms ?? null;
   for (;;) {
     let scheduledAtMs: number | null = null;
     if (!refreshNow) {
-      const nowMs = Date.now();
+      let nowMs = Date.now();
+      if (readsSlotClock && refreshesThisRun > 0 && view !== null && view.nodes + view.shards_count >= slotClockThreshold) {
+        try {
+          nowMs += slotClockAdvanceMs(nowMs, await readClock(), intervalMs);
+        } catch {
+          // Never expected (it reads a clock); workflow time is the fallback.
+        }
+      }
       let waitMs = msUntilNextSlot(nowMs, intervalMs, phaseMs);
       if (lastSlotAtMs !== null && nowMs + waitMs <= lastSlotAtMs) waitMs += intervalMs;
       const slotAtMs = nowMs + waitMs;
-      const leadMs = leadsSlotTimers ? slotTimerLeadMs(waitMs, slotDelayMs, intervalMs) : 0;
       if (view && lastReport) setCurrentDetails(describeView(view, lastReport, slotAtMs));
-      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null, waitMs - leadMs);
+      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null, waitMs);
       // The lag is from the slot to this workflow task (its time is when the task started).
       if (!woken) {
         scheduledAtMs = slotAtMs;
         lastSlotAtMs = slotAtMs;
-        if (leadsSlotTimers) slotDelayMs = nextSlotDelayEstimate(slotDelayMs, Date.now() - (slotAtMs - leadMs));
       }
     }
     if (retirement) break;
@@ -517,7 +503,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
           last_report: lastReport,
           refresh_pending: false,
           ...(storedView === view ? {} : { stored_view: storedView }),
-          ...(leadsSlotTimers ? { slot_delay_ms: slotDelayMs, last_slot_at_ms: lastSlotAtMs } : {}),
+          ...(readsSlotClock ? { last_slot_at_ms: lastSlotAtMs } : {}),
         },
       });
     }

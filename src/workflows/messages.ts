@@ -66,8 +66,7 @@ export interface CarriedState {
    * null: nothing stored). Kept so later writes carry only what changed since.
    */
   stored_view?: ClusterView | null;
-  /** How late slot timers fire, as last estimated (ms), and the last slot refreshed at (epoch ms). */
-  slot_delay_ms?: number;
+  /** The last slot refreshed at (epoch ms). */
   last_slot_at_ms?: number | null;
 }
 

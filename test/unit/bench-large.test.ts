@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HistoryEventShape, RunHistory } from '../../bench/fleet/history.js';
-import { forEachPayload, historyTotals, quietRefreshCost, rawPayloadSize, refreshCycles, timerLag, type Sizer } from '../../bench/large/history-cost.js';
+import { forEachPayload, historyTotals, quietRefreshCost, rawPayloadSize, refreshCycles, slotLag, slotOf, timerLag, type Sizer } from '../../bench/large/history-cost.js';
 import { shapeGoals } from '../../bench/large/report.js';
 import type { ShapeResult } from '../../bench/large/run-shape.js';
 import { expectedFirstRefreshEvents, parseShape, partitionsOf, shardCopiesOf } from '../../bench/large/shape.js';
@@ -206,6 +206,30 @@ describe('history per refresh', () => {
     assert.equal(timerLag(history.events, fired[1]!), 250);
     const cost = quietRefreshCost(refreshCycles([history], [], sizer), t0, t0 + 60_000);
     assert.deepEqual(cost.timer_lag_ms, { p50: 250, p99: 250, max: 250, refreshes: 1 });
+  });
+
+  it('finds the slot a timer stands for, whether it fired late or was set early', () => {
+    const grid = { phaseMs: 4_000, intervalMs: 60_000 };
+    assert.equal(slotOf(124_000, grid), 124_000); // on time
+    assert.equal(slotOf(126_500, grid), 124_000); // fired 2.5 s late
+    assert.equal(slotOf(124_000 + 44_000, grid), 124_000); // late by less than ¾ interval
+    assert.equal(slotOf(122_200, grid), 124_000); // set 1.8 s early
+    assert.equal(slotOf(124_000 - 15_000, grid), 124_000); // early by a quarter interval, the bound
+  });
+
+  it('takes a refresh\'s lag against its slot from the task that started it', () => {
+    // The fixture's slot timers fire at t0 + 5 + 15,000 (+ 15,250 per cycle): with the phase on
+    // that first TimerFired the first refresh starts 250 ms after its slot, the second 500 ms.
+    const history = run(t0, 2, 10, 250);
+    const fired = history.events.filter((event) => event.timerFiredEventAttributes);
+    const grid = { phaseMs: (t0 + 5 + 15_000) % 15_000, intervalMs: 15_000 };
+    assert.equal(slotLag(history.events, fired[0]!, grid), 250);
+    assert.equal(slotLag(history.events, fired[1]!, grid), 500);
+    // A task that started before its slot (the timer was set early) is a negative lag.
+    assert.equal(slotLag(history.events, fired[0]!, { ...grid, phaseMs: grid.phaseMs + 400 }), -150);
+    const cost = quietRefreshCost(refreshCycles([history], [], sizer, grid), t0, t0 + 60_000);
+    assert.deepEqual(cost.slot_lag_ms, { p50: 250, p99: 250, max: 250, refreshes: 1 });
+    assert.equal(quietRefreshCost(refreshCycles([history], [], sizer), t0, t0 + 60_000).slot_lag_ms, null);
   });
 
   it('does not start a cycle at the 1 ms timer of a refresh with events', () => {

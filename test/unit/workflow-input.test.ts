@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { msUntilNextSlot, nextSlotDelayEstimate, refreshPhaseMs, slotTimerLeadMs } from '../../src/workflows/cluster-refresh.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from '../../src/workflows/input.js';
 
 function problems(fn: () => unknown): string[] {
@@ -84,38 +83,3 @@ function parseSettingsOf(settings: Record<string, unknown>): unknown {
   return parseClusterRefreshInput({ cluster_id: 'rs0', nodes: [], ...settings });
 }
 
-describe('refresh slots', () => {
-  it('spreads clusters over the interval with a stable phase', () => {
-    assert.equal(refreshPhaseMs('rs0', 15_000), refreshPhaseMs('rs0', 15_000));
-    const phases = new Set(Array.from({ length: 50 }, (_, i) => Math.floor(refreshPhaseMs(`cluster-${i}`, 15_000) / 1000)));
-    assert.ok(phases.size >= 10, `50 clusters should land in many different seconds, got ${phases.size}`);
-    for (let i = 0; i < 50; i++) {
-      const phase = refreshPhaseMs(`c${i}`, 15_000);
-      assert.ok(phase >= 0 && phase < 15_000);
-    }
-  });
-
-  it('waits until the next slot, never zero', () => {
-    assert.equal(msUntilNextSlot(10_000, 15_000, 4_000), 9_000); // next slot at 19 s
-    assert.equal(msUntilNextSlot(19_000, 15_000, 4_000), 15_000); // exactly on a slot: the next one
-    assert.equal(msUntilNextSlot(1_000, 15_000, 4_000), 3_000); // before the phase
-  });
-
-  it('sets a slot timer early by the estimated delay, within bounds', () => {
-    assert.equal(slotTimerLeadMs(9_000, 1_800, 60_000), 1_800);
-    assert.equal(slotTimerLeadMs(9_000, 0, 60_000), 0);
-    // Never more than a quarter interval, never a timer below 1 ms.
-    assert.equal(slotTimerLeadMs(14_000, 9_000, 15_000), 3_750);
-    assert.equal(slotTimerLeadMs(500, 1_800, 60_000), 499);
-    assert.equal(slotTimerLeadMs(1, 1_800, 60_000), 0);
-  });
-
-  it('learns the delay halfway from each timer, converging on a steady one', () => {
-    assert.equal(nextSlotDelayEstimate(0, 2_000), 1_000);
-    let estimate = 0;
-    for (let i = 0; i < 12; i++) estimate = nextSlotDelayEstimate(estimate, 2_000);
-    assert.ok(Math.abs(estimate - 2_000) <= 1, `converges on 2,000 ms, got ${estimate}`);
-    // A timer that fired before its task could be late (a negative delay) pulls the estimate down, not below zero.
-    assert.equal(nextSlotDelayEstimate(100, -500), 0);
-  });
-});
