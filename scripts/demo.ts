@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: fleetview end to end on this machine. Starts the services when they do not
  * answer (scripts/services.sh), a simulated fleet of three clusters (MongoDB, Kafka and
- * Zookeeper kinds), a worker, the discovery schedule and a discovery over the sim's HTTP
- * endpoint; then plays a scenario on the fleet and prints every event as it arrives from Kafka.
+ * Zookeeper kinds), a worker, the fleet page, the discovery schedule and a discovery over the
+ * sim's HTTP endpoint; then plays a scenario on the fleet and prints every event as it arrives
+ * from Kafka.
  * Runs until Ctrl-C, then stops what it started (and only that).
  *
  *   npm run demo -- --once    play the scenario, check that every expected event arrived,
@@ -25,6 +26,7 @@ import { createLogger } from '../src/adapters/logger.js';
 import { collectionNames, createMongoStore, type ClusterStore } from '../src/adapters/mongo-store.js';
 import { checkServices } from '../src/adapters/service-health.js';
 import { startConfiguredCodecServer } from '../src/cli/codec-server-command.js';
+import { startConfiguredFleetPage } from '../src/cli/ui-command.js';
 import { ensureDiscoverySchedule } from '../src/cli/discovery-schedule.js';
 import { formatEvent } from '../src/cli/event-format.js';
 import { readEvents } from '../src/cli/event-stream.js';
@@ -225,11 +227,28 @@ async function main(): Promise<void> {
       }
     }]);
 
+    // The fleet page (what `fleetview ui` serves), beside the Web UI. A port already taken (a
+    // `fleetview ui` running) leaves it out: that one shows the same fleet.
+    const services = new Services(config);
+    let fleetPage = '';
+    try {
+      const page = await startConfiguredFleetPage(config, {
+        db: clusterStore.db,
+        loadStoredView: (id) => clusterStore.loadView(id),
+        client,
+        kafka: services.kafka(),
+        logger: createLogger(config.worker.logLevel, { service: 'demo-fleet-page' }),
+      });
+      cleanups.push(['stopping the fleet page', () => page.close()]);
+      fleetPage = page.server.url;
+    } catch (err) {
+      log(`== fleet page not started: ${(err as Error).message}`);
+    }
+
     const events = new EventLog((clusterId) => clusterId.startsWith(idPrefix));
     const reading = new AbortController();
     let caughtUp: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
-    const services = new Services(config);
     const reader = readEvents({
       kafka: services.kafka(),
       topic: config.kafka.topic,
@@ -248,6 +267,7 @@ async function main(): Promise<void> {
     const ui = config.temporal.uiUrl;
     const ns = encodeURIComponent(config.temporal.namespace);
     log(`== Web UI: ${ui}/namespaces/${ns}/workflows  (schedule: ${ui}/namespaces/${ns}/schedules/${config.discovery.scheduleId})`);
+    if (fleetPage) log(`== fleet page: ${fleetPage}/  (the clusters, their members and shards, the events live)`);
     log(`== events of topic ${config.kafka.topic}, as they arrive:`);
 
     const node = (clusterId: string, name: string) => ({ address: sim.nodeUrl(clusterId, name) });
@@ -378,6 +398,7 @@ async function main(): Promise<void> {
       log(`     npm run cli -- events --cluster ${zkId} --from-beginning`);
       log(`     curl -X POST -H 'content-type: application/json' -d '{"agent":"down"}' ${sim.url}/admin/clusters/${mongoId}/nodes/n1/state`);
       log(`   Web UI: ${ui}/namespaces/${ns}/workflows`);
+      if (fleetPage) log(`   fleet page: ${fleetPage}/`);
       log('   Ctrl-C stops everything the demo started.');
       await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
     }

@@ -11,7 +11,7 @@
 #   scripts/services.sh env       the variables src/config.ts reads (eval "$(scripts/services.sh env)")
 #   scripts/services.sh clean     stop, then delete the servers' data (installs are kept)
 #   scripts/services.sh tools     install the tools the tests and benchmarks use beside the servers
-#                                 (kcat, prometheus; Debian packages)
+#                                 (kcat, prometheus, chromium; Debian packages)
 #
 # start, stop and status take optional service names (temporal kafka store); default: all.
 # Every setting below can be overridden from the environment.
@@ -158,7 +158,9 @@ EOF
 
 # Tools beside the servers, from Debian's packages: kcat, an independent Kafka client the tests
 # read the events topic with; prometheus, the anchor `npm run bench:fleet` measures fleetview
-# against. A tool that cannot be installed is a warning: only what needs it fails.
+# against; chromium, the headless browser test/e2e/fleet-page.test.ts drives the fleet page with
+# (puppeteer-core cannot download a browser of its own here). A tool that cannot be installed is
+# a warning: only what needs it fails.
 install_debian_tool() {
   local tool=$1 what_fails=$2
   command -v "$tool" >/dev/null 2>&1 && return
@@ -174,11 +176,13 @@ install_debian_tool() {
 }
 
 install_kcat() { install_debian_tool kcat "the tests that read the topic with it will fail"; }
-install_prometheus() { install_debian_tool prometheus "npm run bench:fleet reports no Prometheus anchor"; }
+install_prometheus() { install_debian_tool prometheus "npm run bench:fleet reports no Prometheus anchor and the observability test fails"; }
+install_chromium() { install_debian_tool chromium "test/e2e/fleet-page.test.ts (the fleet page in a browser) will fail"; }
 
 cmd_tools() {
   install_kcat
   install_prometheus
+  install_chromium
 }
 
 cmd_install() {

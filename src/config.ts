@@ -91,6 +91,14 @@ export interface Config {
     /** Largest request body accepted. */
     maxRequestBytes: number;
   };
+  ui: {
+    /** Address `fleetview ui` (the fleet page) listens on; off loopback it needs `token`. */
+    host: string;
+    /** Its port (0: any free port). */
+    port: number;
+    /** What every request must present (bearer, basic auth password or the login form); undefined: none (loopback only). */
+    token: Secret | undefined;
+  };
   worker: {
     metricsPort: number;
     logLevel: LogLevel;
@@ -234,6 +242,15 @@ const originList: Parser<string[] | undefined> = (raw) => {
 };
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
+
+/** The fleet page's access token: long enough not to be guessed, one printable line. Its value is never shown. */
+const uiToken: Parser<Secret | undefined> = (raw) => {
+  if (raw === '' || raw === null) return undefined;
+  if (typeof raw !== 'string') throw new Error('expected a string');
+  if (raw.length < 16) throw new Error(`expected at least 16 characters (got ${raw.length}), e.g. openssl rand -hex 32`);
+  if (/[^\x21-\x7e]/.test(raw)) throw new Error('expected printable ASCII without spaces (it travels in headers, cookies and forms)');
+  return new Secret(raw);
+};
 
 // ---- Connections to Temporal, Kafka and MongoDB: TLS, credentials, secrets -----------------------
 
@@ -444,6 +461,9 @@ export const settings = [
   setting({ key: 'codec.allowedOrigins', env: 'FLEETVIEW_CODEC_ALLOWED_ORIGINS', default: undefined as string[] | undefined, parse: originList, doc: 'browser origins allowed to call the codec server (CORS), comma separated, or * for any; unset: the origin of FLEETVIEW_TEMPORAL_UI_URL (with both localhost and 127.0.0.1 when it is on loopback)' }),
   setting({ key: 'codec.maxPayloadBytes', env: 'FLEETVIEW_CODEC_MAX_PAYLOAD_BYTES', default: 1024 * 1024, parse: integer(1024, 256 * 1024 * 1024), doc: 'a stored payload larger than this is shown in the Web UI as a note (its size, key and how to read it) instead of its data' }),
   setting({ key: 'codec.maxRequestBytes', env: 'FLEETVIEW_CODEC_MAX_REQUEST_BYTES', default: 8 * 1024 * 1024, parse: integer(1024, 256 * 1024 * 1024), doc: 'largest request body the codec server reads (larger: HTTP 413)' }),
+  setting({ key: 'ui.host', env: 'FLEETVIEW_UI_HOST', default: '127.0.0.1', parse: listenHost, doc: 'address `fleetview ui` (the fleet page) listens on; an address off loopback needs FLEETVIEW_UI_TOKEN, or the command refuses to start' }),
+  setting({ key: 'ui.port', env: 'FLEETVIEW_UI_PORT', default: 8235, parse: integer(0, 65_535), doc: 'port of `fleetview ui`, the fleet page (0: any free port)' }),
+  setting({ key: 'ui.token', env: 'FLEETVIEW_UI_TOKEN', default: undefined, parse: uiToken, secret: true, doc: 'access token of the fleet page, at least 16 characters: every request must carry it (Authorization: Bearer, basic auth password, or the login form\'s cookie); unset: no authentication, loopback only' }),
   setting({ key: 'worker.metricsPort', env: 'FLEETVIEW_METRICS_PORT', default: 9464, parse: integer(0, 65_535), doc: 'port of the worker\'s Prometheus endpoint (0: off)' }),
   setting({ key: 'worker.logLevel', env: 'FLEETVIEW_LOG_LEVEL', default: 'info', parse: oneOf(logLevels), doc: 'log level: debug, info, warn or error' }),
   setting({ key: 'worker.maxCachedWorkflows', env: 'FLEETVIEW_WORKER_MAX_CACHED_WORKFLOWS', default: 5000, parse: integer(0, 1_000_000), doc: 'workflows kept in the worker\'s cache: at least the clusters it refreshes, or each refresh replays its history' }),

@@ -14,6 +14,7 @@ import { CliError, exitCodes, type ExitCode } from './cli/errors.js';
 import { eventsCommand } from './cli/events-command.js';
 import { Services } from './cli/services.js';
 import { startCommand } from './cli/start-command.js';
+import { uiCommand } from './cli/ui-command.js';
 
 export const usage = `usage: fleetview <command> [options]
 
@@ -30,6 +31,7 @@ commands:
   events [--cluster C] [--from-beginning] [--follow] [--json]
                                  read the event stream
   codec-server                   serve the Web UI's codec endpoint: stored payloads shown in the UI
+  ui                             serve the fleet page: clusters, members, shards, events (browser)
 
 fleetview <command> --help explains a command. Settings: FLEETVIEW_* variables (README,
 "Configuration"), e.g. FLEETVIEW_TEMPORAL_ADDRESS, FLEETVIEW_MONGODB_URI, FLEETVIEW_KAFKA_BROKERS.
@@ -49,6 +51,7 @@ const commands: Record<string, CommandRunner> = {
   refresh: refreshCommand,
   events: eventsCommand,
   'codec-server': codecServerCommand,
+  ui: uiCommand,
 };
 
 export interface CliIo {

@@ -37,6 +37,13 @@ export function workflowsPath(): string {
   return existsSync(source) ? source : fileURLToPath(new URL('./workflows/index.js', import.meta.url));
 }
 
+/**
+ * The SDK's default buckets (50 ms to 10 s) cannot tell a refresh a minute late from one 10 s
+ * late, nor place the alert's 5 s bound: fleetview's refresh histograms get finer and wider ones.
+ */
+const refreshBoundsMs = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000];
+const refreshBucketsMs = { fleetview_refresh_lag: refreshBoundsMs, fleetview_refresh_duration: refreshBoundsMs };
+
 let runtimeInstalled = false;
 
 /** Temporal's runtime is process-wide and can be installed once: logs and the metrics endpoint. */
@@ -52,7 +59,7 @@ export function installRuntime(config: Config, logger: Logger): void {
       else if (level === 'INFO') logger.info(message, attrs);
       else logger.debug(message, attrs);
     }),
-    telemetryOptions: port > 0 ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${port}` } } } : {},
+    telemetryOptions: port > 0 ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${port}`, histogramBucketOverrides: refreshBucketsMs } } } : {},
   });
 }
 

@@ -25,9 +25,9 @@
  * Logs never hold request headers (tokens, cookies) or payload data.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { METADATA_ENCODING_KEY, METADATA_MESSAGE_TYPE_KEY, StorageDriverClaim, encodingTypes, type Payload } from '@temporalio/common';
 import { describeType } from '../domain/text.js';
+import { listen } from './listen.js';
 import type { Logger } from './logger.js';
 import { payloadDriverName, StoredPayloadMissingError, type PayloadStoreDriver, type StoredPayloadInfo } from './payload-store.js';
 
@@ -402,24 +402,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      const hint = err.code === 'EADDRINUSE' ? ` (taken by another process: choose another FLEETVIEW_CODEC_PORT)` : '';
-      reject(new Error(`the codec server cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}${hint}`));
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(options.port, options.host);
-  });
+  const { url, port } = await listen(server, options.host, options.port, 'the codec server', 'FLEETVIEW_CODEC_PORT');
   server.on('error', (err) => logger.error('codec server: server error', { error: err.message }));
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
 
   let closing: Promise<void> | undefined;
   return {

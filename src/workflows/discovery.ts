@@ -38,7 +38,7 @@
  *  - the workflow ID is the lock either way: however many runs race, each cluster has one
  *    workflow.
  */
-import { ApplicationFailure, log, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, log, metricMeter, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ClusterToRetire, DiscoveryFindings } from '../activities/discovery.js';
@@ -206,6 +206,13 @@ export async function discovery(): Promise<DiscoveryRunResult> {
   );
   for (const bad of invalid) {
     outcomes.push({ discovery: bad.name, ok: false, clusters: 0, changed: 0, events: 0, problems: [], error: bad.problem });
+  }
+  // Per discovery, so an alert names the failing source; counted before retirements, which may fail the run.
+  const discoveryRuns = metricMeter.createCounter('fleetview_discovery_runs', 'count', 'discovery runs by discovery and outcome (ok, failed)');
+  for (const outcome of outcomes) {
+    // Both series exist from a discovery's first run, so increase() counts every later failure (never a series' first sample).
+    discoveryRuns.add(outcome.ok ? 1 : 0, { discovery: outcome.discovery, outcome: 'ok' });
+    discoveryRuns.add(outcome.ok ? 0 : 1, { discovery: outcome.discovery, outcome: 'failed' });
   }
 
   // After every due discovery has run, so a cluster listed again in this run is not retired.

@@ -27,7 +27,8 @@ after(() => {
 }, cleanupBound);
 
 it('npm run demo -- --once plays the scenario, sees every expected event and stops what it started', async () => {
-  const env = { ...process.env, ...discoveryConfigEnv(config) };
+  // The fleet page on a free port: a `fleetview ui` of a developer (or another test) may hold 8235.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...discoveryConfigEnv(config), FLEETVIEW_UI_PORT: '0' };
   // The demo's own defaults (a 2 s tick and refresh interval) are what a user gets.
   delete env.FLEETVIEW_DISCOVERY_TICK_S;
   delete env.FLEETVIEW_REFRESH_INTERVAL_S;
@@ -44,6 +45,7 @@ it('npm run demo -- --once plays the scenario, sees every expected event and sto
   assert.match(stdout, /== summary: 9 steps, all \d+ expected events arrived/);
   assert.equal(stdout.match(/^ {4}ok: \d+ expected events in [\d.]+ s$/gm)?.length, 9);
   assert.match(stdout, /== Web UI: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows/);
+  assert.match(stdout, /== fleet page: http:\/\/127\.0\.0\.1:\d+\/ /, 'the fleet page beside the Web UI');
   for (const event of ['CLUSTER_NEW', 'AGENT_DOWN', 'AGENT_UP', 'NODE_DOWN', 'NODE_UP', 'SHARD_PRIMARY_CHANGED', 'CLUSTER_CHANGED', 'NODE_RETIRED', 'CLUSTER_RETIRED']) {
     assert.match(stdout, new RegExp(`Z  demo-[0-9a-f]{4}-\\S+\\s+${event} `), `a readable ${event} line`);
   }

@@ -1,0 +1,152 @@
+/**
+ * The fleet page's one reader of the events topic: a consumer of its own group (never
+ * committed), started at the last `backlogPerPartition` events of each partition so the pages
+ * have recent events at once, then following. It hands every message value on (parsed JSON, or
+ * null when it is not JSON) and never throws: a Kafka that is down, or a topic that does not
+ * exist yet, is a status the pages show, and the feed tries again every `retryMs` until stopped.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { within } from './deadline.js';
+import type { Logger } from './logger.js';
+import { startTopicConsumer, type TopicConsumer } from './topic-consumer.js';
+
+export interface EventFeedStatus {
+  state: 'starting' | 'live' | 'retrying' | 'stopped';
+  /** When the state began (ISO 8601). */
+  since: string;
+  /** Why it is not live, while retrying. */
+  error: string | null;
+  /** Messages read since the start. */
+  read: number;
+}
+
+export interface EventFeed {
+  status(): EventFeedStatus;
+  /** Stops within a bound; nothing is left connected. */
+  stop(): Promise<void>;
+}
+
+export interface EventFeedOptions {
+  kafka: Kafka;
+  topic: string;
+  /** Consumer groups are `<groupPrefix>-<random>`, one per start. */
+  groupPrefix: string;
+  /** Events already in each partition to read first (0: only new ones). */
+  backlogPerPartition: number;
+  onMessage(value: unknown): void;
+  logger: Logger;
+  retryMs?: number;
+  /** Bound of each step of a start (admin calls, connect, join). */
+  stepTimeoutMs?: number;
+}
+
+/** Larger values are not a fleetview event (the biggest, a CLUSTER_NEW of a 2,000-node record, is ~200 KB). */
+const maxMessageBytes = 4 * 1024 * 1024;
+
+function parse(value: Buffer | null): unknown {
+  if (value === null || value.length > maxMessageBytes) return null;
+  try {
+    return JSON.parse(value.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+export function startEventFeed(options: EventFeedOptions): EventFeed {
+  const { kafka, topic, logger } = options;
+  const retryMs = options.retryMs ?? 5_000;
+  const stepMs = options.stepTimeoutMs ?? 30_000;
+  const stopping = new AbortController();
+  let status: EventFeedStatus = { state: 'starting', since: new Date().toISOString(), error: null, read: 0 };
+  const setState = (state: EventFeedStatus['state'], error: string | null = null) => {
+    if (status.state !== state || status.error !== error) status = { ...status, state, since: new Date().toISOString(), error };
+  };
+  let current: TopicConsumer | null = null;
+
+  /** Where each partition starts: the last `backlogPerPartition` events. */
+  async function startOffsets(): Promise<Map<number, string>> {
+    const admin = kafka.admin();
+    try {
+      await within(admin.connect(), stepMs, 'connecting to Kafka', stopping.signal);
+      const topics = await within(admin.listTopics(), stepMs, "listing Kafka's topics", stopping.signal);
+      if (!topics.includes(topic)) throw new Error(`the events topic ${JSON.stringify(topic)} does not exist yet (the worker or fleetview start creates it)`);
+      const offsets = await within(admin.fetchTopicOffsets(topic), stepMs, `reading the offsets of ${topic}`, stopping.signal);
+      return new Map(
+        offsets.map(({ partition, low, high }) => {
+          const from = BigInt(high) - BigInt(options.backlogPerPartition);
+          return [partition, (from > BigInt(low) ? from : BigInt(low)).toString()];
+        }),
+      );
+    } finally {
+      await within(admin.disconnect(), 5_000, 'disconnecting the Kafka admin client').catch(() => undefined);
+    }
+  }
+
+  /** One consumer's life: resolves when it crashed for good (then the loop starts another) or the feed stops. */
+  async function follow(): Promise<void> {
+    const starts = await startOffsets();
+    // The next offset per partition: a consumer that rejoins its group goes on where it was.
+    const next = new Map(starts);
+    let crashed: (error: string) => void = () => undefined;
+    const crash = new Promise<string>((resolve) => (crashed = resolve));
+    current = await startTopicConsumer({
+      kafka,
+      topic,
+      groupId: `${options.groupPrefix}-${randomBytes(6).toString('hex')}`,
+      startTimeoutMs: stepMs,
+      signal: stopping.signal,
+      onGroupJoin: (consumer) => {
+        for (const [partition, offset] of next) consumer.seek({ topic, partition, offset });
+      },
+      eachMessage: ({ partition, message }) => {
+        next.set(partition, (BigInt(message.offset) + 1n).toString());
+        status.read += 1;
+        options.onMessage(parse(message.value));
+      },
+    });
+    const consumer = current.consumer;
+    const removeCrash = consumer.on(consumer.events.CRASH, (event: { payload: { error: Error; restart: boolean } }) => {
+      // kafkajs restarts the consumer itself after a retriable failure; otherwise it has stopped.
+      if (!event.payload.restart) crashed(event.payload.error.message);
+    });
+    setState('live');
+    logger.info('fleet page: following the events topic', { topic });
+    const stopped = new Promise<null>((resolve) => stopping.signal.addEventListener('abort', () => resolve(null), { once: true }));
+    try {
+      const error = await Promise.race([crash, stopped]);
+      if (error !== null) throw new Error(`the consumer stopped: ${error}`);
+    } finally {
+      removeCrash();
+      const ending = current;
+      current = null;
+      await ending?.stop(10_000).catch(() => undefined);
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        await follow();
+      } catch (err) {
+        if (stopping.signal.aborted) break;
+        const message = err instanceof Error ? err.message : String(err);
+        setState('retrying', message);
+        logger.warn('fleet page: cannot follow the events topic; trying again', { topic, error: message, retry_ms: retryMs });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retryMs);
+          stopping.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      }
+    }
+    setState('stopped');
+  })();
+
+  return {
+    status: () => ({ ...status }),
+    async stop() {
+      stopping.abort();
+      await within(loop, 20_000, 'stopping the events topic reader').catch(() => undefined);
+    },
+  };
+}
