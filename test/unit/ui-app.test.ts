@@ -151,6 +151,36 @@ describe('fleet page app, no token (loopback)', () => {
     assert.equal((await request('/clusters/nowhere')).status, 404);
   });
 
+  it('pages a 2,000-node cluster with 100,000 shard copies: one bounded page of members and of shards', async () => {
+    const nodes = Array.from({ length: 2000 }, (_, i) => i + 1);
+    // 50 shard copies per node, three per shard: shard k lives on nodes k, k+1 and k+2 (mod 2,000).
+    const observations = nodes.map((n) => up(n, Array.from({ length: 50 }, (_, j) => shard(`t-${(n - 1 - (j % 3) + 2000) % 2000}-${Math.floor(j / 3)}`, j % 3 === 0 ? 'primary' : 'secondary'))));
+    const big = refresh(null, record(nodes, 'Big'), observations, at(0)).view;
+    const built = fixtures();
+    built.deps.control = {
+      ...built.deps.control,
+      view: (_id, requests) => {
+        const results = requests.map((request): ViewQueryResult => {
+          const paged = viewPage(big, request);
+          return { view: paged.view, page: paged.page, last_report: null, record: { ...record([1]), nodes: [] }, record_nodes_total: 2000, settings: clusterRefreshDefaults, phase: 'waiting', events_pending: 0, stored_generation: 1, store_error: null, published_generation: 1, publishing_view: null };
+        });
+        return Promise.resolve({ kind: 'answered' as const, results, runId: 'run-1', status: 'RUNNING' });
+      },
+    };
+    const { app: hono } = createUiApp({ host: '127.0.0.1', token: undefined, deps: built.deps });
+    const get = async (path: string) => (await hono.request(path, { headers: { host, accept: 'text/html' } })).text();
+    const first = await get('/clusters/rs0');
+    // 50 members a page, or fewer when their shards would outgrow the view query's answer budget.
+    const shown = Number(/members 1-(\d+) of 2000/.exec(first)?.[1]);
+    assert.ok(shown > 0 && shown <= 50, first.slice(0, 2000));
+    assert.equal(first.match(/data-status="UP"/g)?.length, shown, 'one page of members');
+    assert.match(first, new RegExp(`members_offset=${shown}"`), 'a link to the next page');
+    assert.ok(Buffer.byteLength(first) < 512 * 1024, `a bounded page, got ${Buffer.byteLength(first)} bytes`);
+    const last = await get('/clusters/rs0?members_offset=1995&shards_offset=33300');
+    assert.match(last, /members 1996-2000 of 2000/);
+    assert.ok(!/members_offset=2000/.test(last), 'no next page after the last');
+  });
+
   it('refresh now: a same-origin POST with the form token runs the update and shows its report', async () => {
     const { request, refreshes } = app();
     const page = await (await request('/clusters/rs0')).text();
