@@ -234,15 +234,35 @@ spawn() {
   echo $! >"$(pid_file "$svc")"
 }
 
+# What the last start of a service said that names a cause (a Go panic's message comes before
+# its long stack trace, so a tail alone misses it), then the tail of that start.
+start_output() {
+  local log; log=$(log_file "$1")
+  [[ -f "$log" ]] || return 0
+  awk '/^=== .* starting /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$log" >"$log.last" || return 0
+  grep -m 5 -iE 'panic|fatal|error|exception' "$log.last" >&2 || true
+  echo "..." >&2
+  tail -n 20 "$log.last" >&2 || true
+  rm -f "$log.last"
+}
+
 wait_ready() {
-  local svc=$1 check=$2 deadline=$((SECONDS + READY_TIMEOUT_S))
+  local svc=$1 check=$2 deadline=$((SECONDS + READY_TIMEOUT_S)) retried=
   until $check; do
     if [[ -z "$(running_pid "$svc")" ]]; then
-      tail -n 20 "$(log_file "$svc")" >&2 || true
-      die "$svc exited while starting; see its log: $(log_file "$svc")"
+      start_output "$svc"
+      # Seen once in CI: the dev server panicked while building itself, and started fine again.
+      # One more start, said out loud; a second exit is an error.
+      if [[ -z "$retried" ]]; then
+        retried=1
+        say "warning: $svc exited while starting (above); starting it once more"
+        "start_$svc"
+        continue
+      fi
+      die "$svc exited while starting, twice; see its log: $(log_file "$svc")"
     fi
     if ((SECONDS >= deadline)); then
-      tail -n 20 "$(log_file "$svc")" >&2 || true
+      start_output "$svc"
       die "$svc did not become ready within ${READY_TIMEOUT_S}s; see its log: $(log_file "$svc")"
     fi
     sleep 0.5
