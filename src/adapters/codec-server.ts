@@ -27,7 +27,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { METADATA_ENCODING_KEY, METADATA_MESSAGE_TYPE_KEY, StorageDriverClaim, encodingTypes, type Payload } from '@temporalio/common';
 import { describeType } from '../domain/text.js';
-import { listen } from './listen.js';
+import { closeServer, listen } from './listen.js';
 import type { Logger } from './logger.js';
 import { payloadDriverName, StoredPayloadMissingError, type PayloadStoreDriver, type StoredPayloadInfo } from './payload-store.js';
 
@@ -410,13 +410,11 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     url,
     port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        stopping.abort();
-        server.close(() => resolve());
-        server.closeIdleConnections();
+      if (!closing) {
         // Requests in flight end as their store reads abort; whatever still holds on goes in 2 s.
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      });
+        stopping.abort();
+        closing = closeServer(server);
+      }
       return closing;
     },
   };

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { within } from './deadline.js';
 import type { Logger } from './logger.js';
-import { startTopicConsumer, type TopicConsumer } from './topic-consumer.js';
+import { lastEventsStart, startTopicConsumer, topicRanges, type TopicConsumer } from './topic-consumer.js';
 
 export interface EventFeedStatus {
   state: 'starting' | 'live' | 'retrying' | 'stopped';
@@ -66,21 +66,9 @@ export function startEventFeed(options: EventFeedOptions): EventFeed {
 
   /** Where each partition starts: the last `backlogPerPartition` events. */
   async function startOffsets(): Promise<Map<number, string>> {
-    const admin = kafka.admin();
-    try {
-      await within(admin.connect(), stepMs, 'connecting to Kafka', stopping.signal);
-      const topics = await within(admin.listTopics(), stepMs, "listing Kafka's topics", stopping.signal);
-      if (!topics.includes(topic)) throw new Error(`the events topic ${JSON.stringify(topic)} does not exist yet (the worker or fleetview start creates it)`);
-      const offsets = await within(admin.fetchTopicOffsets(topic), stepMs, `reading the offsets of ${topic}`, stopping.signal);
-      return new Map(
-        offsets.map(({ partition, low, high }) => {
-          const from = BigInt(high) - BigInt(options.backlogPerPartition);
-          return [partition, (from > BigInt(low) ? from : BigInt(low)).toString()];
-        }),
-      );
-    } finally {
-      await within(admin.disconnect(), 5_000, 'disconnecting the Kafka admin client').catch(() => undefined);
-    }
+    const ranges = await topicRanges(kafka, topic, (work, what) => within(work, stepMs, what, stopping.signal));
+    if (ranges === null) throw new Error(`the events topic ${JSON.stringify(topic)} does not exist yet (the worker or fleetview start creates it)`);
+    return new Map(ranges.map((range) => [range.partition, lastEventsStart(range, options.backlogPerPartition).toString()]));
   }
 
   /** One consumer's life: resolves when it crashed for good (then the loop starts another) or the feed stops. */

@@ -25,3 +25,15 @@ export async function listen(server: Server, host: string, port: number, what: s
   const shown = host.includes(':') ? `[${host}]` : host;
   return { url: `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${bound}`, port: bound };
 }
+
+/**
+ * Closes `server`: no new connections, idle ones closed at once, and whatever still holds on
+ * (a long request, an event stream) closed after `graceMs`. Resolves when the server has closed.
+ */
+export function closeServer(server: Server, graceMs = 2_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}

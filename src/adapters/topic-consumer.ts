@@ -102,3 +102,34 @@ export async function startTopicConsumer(options: TopicConsumerOptions): Promise
   }
   return { consumer, stop };
 }
+
+/** One partition of a topic: its first retained offset and the next offset to be written. */
+export interface PartitionRange {
+  partition: number;
+  low: bigint;
+  high: bigint;
+}
+
+/**
+ * The offsets of every partition of `topic`, or null when the topic does not exist (the caller
+ * says what that means to its user). `step` bounds each admin call; the admin client is closed
+ * whatever happens.
+ */
+export async function topicRanges(kafka: Kafka, topic: string, step: <T>(work: Promise<T>, what: string) => Promise<T>): Promise<PartitionRange[] | null> {
+  const admin = kafka.admin();
+  try {
+    await step(admin.connect(), 'connecting to Kafka');
+    const topics = await step(admin.listTopics(), "listing Kafka's topics");
+    if (!topics.includes(topic)) return null;
+    const offsets = await step(admin.fetchTopicOffsets(topic), `reading the offsets of ${topic}`);
+    return offsets.map(({ partition, low, high }) => ({ partition, low: BigInt(low), high: BigInt(high) }));
+  } finally {
+    await within(admin.disconnect(), 5_000, 'disconnecting from Kafka').catch(() => undefined);
+  }
+}
+
+/** Where to start reading a partition to see its last `count` events (all it holds, when fewer). */
+export function lastEventsStart(range: PartitionRange, count: number): bigint {
+  const from = range.high - BigInt(count);
+  return from > range.low ? from : range.low;
+}

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { within } from '../adapters/deadline.js';
-import { startTopicConsumer } from '../adapters/topic-consumer.js';
+import { lastEventsStart, startTopicConsumer, topicRanges } from '../adapters/topic-consumer.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import { notFound } from './errors.js';
 
@@ -54,31 +54,19 @@ function byTime(a: Positioned, b: Positioned): number {
 export async function readEvents(options: ReadEventsOptions): Promise<void> {
   const { signal } = options;
   const catchUpTimeoutMs = options.catchUpTimeoutMs ?? 30_000;
-  const admin = options.kafka.admin();
   // Ctrl-C ends every step at once: a broker that accepts connections and never answers holds nobody.
   const step = <T>(work: Promise<T>, what: string) => within(work, catchUpTimeoutMs, what, signal);
   let ranges: Array<{ partition: number; start: bigint; high: bigint }>;
   try {
-    await step(admin.connect(), 'connecting to Kafka');
-    const topics = await step(admin.listTopics(), "listing Kafka's topics");
-    if (!topics.includes(options.topic)) {
-      throw notFound(`the events topic ${JSON.stringify(options.topic)} does not exist yet (fleetview start creates it)`);
-    }
-    const offsets = await step(admin.fetchTopicOffsets(options.topic), `reading the offsets of ${options.topic}`);
+    const offsets = await topicRanges(options.kafka, options.topic, step);
+    if (offsets === null) throw notFound(`the events topic ${JSON.stringify(options.topic)} does not exist yet (fleetview start creates it)`);
     // Filtering by cluster needs the whole history: its last N events can be anywhere.
     const fromLow = options.history === 'all' || options.cluster !== undefined;
     const lastN = options.history === 'all' ? 0 : options.history;
-    ranges = offsets.map(({ partition, low, high }) => {
-      const lowN = BigInt(low);
-      const highN = BigInt(high);
-      const start = fromLow ? lowN : highN - BigInt(lastN) > lowN ? highN - BigInt(lastN) : lowN;
-      return { partition, start, high: highN };
-    });
+    ranges = offsets.map((range) => ({ partition: range.partition, start: fromLow ? range.low : lastEventsStart(range, lastN), high: range.high }));
   } catch (err) {
     if (signal?.aborted) return;
     throw err;
-  } finally {
-    await within(admin.disconnect(), 5_000, 'disconnecting from Kafka').catch(() => undefined);
   }
 
   const behind = new Set(ranges.filter((range) => range.start < range.high).map((range) => range.partition));

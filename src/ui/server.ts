@@ -18,7 +18,7 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { ClusterControl, RefreshOutcome } from '../adapters/cluster-control.js';
 import type { EventFeedStatus } from '../adapters/event-feed.js';
 import type { FleetReads } from '../adapters/fleet-reads.js';
-import { listen } from '../adapters/listen.js';
+import { closeServer, listen } from '../adapters/listen.js';
 import type { Logger } from '../adapters/logger.js';
 import { summaryOf, type ClusterSummary } from '../adapters/store-documents.js';
 import type { ClusterView } from '../domain/cluster-view.js';
@@ -357,15 +357,11 @@ export async function startUiServer(options: UiAppOptions & { port: number }): P
     url,
     port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        closeStreams();
-        server.close(() => resolve());
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      if (!closing) {
         // Event streams end as their subscriptions do; whatever still holds on goes in 2 s.
-        setTimeout(() => {
-          if ('closeAllConnections' in server) server.closeAllConnections();
-        }, 2_000).unref();
-      });
+        closeStreams();
+        closing = closeServer(server as Server);
+      }
       return closing;
     },
   };
