@@ -55,6 +55,23 @@ export function testFileArgs(file, { timeoutMs, reporter }) {
   ];
 }
 
+/**
+ * What a failed file said about its failures, short enough to print again at the end of the run
+ * (CI keeps the tail of a long log): the runner's "failing tests" section with node-internal stack
+ * frames dropped, else (a file stopped or crashed before its summary) the last lines it printed.
+ */
+export function failureDigest(output, maxLines = 60) {
+  const marker = output.lastIndexOf('✖ failing tests:');
+  if (marker < 0) return tail(output, 30);
+  const lines = output
+    .slice(marker)
+    .split('\n')
+    .filter((line) => !/^\s+at .*(node:internal|node:async_hooks|node_modules)/.test(line));
+  const kept = lines.slice(0, maxLines);
+  if (lines.length > maxLines) kept.push(`… ${lines.length - maxLines} more lines in the file's output above`);
+  return kept.join('\n').trimEnd();
+}
+
 function tail(text, lines) {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -125,7 +142,8 @@ export async function runTestFiles(options) {
           // A file stopped or crashed before its summary: one failure more for the file itself.
           if (failedRun && (!counts.complete || counts.failed === 0)) counts.failed += 1;
           const seconds = (Date.now() - job.startedAt) / 1000;
-          results.push({ file: entry.file, seconds, ...counts, code, signal, stopped: job.stopped });
+          const digest = failedRun || counts.failed > 0 ? failureDigest(output) : '';
+          results.push({ file: entry.file, seconds, ...counts, code, signal, stopped: job.stopped, digest });
           const verdict = job.stopped ? `STOPPED: ${job.stopped}` : code === 0 ? 'ok' : `FAILED (exit ${code ?? signal})`;
           log(`\n── ${entry.file}: ${verdict}, ${seconds.toFixed(1)} s, ${counts.passed} passed, ${counts.failed} failed`);
           log(output.trimEnd());

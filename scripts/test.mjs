@@ -112,8 +112,12 @@ const failedFiles = results.filter((result) => result.failed > 0);
 console.log(`
 == slowest files (${(seconds / 60).toFixed(1)} min of wall time for ${results.length} files)`);
 for (const result of [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8)) console.log(`  ${result.seconds.toFixed(1).padStart(6)} s  ${result.file}`);
-if (failedFiles.length > 0) console.log(`
+if (failedFiles.length > 0) {
+  console.log(`
 == failed: ${failedFiles.map((result) => `${result.file}${result.stopped ? ` (${result.stopped})` : ''}`).join(', ')}`);
+  // Again at the end, where a truncated log still shows it.
+  for (const result of failedFiles) console.log(`\n-- ${result.file}:\n${(result.digest || '(no output)').replace(/^/gm, '   | ')}`);
+}
 console.log(`
 tests: ${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped`);
 const status = failedFiles.length > 0 ? 1 : 0;

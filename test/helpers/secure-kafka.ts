@@ -36,7 +36,24 @@ export interface SecureKafka {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the broker on free ports; once more on new ones when a port was taken between finding it
+ * free and the broker binding it (another test's server or a client's outgoing connection).
+ */
 export async function startSecureKafka(pki: TestPki, users: SecureKafka['users']): Promise<SecureKafka> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSecureKafkaOnce(pki, users);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+      console.warn(`secure Kafka: a port was taken before the broker bound it; starting again on new ports (${err.message.split('\n')[0]})`);
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startSecureKafkaOnce(pki: TestPki, users: SecureKafka['users']): Promise<SecureKafka> {
   const home = servicesEnv().FLEETVIEW_KAFKA_HOME;
   if (!home) throw new Error('scripts/services.sh env names no FLEETVIEW_KAFKA_HOME');
   const ca = pki.ca('kafka-ca');
@@ -141,7 +158,12 @@ export async function startSecureKafka(pki: TestPki, users: SecureKafka['users']
   }).admin();
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`the secure Kafka exited (${exited}):\n${kafka.log()}`);
+    if (exited !== undefined) {
+      const log = kafka.log();
+      await kafka.stop();
+      const Failure = /BindException|Address already in use/.test(log) ? PortTakenError : Error;
+      throw new Failure(`the secure Kafka exited (${exited}):\n${log}`);
+    }
     try {
       await probe.connect();
       await probe.describeCluster();
