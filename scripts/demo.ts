@@ -125,7 +125,7 @@ class EventLog {
   constructor(private readonly ours: (clusterId: string) => boolean) {}
 
   add(event: FleetEvent): void {
-    if (!this.ours(event.cluster_id) || this.ids.has(event.id)) return;
+    if (event.cluster_id === null || !this.ours(event.cluster_id) || this.ids.has(event.id)) return;
     this.ids.add(event.id);
     this.events.push(event);
     log(`  ${formatEvent(event)}`);

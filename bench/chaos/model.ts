@@ -265,5 +265,8 @@ export function eventKey(event: FleetEvent): string {
         [...before].filter((b) => !after.has(b)),
       );
     }
+    default:
+      // Operators' actions: the chaos run takes none.
+      return event.event;
   }
 }

@@ -122,7 +122,7 @@ export function judge(messages: readonly TopicMessage[], changes: readonly Scrip
     } else {
       totals.reused_ids += 1;
       rowAt(meta.timestampMs).reused_ids += 1;
-      note(examples.reused_ids, { cluster: value.cluster_id, key: value.id, detail: `first ${eventKey(first.event)} (arrived ${new Date(first.ms).toISOString()}), then ${eventKey(value)} (timestamp ${value.timestamp}, partition ${meta.partition} offset ${meta.offset})`, at_ms: meta.timestampMs });
+      note(examples.reused_ids, { cluster: value.cluster_id ?? '-', key: value.id, detail: `first ${eventKey(first.event)} (arrived ${new Date(first.ms).toISOString()}), then ${eventKey(value)} (timestamp ${value.timestamp}, partition ${meta.partition} offset ${meta.offset})`, at_ms: meta.timestampMs });
     }
   }
 
@@ -142,6 +142,7 @@ export function judge(messages: readonly TopicMessage[], changes: readonly Scrip
 
   const byCluster = new Map<string, { event: FleetEvent; ms: number }[]>();
   for (const item of unique) {
+    if (item.event.cluster_id === null) continue;
     const list = byCluster.get(item.event.cluster_id) ?? [];
     list.push(item);
     byCluster.set(item.event.cluster_id, list);

@@ -393,7 +393,7 @@ export class ChaosScript {
   onEvent(event: FleetEvent): void {
     if (typeof event?.id !== 'string' || this.arrivals.has(event.id)) return;
     this.arrivals.set(event.id, Date.now());
-    this.clusters.get(event.cluster_id)?.seen(eventKey(event));
+    if (event.cluster_id !== null) this.clusters.get(event.cluster_id)?.seen(eventKey(event));
   }
 
   /** When each event id was first read from the topic (this process's clock, the sim's too). */

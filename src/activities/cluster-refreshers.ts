@@ -53,12 +53,14 @@ export interface EnsureRefreshersInput {
 }
 
 export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
-  // The record's own settings win over the worker's defaults (a large cluster refreshed less often).
-  const startInput = ({ settings, ...membership }: DiscoveryRecord, graceS: number): ClusterRefreshInput => ({
-    ...membership,
-    refresh_interval_s: settings?.refresh_interval_s ?? deps.refreshIntervalS,
-    ...(settings?.agent_timeout_ms === undefined ? {} : { agent_timeout_ms: settings.agent_timeout_ms }),
+  // The flat settings are the default layer (this worker's configuration and two intervals of
+  // the discovery); the record's own settings are the discovery's layer, above them (a large
+  // cluster refreshed less often), and the operator's above both (the workflow holds them).
+  const startInput = (record: DiscoveryRecord, graceS: number): ClusterRefreshInput => ({
+    ...record,
+    refresh_interval_s: deps.refreshIntervalS,
     node_retire_grace_s: graceS,
+    cluster_retire_grace_s: graceS,
   });
 
   return async function ensureClusterRefreshers(input: EnsureRefreshersInput): Promise<{ signaled: number; checked: number; restarted: number }> {

@@ -23,8 +23,15 @@ export interface PublishableEvent {
   id: string;
   category: string;
   event: string;
-  cluster_id: string;
+  /** Null on events about a discovery: keyed by `discovery/<name>` (the id's first two parts). */
+  cluster_id: string | null;
   timestamp: string;
+  maintenance?: { until: string; reason: string };
+}
+
+/** The Kafka key: the cluster (its events stay in order), or the discovery an event is about. */
+export function eventKey(event: PublishableEvent): string {
+  return event.cluster_id ?? event.id.split('/', 2).join('/');
 }
 
 export interface KafkaPublisherOptions {
@@ -152,9 +159,11 @@ export function eventHeaders(event: PublishableEvent): Record<string, string> {
     ce_specversion: '1.0',
     ce_id: event.id,
     ce_type: `io.fleetview.${event.event}`,
-    ce_source: `${cloudEventsSource}/clusters/${event.cluster_id}`,
+    ce_source: event.cluster_id === null ? `${cloudEventsSource}/${event.id.split('/', 2).join('s/')}` : `${cloudEventsSource}/clusters/${event.cluster_id}`,
     ce_time: event.timestamp,
     'content-type': 'application/json',
+    // An alerting consumer silences events of a cluster in maintenance without parsing the value.
+    ...(event.maintenance ? { 'fleetview-maintenance': event.maintenance.until } : {}),
   };
 }
 
@@ -222,7 +231,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): EventPubli
 
   const toMessage = (event: PublishableEvent) => {
     const value = JSON.stringify(event);
-    return { key: event.cluster_id, value, headers: eventHeaders(event), timestamp: String(Date.parse(event.timestamp)) };
+    return { key: eventKey(event), value, headers: eventHeaders(event), timestamp: String(Date.parse(event.timestamp)) };
   };
 
   /** Takes the next request's events out of the queue (see planRequest). */

@@ -3,6 +3,7 @@
  *
  *   2026-11-24T10:00:00.000Z  rs0  NODE_DOWN  mongo-2:27017  UP -> NODE_DOWN: connection refused
  */
+import type { Actor, EffectiveSetting } from '../domain/cluster-controls.js';
 import type { NodeRef } from '../domain/cluster-view.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
@@ -76,7 +77,34 @@ export function eventDetail(event: FleetEvent): string {
     case 'SHARD_PRIMARY_LOST':
     case 'SHARD_PRIMARY_CONFLICT':
       return `shard ${event.payload.shard_id}: ${nodes(event.payload.before)} -> ${nodes(event.payload.after)}`;
+    case 'CLUSTER_SETTINGS_CHANGED':
+      return `${by(event.payload.actor)}: ${event.payload.changes.map((change) => `${change.setting} ${setting(change.before)} -> ${setting(change.after)}`).join(', ')}`;
+    case 'CLUSTER_PAUSED':
+    case 'CLUSTER_MAINTENANCE_STARTED':
+      return `${by(event.payload.actor)} until ${event.payload.until ?? 'resumed'}: ${event.payload.reason}`;
+    case 'CLUSTER_RESUMED':
+    case 'CLUSTER_MAINTENANCE_ENDED':
+      return `${event.payload.ended_by ? by(event.payload.ended_by) : 'expired'} (${event.payload.window.reason})`;
+    case 'CLUSTER_REFRESH_REQUESTED':
+      return `${by(event.payload.actor)}${event.payload.wait ? ', waiting for its report' : ''}`;
+    case 'DISCOVERY_APPLIED':
+      return `${event.payload.discovery} ${event.payload.before ? 'changed' : 'created'} ${by(event.payload.actor)}`;
+    case 'DISCOVERY_DELETED':
+      return `${event.payload.discovery} ${by(event.payload.actor)}`;
+    case 'DISCOVERY_PAUSED':
+    case 'DISCOVERY_RESUMED':
+      return `${event.payload.discovery}, ${event.payload.clusters} clusters, ${by(event.payload.actor)}${event.payload.reason ? `: ${event.payload.reason}` : ''}`;
+    case 'RETIREMENT_HOLD_RELEASED':
+      return `${event.payload.discovery}, ${event.payload.released} clusters ${by(event.payload.actor)}`;
   }
+}
+
+function by(actor: Actor): string {
+  return `by ${actor.user}`;
+}
+
+function setting(value: EffectiveSetting): string {
+  return value.value === null ? 'unset' : `${value.value} (${value.source})`;
 }
 
 /** The node an event is about: its datastore id when known, else its agent address. */
@@ -87,5 +115,5 @@ export function eventSubject(event: FleetEvent): string {
 }
 
 export function formatEvent(event: FleetEvent): string {
-  return [event.timestamp, event.cluster_id.padEnd(16), event.event.padEnd(24), eventSubject(event), eventDetail(event)].join('  ');
+  return [event.timestamp, (event.cluster_id ?? '-').padEnd(16), event.event.padEnd(24), eventSubject(event), eventDetail(event)].join('  ');
 }

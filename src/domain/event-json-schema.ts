@@ -5,7 +5,8 @@
  * (`additionalProperties: false`), so a field added to a type without the schema fails the tests.
  */
 import { clusterStatuses } from './cluster-view.js';
-import { eventCategories, eventCategoryByCode, eventCodes, eventSchemaVersion } from './event-catalogue.js';
+import { controlledSettings } from './cluster-controls.js';
+import { controlEventCodes, discoveryScopedCodes, eventCategories, eventCategoryByCode, eventCodes, eventSchemaVersion } from './event-catalogue.js';
 import type { EventCode } from './event-catalogue.js';
 import { clusterIdPattern } from './ids.js';
 import { nodeStatusCodes } from './observation.js';
@@ -73,6 +74,12 @@ const sharedDefinitions: Record<string, JsonSchema> = {
     },
     settings: object({ refresh_interval_s: { type: 'integer', minimum: 1 }, agent_timeout_ms: { type: 'integer', minimum: 1 } }, ['refresh_interval_s', 'agent_timeout_ms']),
   }, ['settings']),
+  actor: object({ user: nonEmptyString, identity: nullable(string) }),
+  control_window: object({ since: ref('timestamp'), until: nullable(ref('timestamp')), reason: string, actor: ref('actor') }),
+  effective_setting: object({ value: nullable({ type: 'integer' }), source: nullable({ enum: ['default', 'discovery', 'operator'] }) }),
+  window_ended: object({ window: ref('control_window'), ended_by: nullable(ref('actor')), why: { enum: ['operator', 'expired'] } }),
+  discovery_applied: object({ actor: ref('actor'), discovery: nonEmptyString, before: nullable({ type: 'object' }), after: nullable({ type: 'object' }) }),
+  discovery_paused: object({ actor: ref('actor'), discovery: nonEmptyString, reason: string, until: nullable(ref('timestamp')), clusters: { type: 'integer', minimum: 0 } }),
   status_changed: object({ address, before: nullable(ref('node_status')), after: ref('node_status') }),
   shard_allocation: object({ address, ...shardProperties }),
   shard_primary: object({
@@ -104,11 +111,34 @@ export const eventPayloadSchemas: Record<EventCode, JsonSchema> = {
   SHARD_PRIMARY_CHANGED: ref('shard_primary'),
   SHARD_PRIMARY_LOST: ref('shard_primary'),
   SHARD_PRIMARY_CONFLICT: ref('shard_primary'),
+  CLUSTER_SETTINGS_CHANGED: object({
+    actor: ref('actor'),
+    layer: { enum: ['default', 'discovery', 'operator'] },
+    changes: {
+      type: 'array',
+      minItems: 1,
+      items: object({ setting: { enum: [...controlledSettings] }, before: ref('effective_setting'), after: ref('effective_setting') }),
+    },
+  }),
+  CLUSTER_PAUSED: ref('control_window'),
+  CLUSTER_RESUMED: ref('window_ended'),
+  CLUSTER_MAINTENANCE_STARTED: ref('control_window'),
+  CLUSTER_MAINTENANCE_ENDED: ref('window_ended'),
+  CLUSTER_REFRESH_REQUESTED: object({ actor: ref('actor'), wait: { type: 'boolean' } }),
+  DISCOVERY_APPLIED: ref('discovery_applied'),
+  DISCOVERY_DELETED: ref('discovery_applied'),
+  DISCOVERY_PAUSED: ref('discovery_paused'),
+  DISCOVERY_RESUMED: ref('discovery_paused'),
+  RETIREMENT_HOLD_RELEASED: object({ actor: ref('actor'), discovery: nonEmptyString, released: { type: 'integer', minimum: 0 } }),
 };
 
 const discoveryCodes: readonly EventCode[] = ['CLUSTER_NEW', 'CLUSTER_CHANGED', 'CLUSTER_RETIRED'];
+const controlCodes: readonly EventCode[] = controlEventCodes;
+const aboutDiscoveryCodes: readonly EventCode[] = discoveryScopedCodes;
 const clusterScopedCodes: readonly EventCode[] = [
   ...discoveryCodes,
+  ...controlCodes,
+  ...aboutDiscoveryCodes,
   'CLUSTER_STATUS_CHANGED',
   'SHARD_PRIMARY_CHANGED',
   'SHARD_PRIMARY_LOST',
@@ -118,13 +148,20 @@ const clusterScopedCodes: readonly EventCode[] = [
 /** What each code fixes in the envelope beyond its payload: category, node_id, generation, id. */
 function envelopeRulesFor(code: EventCode): JsonSchema {
   const discovery = discoveryCodes.includes(code);
+  const control = controlCodes.includes(code);
+  const aboutDiscovery = aboutDiscoveryCodes.includes(code);
   const properties: Record<string, JsonSchema> = {
     category: { const: eventCategoryByCode[code] },
     payload: ref(`payload_${code}`),
-    generation: discovery ? { const: 0 } : { type: 'integer', minimum: 1 },
+    generation: discovery || aboutDiscovery ? { const: 0 } : control ? { type: 'integer', minimum: 0 } : { type: 'integer', minimum: 1 },
     id: discovery
       ? { type: 'string', pattern: `^[^/]+/discovery/[^/]+/${code}$` }
-      : { type: 'string', pattern: '^[^/]+/[1-9][0-9]*/(0|[1-9][0-9]*)$' },
+      : control
+        ? { type: 'string', pattern: `^[^/]+/control/[1-9][0-9]*/${code}$` }
+        : aboutDiscovery
+          ? { type: 'string', pattern: `^discovery/[^/]+/[^/]+/${code}$` }
+          : { type: 'string', pattern: '^[^/]+/[1-9][0-9]*/(0|[1-9][0-9]*)$' },
+    cluster_id: aboutDiscovery ? { type: 'null' } : ref('cluster_id'),
   };
   if (clusterScopedCodes.includes(code)) properties.node_id = { type: 'null' };
   return { if: { type: 'object', required: ['event'], properties: { event: { const: code } } }, then: { type: 'object', properties } };
@@ -139,13 +176,14 @@ export const fleetEventSchema: JsonSchema = {
     id: nonEmptyString,
     category: { enum: [...eventCategories] },
     event: { enum: [...eventCodes] },
-    cluster_id: ref('cluster_id'),
+    cluster_id: nullable(ref('cluster_id')),
     node_id: nullable(nonEmptyString),
     generation: { type: 'integer', minimum: 0 },
     timestamp: ref('timestamp'),
     schema: { const: eventSchemaVersion },
     payload: { type: 'object' },
-  }),
+    maintenance: object({ until: ref('timestamp'), reason: string }),
+  }, ['maintenance']),
   allOf: eventCodes.map(envelopeRulesFor),
   definitions: {
     ...sharedDefinitions,

@@ -48,6 +48,7 @@ const settingBounds: Record<keyof ClusterRefreshSettings, [number, number, boole
   node_retire_grace_s: [0, 30 * 86_400, false],
   max_refreshes_per_run: [1, 100_000, false],
   store_touch_s: [1, 86_400, false],
+  cluster_retire_grace_s: [0, 30 * 86_400, true],
 };
 
 export function parseSettings(raw: Partial<Record<keyof ClusterRefreshSettings, unknown>>): ClusterRefreshSettings {

@@ -4,8 +4,9 @@
  * never rename them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ClusterControls, ControlWindow, EffectiveSettings, SettingLayers } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
-import type { DiscoveryNode, DiscoveryRecord } from '../domain/discovery-record.js';
+import type { DiscoveryNode, DiscoveryRecord, DiscoveryRecordSettings } from '../domain/discovery-record.js';
 import type { ViewPageInfo, ViewPageRequest } from '../domain/view-page.js';
 
 export const clusterRefreshWorkflowType = 'clusterRefresh';
@@ -15,6 +16,8 @@ export interface DiscoveryRecordInput {
   cluster_id: string;
   display_name?: string | null;
   nodes: Array<string | DiscoveryNode>;
+  /** The discovery's settings for this cluster (its layer of the cluster's settings). */
+  settings?: DiscoveryRecordSettings;
 }
 
 /** Per-cluster settings; every one optional, with the defaults in clusterRefreshDefaults. */
@@ -32,6 +35,11 @@ export interface ClusterRefreshSettings {
    * many seconds, so the stored refresh time and measurements (offsets, lag) stay that fresh.
    */
   store_touch_s: number;
+  /**
+   * How long the cluster may be missing from discovery before CLUSTER_RETIRED (discovery applies
+   * it; the workflow shows it and keeps the operator's override). Null: two discovery intervals.
+   */
+  cluster_retire_grace_s: number | null;
 }
 
 export const clusterRefreshDefaults: ClusterRefreshSettings = {
@@ -41,6 +49,7 @@ export const clusterRefreshDefaults: ClusterRefreshSettings = {
   node_retire_grace_s: 30,
   max_refreshes_per_run: 500,
   store_touch_s: 300,
+  cluster_retire_grace_s: null,
 };
 
 /** What one refresh did: returned by refreshNow, kept for the view query. */
@@ -68,6 +77,8 @@ export interface CarriedState {
   stored_view?: ClusterView | null;
   /** The last slot refreshed at (epoch ms). */
   last_slot_at_ms?: number | null;
+  /** The operator's controls (absent in runs before them). */
+  controls?: ClusterControls;
 }
 
 /** The workflow's input: the discovery record plus optional settings. */
@@ -101,6 +112,29 @@ export interface ViewQueryResult {
   published_generation: number;
   /** The view of the refresh whose events are being published, until they are (same page); null otherwise. */
   publishing_view: ClusterView | null;
+  /** The operator's controls and the settings in effect with where each came from (absent from runs before them). */
+  controls?: ControlsState;
+}
+
+/** Settings, pause and maintenance of a cluster as its workflow holds them. */
+export interface ControlsState {
+  cluster_id: string;
+  settings: EffectiveSettings;
+  layers: SettingLayers;
+  pause: ControlWindow | null;
+  maintenance: ControlWindow | null;
+  revision: number;
+}
+
+/** What an operator's update answers: the state after it. */
+export interface ControlsResult extends ControlsState {
+  /** False when the request changed nothing (the same value, resume of a cluster not paused). */
+  changed: boolean;
+  /**
+   * False when the audit events or the store did not take the change within the update's wait:
+   * it is in effect, and is recorded when they answer.
+   */
+  recorded: boolean;
 }
 
 /**
@@ -120,6 +154,31 @@ export const nodesSignal = defineSignal<[DiscoveryRecordInput]>('nodes');
 export const retireSignal = defineSignal<[{ reason: string }]>('retire');
 /** Force a refresh and return its report. */
 export const refreshNowUpdate = defineUpdate<RefreshReport>('refreshNow');
+/** The same update naming who asks: CLUSTER_REFRESH_REQUESTED goes out with the actor. */
+export const refreshNowByUpdate = defineUpdate<RefreshReport, [ActorInput]>('refreshNow');
+
+/** Who asks, as operators' tools send it. */
+export interface ActorInput {
+  actor?: { user: string; identity?: string | null };
+}
+
+/**
+ * The operator's settings of this cluster: `set` values, `unset` names (back to the discovery's
+ * or the default). Validated before it is accepted; takes effect at the next refresh slot (a
+ * shorter interval at once). Emits CLUSTER_SETTINGS_CHANGED.
+ */
+export const settingsUpdate = defineUpdate<ControlsResult, [{ set?: Record<string, number>; unset?: string[] } & ActorInput]>('settings');
+/** The default layer (`fleetview settings apply`): the given defaults replace the ones the workflow started with. */
+export const defaultsUpdate = defineUpdate<ControlsResult, [{ defaults: Record<string, number | null> } & ActorInput]>('defaults');
+/** Stop polling (no agent calls) until `until`, for `for_s` seconds, or until resumed. Emits CLUSTER_PAUSED. */
+export const pauseUpdate = defineUpdate<ControlsResult, [{ reason: string; until?: string | null; for_s?: number } & ActorInput]>('pause');
+/** Poll again, at once. Emits CLUSTER_RESUMED (a pause that expires emits it too, with no actor). */
+export const resumeUpdate = defineUpdate<ControlsResult, [ActorInput]>('resume');
+/**
+ * A maintenance window: polling goes on, every event of the cluster is marked until it ends by
+ * itself (`until` or `for_s`), or `{end: true}` ends it now. Emits CLUSTER_MAINTENANCE_STARTED/ENDED.
+ */
+export const maintenanceUpdate = defineUpdate<ControlsResult, [{ reason?: string; until?: string | null; for_s?: number; end?: boolean } & ActorInput]>('maintenance');
 /**
  * The current view (a page of its members and shards: no argument gives the first page), the
  * last report, the record and what the workflow is doing.

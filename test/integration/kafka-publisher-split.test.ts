@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { createKafkaPublisher, eventHeaders, KafkaRequestTooLargeError, recordBytes, type EventPublisher, type PublishableEvent } from '../../src/adapters/kafka-publisher.js';
+import { createKafkaPublisher, eventHeaders, eventKey, KafkaRequestTooLargeError, recordBytes, type EventPublisher, type PublishableEvent } from '../../src/adapters/kafka-publisher.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
@@ -82,7 +82,7 @@ function eventOfSize(cluster: string, index: number, bytes: number): Publishable
   return { ...firstRefresh(cluster, 1, index)[0]!, padding: 'x'.repeat(bytes) } as PublishableEvent;
 }
 
-const sizeOf = (event: PublishableEvent) => recordBytes({ key: event.cluster_id, value: JSON.stringify(event), headers: eventHeaders(event) });
+const sizeOf = (event: PublishableEvent) => recordBytes({ key: eventKey(event), value: JSON.stringify(event), headers: eventHeaders(event) });
 const idsOf = (events: readonly { id: string }[]) => events.map((e) => e.id);
 
 /** Every record of the (one-partition) topic up to its end as it is now, through the project's topic reader. */
