@@ -72,7 +72,11 @@ try {
     token: undefined,
     deps: {
       fleet: createFleetReads({ db, timeoutMs: config.mongodb.timeoutMs }),
-      control: { view: () => Promise.resolve({ kind: 'not-found' }), refreshNow: () => Promise.resolve({ ok: false, problem: 'bench' }) },
+      control: {
+        view: () => Promise.resolve({ kind: 'not-found' }),
+        refreshNow: () => Promise.resolve({ ok: false, problem: 'bench' }),
+        control: (_id, action) => Promise.resolve({ ok: false, action: action.kind, problem: 'bench' }),
+      },
       loadStoredView: () => Promise.resolve(null),
       hub,
       feedStatus: () => ({ state: 'live', since: new Date().toISOString(), error: null, read: 0 }),
@@ -127,7 +131,7 @@ try {
     nodes_per_cluster: existingDatabase === undefined ? 3 : null,
     note:
       existingDatabase === undefined
-        ? 'the page served in process by the fleet page server, reading a store database of its own with 1,000 cluster and discovery documents; store_find_commands_per_page counts find and getMore commands (3 queries, each in batches of 1,000)'
+        ? 'the page served in process by the fleet page server, reading a store database of its own with 1,000 cluster and discovery documents; store_find_commands_per_page counts find and getMore commands (4 queries, each in batches of 1,000; the fourth, the pause and maintenance windows, reads only clusters that have one)'
         : `the page served in process by the fleet page server, reading the existing database ${existingDatabase} as it was (rows: what the page listed); store_find_commands_per_page counts find and getMore commands`,
     pages,
   };

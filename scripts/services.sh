@@ -271,10 +271,17 @@ wait_ready() {
 
 # --- readiness checks -----------------------------------------------------------------------
 
+# Every search attribute the workflows set: a workflow upserting one its namespace lacks fails its task.
+TEMPORAL_SEARCH_ATTRIBUTES=(ClusterId=Keyword FleetviewPaused=Bool FleetviewMaintenance=Bool)
+
 temporal_ready() {
-  "$TEMPORAL_BIN" operator cluster health --address "$HOST:$TEMPORAL_PORT" --command-timeout 2s >/dev/null 2>&1 &&
-    "$TEMPORAL_BIN" operator search-attribute list --address "$HOST:$TEMPORAL_PORT" --command-timeout 2s \
-      --namespace "$TEMPORAL_NAMESPACE" 2>/dev/null | grep -q ClusterId
+  "$TEMPORAL_BIN" operator cluster health --address "$HOST:$TEMPORAL_PORT" --command-timeout 2s >/dev/null 2>&1 || return 1
+  local listed attribute
+  listed=$("$TEMPORAL_BIN" operator search-attribute list --address "$HOST:$TEMPORAL_PORT" --command-timeout 2s \
+    --namespace "$TEMPORAL_NAMESPACE" 2>/dev/null) || return 1
+  for attribute in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
+    grep -qw -- "${attribute%%=*}" <<<"$listed" || return 1
+  done
 }
 
 # A real Kafka Metadata request (v4: still served by Kafka 4.x) that must list at least one broker.
@@ -364,7 +371,9 @@ start_temporal() {
   local args=(server start-dev --ip "$HOST" --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
     --db-filename "$DATA_DIR/temporal/temporal.sqlite" --namespace "$TEMPORAL_NAMESPACE"
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
-    --search-attribute ClusterId=Keyword --ui-disable-news-fetch --log-level warn)
+    --ui-disable-news-fetch --log-level warn)
+  local attribute
+  for attribute in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$attribute"); done
   if [[ -n "$UI_CODEC_ENDPOINT" ]]; then args+=(--ui-codec-endpoint "$UI_CODEC_ENDPOINT"); fi
   local kv
   for kv in $TEMPORAL_DYNAMIC_CONFIG; do args+=(--dynamic-config-value "$kv"); done

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { terminalSafe } from './domain/text.js';
 import { clustersCommand, refreshCommand, viewCommand } from './cli/cluster-commands.js';
+import { clusterCommand, settingsCommand } from './cli/control-commands.js';
 import { codecServerCommand } from './cli/codec-server-command.js';
 import type { CommandContext, CommandRunner } from './cli/context.js';
 import { discoveryCommand } from './cli/discovery-commands.js';
@@ -25,9 +26,15 @@ commands:
   discovery delete NAME          delete a discovery
   discovery run [NAME...]        run the due (or named) discoveries now
   discovery release NAME         let the retirements a discovery's guard holds go ahead
+  discovery pause|resume NAME    pause (resume) every cluster a discovery lists, now and later
   clusters                       every known cluster: status, nodes, nodes down, last refresh
   view CLUSTER [--json]          a cluster's view (workflow query, else MongoDB)
   refresh CLUSTER [--wait]       refresh a cluster now (--wait: and print the report)
+  cluster show|list              a cluster's view with its settings, pause and maintenance; the list
+  cluster set|unset CLUSTER      the operator's settings of a cluster (--interval 60s, ...)
+  cluster pause|resume CLUSTER   stop and restart polling a cluster (--for 2h --reason TEXT)
+  cluster maintenance CLUSTER    mark a cluster's events for a while (--for 2h --reason TEXT; --end)
+  settings apply                 send this configuration's per-cluster defaults to running clusters
   events [--cluster C] [--from-beginning] [--follow] [--json]
                                  read the event stream
   codec-server                   serve the Web UI's codec endpoint: stored payloads shown in the UI
@@ -49,6 +56,8 @@ const commands: Record<string, CommandRunner> = {
   clusters: clustersCommand,
   view: viewCommand,
   refresh: refreshCommand,
+  cluster: clusterCommand,
+  settings: settingsCommand,
   events: eventsCommand,
   'codec-server': codecServerCommand,
   ui: uiCommand,

@@ -22,6 +22,8 @@ import {
   serviceConnectError,
 } from './adapters/connections/index.js';
 import { createDiscoverySourceCache } from './adapters/discovery/index.js';
+import { startControlGauges } from './adapters/control-gauges.js';
+import { createControlStore } from './adapters/control-store.js';
 import { createDiscoveryStore } from './adapters/discovery-store.js';
 import { createKafkaPublisher, type EventPublisher } from './adapters/kafka-publisher.js';
 import { createLogger, type Logger } from './adapters/logger.js';
@@ -118,6 +120,10 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     // through a client connection of their own (the worker's NativeConnection serves only polling).
     const discoveryStore = createDiscoveryStore(store.db);
     await discoveryStore.ensureIndexes();
+    const controlStore = createControlStore(store.db);
+    await controlStore.ensureIndexes();
+    const controlGauges = startControlGauges({ meter, store: controlStore, logger, timeoutMs: config.mongodb.timeoutMs });
+    closers.push(() => controlGauges.stop());
     const sources = createDiscoverySourceCache();
     closers.push(() => sources.close());
     const clientConnection = await connectTemporalClient(config.temporal);
@@ -142,7 +148,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsPath(),
       dataConverter,
-      activities: createActivities({ agents, publisher, store, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
+      activities: createActivities({ agents, publisher, store, controls: controlStore, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,

@@ -1,15 +1,16 @@
 /**
  * Discovery's hands on the cluster refresh workflows, through the Temporal client: deliver new
- * records (signal-with-start), make sure every listed cluster has its refresher, tell retired
- * clusters to finish. Every call is idempotent, so a retried activity repeats them harmlessly.
+ * records (signal-with-start), pause the new clusters of a paused discovery, make sure every
+ * listed cluster has its refresher, tell retired clusters to finish. Every call is idempotent, so a retried activity repeats them harmlessly.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { windowActive } from '../domain/cluster-controls.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { clusterWorkflowId } from '../domain/ids.js';
 import type { clusterRefresh } from '../workflows/cluster-refresh.js';
-import { clusterRefreshWorkflowType, nodesSignal, retireSignal, type ClusterRefreshInput, type DiscoveryRecordInput } from '../workflows/messages.js';
+import { clusterRefreshWorkflowType, nodesSignal, pauseUpdate, retireSignal, type ClusterRefreshInput, type DiscoveryRecordInput } from '../workflows/messages.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
 
 /** Set at start, so a new cluster's workflow is listable by cluster id before its first task. */
@@ -50,7 +51,14 @@ export interface EnsureRefreshersInput {
   unchanged: string[];
   /** Two intervals of the discovery: how long a dropped node stays before NODE_RETIRED. */
   node_retire_grace_s: number;
+  /** The discovery of the run (absent in runs recorded before discovery pauses). */
+  discovery?: string;
+  /** Clusters of `changed` seen for the first time: paused at start while their discovery is paused. */
+  new_clusters?: string[];
 }
+
+/** Bound of one pause update: a new workflow answers once a worker has run its first task. */
+const pauseUpdateMs = 20_000;
 
 export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
   // The flat settings are the default layer (this worker's configuration and two intervals of
@@ -77,6 +85,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
         typedSearchAttributes: [{ key: clusterIdKey, value: record.cluster_id }],
       });
     });
+    await pauseNewClusters(deps, input);
     // An unchanged cluster whose workflow was terminated or failed gets it back. One visibility
     // query finds the running refreshers, so a quiet listing of a thousand clusters costs a page
     // or two, not a thousand calls. Visibility lags a little: a workflow started a moment ago may
@@ -94,6 +103,26 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     });
     return { signaled: input.changed.length, checked: input.unchanged.length, restarted: stored.size };
   };
+}
+
+/**
+ * A paused discovery's new clusters get its pause through their workflow's pause update (the
+ * same as `fleetview discovery pause` sends), so they never poll while it lasts. The pause is read
+ * after their starts: a pause stored meanwhile is either seen here or, once the run has saved the
+ * listing, found by the CLI's fan-out. The update id makes a retried activity's updates one each.
+ */
+async function pauseNewClusters(deps: DiscoveryDependencies, input: EnsureRefreshersInput): Promise<void> {
+  const fresh = input.new_clusters ?? [];
+  if (input.discovery === undefined || fresh.length === 0) return;
+  const pause = await deps.store.getPause(input.discovery);
+  if (!windowActive(pause, Date.now())) return;
+  const client = deps.temporal;
+  const request = { reason: pause.reason, until: pause.until, actor: pause.actor };
+  await forEachLimited(fresh, async (clusterId) => {
+    await client.withDeadline(Date.now() + pauseUpdateMs, () =>
+      client.workflow.getHandle(clusterWorkflowId(clusterId)).executeUpdate(pauseUpdate, { args: [request], updateId: `discovery-pause/${input.discovery}/${pause.since}` }),
+    );
+  });
 }
 
 export interface RetireRequest {

@@ -1,6 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { ControlStore } from '../adapters/control-store.js';
 import type { ClusterStore } from '../adapters/mongo-store.js';
+import type { ClusterControls } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { publishedGenerationMemo, resumeViewQuery } from '../workflows/messages.js';
 
@@ -20,6 +22,8 @@ export interface ResumePoint {
   generation_floor: number;
   /** Where `view` came from, for the log. */
   source: 'none' | 'store' | 'predecessor';
+  /** The operator's controls of the cluster as last stored (absent: none, or a run before them). */
+  controls?: ClusterControls | null;
 }
 
 /** Bounds each Temporal call, inside the local activity's own 15 s. */
@@ -35,8 +39,13 @@ const temporalCallMs = 5_000;
  * still numbers above the memo's generation: ids are never reused, though a change the
  * predecessor published may then be announced once more.
  */
-export function loadResumePointActivity(store: ClusterStore, temporal: Client) {
+export function loadResumePointActivity(store: ClusterStore, controlStore: ControlStore, temporal: Client) {
   return async function loadResumePoint(input: ResumePointInput): Promise<ResumePoint> {
+    const controls = await controlStore.load(input.cluster_id);
+    return { ...(await loadViewResumePoint(input)), controls };
+  };
+
+  async function loadViewResumePoint(input: ResumePointInput): Promise<ResumePoint> {
     const { log, cancellationSignal } = Context.current();
     const stored = await store.loadView(input.cluster_id);
     const storedGeneration = stored?.generation ?? 0;
@@ -76,5 +85,5 @@ export function loadResumePointActivity(store: ClusterStore, temporal: Client) {
       });
     }
     return { view: stored, stored_view: stored, generation_floor: floor, source: stored ? 'store' : 'none' };
-  };
+  }
 }

@@ -6,7 +6,7 @@
  * Writes carry the controls' revision and never replace a newer one.
  */
 import type { Collection, Db } from 'mongodb';
-import { noControls, validSettingValues, type ClusterControls, type ControlWindow } from '../domain/cluster-controls.js';
+import { validSettingValues, type ClusterControls, type ControlWindow } from '../domain/cluster-controls.js';
 
 export const controlsCollectionName = 'cluster_controls';
 

@@ -23,6 +23,9 @@
  * last stopped listing a cluster, so clusters still in their grace period count for the guard
  * of the discovery that dropped them.
  *
+ * A cluster's operator override of its grace period (`cluster_retire_grace_s` in
+ * `cluster_controls`, written by its workflow) replaces the listing's `grace_s` when it retires.
+ *
  * Runs that race (started by hand beside the schedule's) decide through `discovery_claims`: a
  * discovery's due slot, or a cluster's retirement, is claimed by inserting a document with a
  * deterministic `_id`, so exactly one insert wins on MongoDB and FerretDB alike (FerretDB v1 does
@@ -32,8 +35,10 @@
  * `$pull`/`$pullAll` with plain values only (FerretDB ignores `$pull` with a condition).
  */
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db, type WriteError } from 'mongodb';
+import type { ControlWindow } from '../domain/cluster-controls.js';
 import { canonicalDiscoveryRecord, type DiscoveryRecord } from '../domain/discovery-record.js';
 import { defaultRetirementGuard, retirementGuardDecision, type RetirementGuardSettings, type RetirementHold } from '../domain/retirement-guard.js';
+import { createControlStore } from './control-store.js';
 import { parseDiscoverySetting, type DiscoverySetting } from './discovery/settings.js';
 
 const duplicateKey = 11000;
@@ -69,6 +74,8 @@ export interface StoredDiscoverySetting {
   clusters: number;
   /** Retirements the guard holds for this discovery; null when none. */
   retirement_hold: RetirementHold | null;
+  /** The operator's pause of the discovery (`fleetview discovery pause`), as stored: it may have expired. */
+  pause: ControlWindow | null;
 }
 
 /** A stored settings document that no longer validates (e.g. written by another version). */
@@ -105,6 +112,12 @@ export interface StoredDiscovery {
 }
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
+
+/** What an apply did, and the settings it replaced (null: none, or stored ones that no longer validate). */
+export interface AppliedSetting {
+  result: ApplyResult;
+  before: DiscoverySetting | null;
+}
 
 /**
  * A discovery a run owns: its name and interval only. The settings themselves (URLs, headers
@@ -154,11 +167,25 @@ export interface DiscoveryStore {
   ensureIndexes(): Promise<void>;
   /** Creates or replaces a discovery's settings; every apply makes it due at `now`. */
   applySetting(setting: DiscoverySetting, now: Date): Promise<ApplyResult>;
+  /** The same, with the settings it replaced (the audit event's `before`). */
+  applySettingChange(setting: DiscoverySetting, now: Date): Promise<AppliedSetting>;
   listSettings(): Promise<{ settings: StoredDiscoverySetting[]; invalid: InvalidStoredSetting[] }>;
   /** Makes these discoveries due at `now`; returns the names that exist. */
   makeDue(names: readonly string[], now: Date): Promise<string[]>;
   /** True when it existed. Its clusters go missing at the next discovery run. */
   deleteSetting(name: string): Promise<boolean>;
+  /** Deletes a discovery; null when there was none, else the settings it had (null when they no longer validate). */
+  removeSetting(name: string): Promise<{ setting: DiscoverySetting | null } | null>;
+  /**
+   * Sets (or with null clears) the discovery's pause; returns the pause it replaced, or null when
+   * there is no such discovery. Its clusters are paused one by one by the caller; the discovery's
+   * runs read it to pause the clusters they start later (ensureClusterRefreshers).
+   */
+  setPause(name: string, pause: ControlWindow | null): Promise<{ before: ControlWindow | null } | null>;
+  /** The discovery's stored pause (expired ones included); null when none or no such discovery. */
+  getPause(name: string): Promise<ControlWindow | null>;
+  /** The clusters the discovery lists now (held ones included), not retired. */
+  listedClusters(name: string): Promise<string[]>;
   /**
    * Claims the enabled discoveries due at `at` for one run and moves their `next_run` to
    * `at + interval` (fixed rate). A discovery is claimed by one run only; the same claimant
@@ -206,6 +233,8 @@ interface SettingDocument {
   /** Absent in documents written before the guard existed (the defaults apply). */
   retirement_guard?: RetirementGuardSettings;
   retirement_hold?: (Omit<RetirementHold, 'since' | 'at'> & { since: Date; at: Date }) | null;
+  /** Absent in documents written before discovery pauses existed. */
+  pause?: ControlWindow | null;
 }
 
 /** Who won a due slot of a discovery (`run/<name>@<next_run>`) or a retirement (`retire/<cluster>@<missing_since>`). */
@@ -319,6 +348,8 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
   const settings: Collection<SettingDocument> = db.collection<SettingDocument>(discoveryCollectionNames.settings);
   const records: Collection<RecordDocument> = db.collection<RecordDocument>(discoveryCollectionNames.records);
   const claims: Collection<ClaimDocument> = db.collection<ClaimDocument>(discoveryCollectionNames.claims);
+  // The cluster workflows write it; discovery only reads the operators' grace periods.
+  const controls = createControlStore(db);
 
   /** Inserts the claim unless it exists; returns the claim that stands (ours or the winner's). */
   async function claimOnce(claim: ClaimDocument): Promise<ClaimDocument> {
@@ -338,6 +369,22 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
     await records.updateMany({ listed_by: [], missing_since: null, retired_at: null }, { $set: { missing_since: at } });
   }
 
+  async function applySettingChange(setting: DiscoverySetting, now: Date): Promise<AppliedSetting> {
+    const existing = await settings.findOne({ _id: setting.name });
+    const fields = settingFields(setting);
+    // The pause is the operator's, not the file's: an apply keeps it.
+    await settings.updateOne(
+      { _id: setting.name },
+      { $set: { ...fields, next_run: now, applied_at: now }, $setOnInsert: { claim: null, last_run: null, retirement_hold: null, pause: null } },
+      { upsert: true },
+    );
+    if (!existing) return { result: 'created', before: null };
+    // Compared as parsed, so a document stored before a setting with a default existed is unchanged.
+    const before = parseStored(existing);
+    const unchanged = before.ok && stableJson(settingFields(before.setting)) === stableJson(fields);
+    return { result: unchanged ? 'unchanged' : 'updated', before: before.ok ? before.setting : null };
+  }
+
   return {
     async ensureIndexes() {
       await settings.createIndex({ enabled: 1, next_run: 1 }, { name: 'due' });
@@ -347,18 +394,10 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
     },
 
     async applySetting(setting, now) {
-      const existing = await settings.findOne({ _id: setting.name });
-      const fields = settingFields(setting);
-      await settings.updateOne(
-        { _id: setting.name },
-        { $set: { ...fields, next_run: now, applied_at: now }, $setOnInsert: { claim: null, last_run: null, retirement_hold: null } },
-        { upsert: true },
-      );
-      if (!existing) return 'created';
-      // Compared as parsed, so a document stored before a setting with a default existed is unchanged.
-      const before = parseStored(existing);
-      return before.ok && stableJson(settingFields(before.setting)) === stableJson(fields) ? 'unchanged' : 'updated';
+      return (await applySettingChange(setting, now)).result;
     },
+
+    applySettingChange,
 
     async listSettings() {
       const docs = await settings.find({}).sort({ _id: 1 }).toArray();
@@ -377,6 +416,7 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
           last_run: doc.last_run ? { ...doc.last_run, at: iso(doc.last_run.at) } : null,
           clusters: await records.countDocuments({ listed_by: doc._id, retired_at: null }),
           retirement_hold: storedHold(doc),
+          pause: doc.pause ?? null,
         });
       }
       return { settings: out, invalid };
@@ -394,6 +434,32 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
     async deleteSetting(name) {
       const result = await settings.deleteOne({ _id: name });
       return result.deletedCount === 1;
+    },
+
+    async removeSetting(name) {
+      const existing = await settings.findOne({ _id: name });
+      if (!existing) return null;
+      const result = await settings.deleteOne({ _id: name });
+      if (result.deletedCount !== 1) return null;
+      const parsed = parseStored(existing);
+      return { setting: parsed.ok ? parsed.setting : null };
+    },
+
+    async setPause(name, pause) {
+      const existing = await settings.findOne({ _id: name }, { projection: { pause: 1 } });
+      if (!existing) return null;
+      await settings.updateOne({ _id: name }, { $set: { pause } });
+      return { before: existing.pause ?? null };
+    },
+
+    async getPause(name) {
+      const doc = await settings.findOne({ _id: name }, { projection: { pause: 1 } });
+      return doc?.pause ?? null;
+    },
+
+    async listedClusters(name) {
+      const docs = await records.find({ listed_by: name, retired_at: null }, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray();
+      return docs.map((doc) => doc._id);
     },
 
     async claimDue(at, claimant) {
@@ -597,14 +663,19 @@ export function createDiscoveryStore(db: Db): DiscoveryStore {
       await markUnlisted(at);
 
       const missing = await records.find({ retired_at: null, missing_since: { $ne: null } }).toArray();
+      // An operator's cluster_retire_grace_s (`fleetview cluster set`) wins over the listing's grace
+      // period: read for the missing clusters only, in one query.
+      const overrides = await controls.loadMany(missing.map((doc) => doc._id));
       for (const doc of missing) {
-        if (doc.missing_since === null || doc.missing_since.getTime() + doc.grace_s * 1000 > at.getTime()) continue;
+        const graceS = overrides.get(doc._id)?.operator.cluster_retire_grace_s ?? doc.grace_s;
+        if (doc.missing_since === null || doc.missing_since.getTime() + graceS * 1000 > at.getTime()) continue;
         // Racing runs write the winner's run and time alike, so the cluster gets one CLUSTER_RETIRED id.
         const claim = await claimOnce({ _id: `retire/${doc._id}@${iso(doc.missing_since)}`, kind: 'retire', subject: doc._id, by: run, at });
         // Still unlisted and missing since the same moment: a run that listed it meanwhile wins.
+        // The grace period applied is kept, so the retirement's reason names it.
         await records.updateOne(
           { _id: doc._id, retired_at: null, listed_by: [], missing_since: doc.missing_since },
-          { $set: { retired_at: claim.at, retired_run: claim.by } },
+          { $set: { retired_at: claim.at, retired_run: claim.by, grace_s: graceS } },
         );
       }
       const pending = await records.find({ retired_at: { $ne: null }, retire_done: false }).sort({ _id: 1 }).toArray();

@@ -2,14 +2,17 @@
  * What the fleet page reads from the store, and only that: projections of the summary fields
  * (never a cluster's node list or entity documents), bounded in count and in time.
  *
- * The fleet page costs three queries however large the fleet: the cluster documents' summaries,
- * the discovery documents without their records' node lists, and the discoveries' run outcomes
- * and holds. Each is read in batches of 1,000 by `_id` order, with `maxTimeMS` and a deadline on
+ * The fleet page costs four queries however large the fleet: the cluster documents' summaries,
+ * the discovery documents without their records' node lists, the discoveries' run outcomes
+ * and holds, and the operator's pause and maintenance windows (only the clusters that have one).
+ * Each is read in batches of 1,000 by `_id` order, with `maxTimeMS` and a deadline on
  * every batch, and at most `maxClusters` documents: past that the page says the list was cut.
- * A cluster page reads its two documents by `_id` (a key lookup on every store).
+ * A cluster page reads its three documents by `_id` (a key lookup on every store).
  */
 import type { Collection, Db, Document } from 'mongodb';
+import { validSettingValues, type ClusterControls, type ControlWindow, type SettingValues } from '../domain/cluster-controls.js';
 import type { RetirementHold } from '../domain/retirement-guard.js';
+import { controlsCollectionName, controlsFromDocument, type ControlsDocument } from './control-store.js';
 import { within } from './deadline.js';
 import { discoveryCollectionNames } from './discovery-store.js';
 import { collectionNames, summaryOf, type ClusterSummary } from './store-documents.js';
@@ -24,6 +27,15 @@ export interface DiscoveryFacts {
   retired_at: string | null;
   /** Nodes the stored record lists (only read for one cluster: counting them needs the list). */
   record_nodes?: number;
+  /** The discovery's settings layer of the cluster (only read for one cluster). */
+  record_settings?: SettingValues;
+}
+
+/** A cluster's stored pause and maintenance windows (ended ones included until its workflow clears them). */
+export interface ControlFacts {
+  cluster_id: string;
+  pause: ControlWindow | null;
+  maintenance: ControlWindow | null;
 }
 
 /** A discovery's last run and held retirements: a banner on the fleet page when something needs an operator. */
@@ -38,6 +50,10 @@ export interface FleetSnapshot {
   summaries: ClusterSummary[];
   discoveries: DiscoveryFacts[];
   health: DiscoveryHealth[];
+  /** Clusters with a stored pause or maintenance window. */
+  controls: ControlFacts[];
+  /** Why the windows could not be read (the page shows the rest and says so), or null. */
+  controlsError: string | null;
   /** True when a collection held more than `maxClusters` documents: the rest were not read. */
   cut: boolean;
   /** Store queries this snapshot took. */
@@ -46,8 +62,8 @@ export interface FleetSnapshot {
 
 export interface FleetReads {
   snapshot(): Promise<FleetSnapshot>;
-  /** One cluster's summary and discovery facts (two reads by key). */
-  cluster(clusterId: string): Promise<{ summary: ClusterSummary | null; discovery: DiscoveryFacts | null }>;
+  /** One cluster's summary, discovery facts and stored controls (three reads by key). */
+  cluster(clusterId: string): Promise<{ summary: ClusterSummary | null; discovery: DiscoveryFacts | null; controls: ClusterControls | null }>;
 }
 
 export interface FleetReadsOptions {
@@ -85,16 +101,21 @@ function discoveryFrom(doc: Document): DiscoveryFacts {
     missing_since: iso(doc.missing_since),
     retired_at: iso(doc.retired_at),
     ...(Array.isArray(record?.nodes) ? { record_nodes: record.nodes.length } : {}),
+    ...(record && 'settings' in record ? { record_settings: validSettingValues((record as { settings?: unknown }).settings) } : {}),
   };
 }
+
+const controlsProjection = { pause: 1, maintenance: 1 };
+/** Only the clusters an operator paused or put in maintenance (the store's sparse indexes cover it). */
+const controlsFilter: Document = { $or: [{ pause: { $ne: null } }, { maintenance: { $ne: null } }] };
 
 export function createFleetReads(options: FleetReadsOptions): FleetReads {
   const { db, timeoutMs } = options;
   const maxClusters = options.maxClusters ?? defaultMaxClusters;
 
   /** Up to `limit` documents of a collection, by `_id`, each batch bounded. */
-  async function readAll(collection: Collection<Document>, projection: Document, limit: number): Promise<{ docs: Document[]; cut: boolean }> {
-    const cursor = collection.find({}, { projection, sort: { _id: 1 }, batchSize, limit: limit + 1, maxTimeMS: timeoutMs });
+  async function readAll(collection: Collection<Document>, projection: Document, limit: number, filter: Document = {}): Promise<{ docs: Document[]; cut: boolean }> {
+    const cursor = collection.find(filter, { projection, sort: { _id: 1 }, batchSize, limit: limit + 1, maxTimeMS: timeoutMs });
     const docs: Document[] = [];
     try {
       while (await within(cursor.hasNext(), timeoutMs, `reading ${collection.collectionName}`)) docs.push(...cursor.readBufferedDocuments());
@@ -106,10 +127,12 @@ export function createFleetReads(options: FleetReadsOptions): FleetReads {
 
   return {
     async snapshot() {
-      const [clusters, discoveries, settings] = await Promise.all([
+      const [clusters, discoveries, settings, controls] = await Promise.all([
         readAll(db.collection(collectionNames.clusters), clusterProjection, maxClusters),
         readAll(db.collection(discoveryCollectionNames.records), discoveryProjection, maxClusters),
         readAll(db.collection(discoveryCollectionNames.settings), { enabled: 1, 'last_run.at': 1, 'last_run.ok': 1, 'last_run.error': 1, retirement_hold: 1 }, 1_000),
+        // The windows are a column and a filter, not the page itself: a failing read is a note.
+        readAll(db.collection(controlsCollectionName), controlsProjection, maxClusters, controlsFilter).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
       ]);
       return {
         summaries: clusters.docs.map(summaryFrom).filter((summary): summary is ClusterSummary => summary !== null),
@@ -124,22 +147,35 @@ export function createFleetReads(options: FleetReadsOptions): FleetReads {
             hold: hold ? { held: Number(hold.held), previous: Number(hold.previous), listed: Number(hold.listed), since: iso(hold.since) ?? '-', at: iso(hold.at) ?? '-' } : null,
           };
         }),
-        cut: clusters.cut || discoveries.cut,
-        queries: 3,
+        controls:
+          controls instanceof Error
+            ? []
+            : controls.docs.map((doc) => {
+                const { pause, maintenance } = controlsFromDocument(doc);
+                return { cluster_id: String(doc._id), pause, maintenance };
+              }),
+        controlsError: controls instanceof Error ? controls.message.split('\n')[0]!.slice(0, 300) : null,
+        cut: clusters.cut || discoveries.cut || (!(controls instanceof Error) && controls.cut),
+        queries: 4,
       };
     },
 
     async cluster(clusterId) {
-      const [clusterDoc, discoveryDoc] = await Promise.all([
+      const [clusterDoc, discoveryDoc, controlsDoc] = await Promise.all([
         within(db.collection(collectionNames.clusters).findOne({ _id: clusterId } as Document, { projection: clusterProjection, maxTimeMS: timeoutMs }), timeoutMs, 'reading the cluster document'),
         // The node list is read here, for its count: one cluster's record, by key.
         within(
-          db.collection(discoveryCollectionNames.records).findOne({ _id: clusterId } as Document, { projection: { ...discoveryProjection, 'record.nodes': 1 }, maxTimeMS: timeoutMs }),
+          db.collection(discoveryCollectionNames.records).findOne({ _id: clusterId } as Document, { projection: { ...discoveryProjection, 'record.nodes': 1, 'record.settings': 1 }, maxTimeMS: timeoutMs }),
           timeoutMs,
           'reading the discovery document',
         ),
+        within(db.collection(controlsCollectionName).findOne({ _id: clusterId } as Document, { maxTimeMS: timeoutMs }), timeoutMs, 'reading the cluster\'s controls'),
       ]);
-      return { summary: clusterDoc ? summaryFrom(clusterDoc) : null, discovery: discoveryDoc ? discoveryFrom(discoveryDoc) : null };
+      return {
+        summary: clusterDoc ? summaryFrom(clusterDoc) : null,
+        discovery: discoveryDoc ? discoveryFrom(discoveryDoc) : null,
+        controls: controlsDoc ? controlsFromDocument(controlsDoc as unknown as Partial<ControlsDocument>) : null,
+      };
     },
   };
 }

@@ -179,6 +179,19 @@ const maxClustersPerFlush = 100;
 /** Documents per reply when reading a cluster's documents back. */
 const readBatchSize = 1_000;
 /**
+ * What `listClusters` reads of a cluster document: the summary, and of a document written before
+ * summaries only its view's top-level fields, never its members or shards (a large cluster's
+ * view is megabytes).
+ */
+const summaryFields: ReadonlyArray<keyof ClusterSummary> = ['cluster_id', 'display_name', 'generation', 'refreshed_at', 'status', 'kinds', 'nodes', 'agents_down', 'nodes_down', 'shards_count', 'shards_primaries'];
+const listProjection: Document = {
+  cluster_id: 1,
+  generation: 1,
+  updated_at: 1,
+  writing_generation: 1,
+  ...Object.fromEntries(summaryFields.flatMap((field) => [[`summary.${field}`, 1], [`view.${field}`, 1]])),
+};
+/**
  * Ids per query when reading documents by id: the embedded store checks each candidate against
  * the whole id list, so large pages cost more per document (250: ~75 µs per document there).
  */
@@ -378,8 +391,8 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
   }
 
   /** Reads every document of `filter`, a batch per reply, each reply bounded by the timeout. */
-  async function readEach<T extends Document>(collection: Collection<T>, filter: Filter<T>, onBatch: (docs: T[]) => void, sort?: Document): Promise<void> {
-    const cursor = collection.find(filter, { batchSize: readBatchSize, maxTimeMS: timeoutMs, ...(sort ? { sort } : {}) });
+  async function readEach<T extends Document>(collection: Collection<T>, filter: Filter<T>, onBatch: (docs: T[]) => void, sort?: Document, projection?: Document): Promise<void> {
+    const cursor = collection.find(filter, { batchSize: readBatchSize, maxTimeMS: timeoutMs, ...(sort ? { sort } : {}), ...(projection ? { projection } : {}) });
     try {
       while (await withTimeout(cursor.hasNext(), timeoutMs, `reading ${collection.collectionName}`)) onBatch(cursor.readBufferedDocuments() as T[]);
     } finally {
@@ -772,6 +785,7 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
           }
         },
         { _id: 1 },
+        listProjection,
       );
       return stored;
     },

@@ -3,6 +3,7 @@
  * deadlines: a service that does not answer is reported by name and address (exit 4) within
  * seconds, instead of a driver retrying in silence.
  */
+import { hostname } from 'node:os';
 import { Client, type Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import {
@@ -14,6 +15,8 @@ import {
   type ServiceName,
 } from '../adapters/connections/index.js';
 import { createDiscoveryStore, type DiscoveryStore } from '../adapters/discovery-store.js';
+import { createKafkaPublisher, type EventPublisher } from '../adapters/kafka-publisher.js';
+import { createLogger } from '../adapters/logger.js';
 import { createMongoStore, type ClusterStore } from '../adapters/mongo-store.js';
 import { fleetviewDataConverter } from '../adapters/payload-store.js';
 import type { Config } from '../config.js';
@@ -35,6 +38,12 @@ export class Services {
   private temporalClient: Promise<{ client: Client; connection: Connection }> | undefined;
   private mongo: Promise<ClusterStore> | undefined;
   private kafkaClient: Kafka | undefined;
+  private eventPublisher: EventPublisher | undefined;
+  /**
+   * The identity of the CLI's Temporal client, given to it explicitly (it is the SDK's default
+   * too), so the audit events name the same identity the cluster workflows' updates see.
+   */
+  readonly identity = `${process.pid}@${hostname()}`;
 
   constructor(readonly config: Config) {}
 
@@ -47,7 +56,7 @@ export class Services {
       thresholdBytes: payloadOffloadBytes,
     });
     this.temporalClient ??= connectTemporalClient(this.config.temporal, { connectTimeoutMs }).then(
-      (connection) => ({ connection, client: new Client({ connection, namespace, dataConverter }) }),
+      (connection) => ({ connection, client: new Client({ connection, namespace, dataConverter, identity: this.identity }) }),
       (err: unknown) => {
         throw unreachable('Temporal', address, err);
       },
@@ -82,6 +91,21 @@ export class Services {
     return this.kafkaClient;
   }
 
+  /**
+   * The events topic's publisher, for the audit events of operators' actions: 5 s per request and
+   * the publisher's few retries, so a Kafka outage is reported within seconds (see cli/audit.ts).
+   */
+  publisher(): EventPublisher {
+    this.eventPublisher ??= createKafkaPublisher({
+      ...this.config.kafka,
+      clientId: `${this.config.kafka.clientId}-cli`,
+      security: this.kafkaSecurity(),
+      logger: createLogger('error'),
+      requestTimeoutMs: 5000,
+    });
+    return this.eventPublisher;
+  }
+
   /** TLS and SASL options; a PEM file that cannot be read is reported like an unreachable Kafka. */
   private kafkaSecurity() {
     try {
@@ -96,6 +120,7 @@ export class Services {
   }
 
   async close(): Promise<void> {
+    await this.eventPublisher?.close().catch(() => undefined);
     const temporal = await this.temporalClient?.catch(() => undefined);
     await temporal?.connection.close();
     const mongo = await this.mongo?.catch(() => undefined);

@@ -1,15 +1,20 @@
 import { displayMongoUri, kafkaSecurity } from '../adapters/connections/index.js';
 import { createKafkaPublisher } from '../adapters/kafka-publisher.js';
 import { createLogger } from '../adapters/logger.js';
+import { ensureSearchAttributes, SearchAttributesError } from '../adapters/search-attributes.js';
 import { parseCommand } from './args.js';
 import type { CommandContext } from './context.js';
 import { discoveryScheduleOptions, ensureDiscoverySchedule } from './discovery-schedule.js';
+import { failure } from './errors.js';
 
 export const startUsage = `usage: fleetview start
 
 Creates what fleetview needs, or brings it up to date (safe to run again):
   - the MongoDB indexes (FLEETVIEW_MONGODB_URI, FLEETVIEW_MONGODB_DATABASE)
   - the events topic (FLEETVIEW_EVENTS_TOPIC), with its partitions and retention
+  - the search attributes the workflows set, on the namespace (FLEETVIEW_TEMPORAL_NAMESPACE):
+    ClusterId (Keyword), FleetviewPaused (Bool), FleetviewMaintenance (Bool); those missing are
+    added (a server that refuses stops the command, naming them)
   - the Temporal Schedule (FLEETVIEW_DISCOVERY_SCHEDULE_ID, default fleetview-discovery) that
     starts the discovery workflow every FLEETVIEW_DISCOVERY_TICK_S seconds (default 15),
     overlap skip, catch-up window FLEETVIEW_DISCOVERY_CATCHUP_S (default 60)
@@ -42,6 +47,19 @@ export async function startCommand(argv: string[], context: CommandContext): Pro
   context.out(`topic     ${config.kafka.topic} ready`);
 
   const client = await services.temporal();
+  // Before the schedule: cluster workflows fail their tasks when they upsert an attribute the namespace lacks.
+  let attributes;
+  try {
+    attributes = await ensureSearchAttributes(client, config.temporal.namespace);
+  } catch (err) {
+    if (err instanceof SearchAttributesError) throw failure(err.message);
+    throw failure(`listing the search attributes of namespace ${config.temporal.namespace} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  context.out(
+    `search    attributes on namespace ${config.temporal.namespace}: ${
+      attributes.added.length > 0 ? `added ${attributes.added.join(', ')}${attributes.present.length > 0 ? `; ${attributes.present.join(', ')} already there` : ''}` : `${attributes.present.join(', ')} already there`
+    }`,
+  );
   const outcome = await ensureDiscoverySchedule(client, config);
   const schedule = discoveryScheduleOptions(config);
   context.out(

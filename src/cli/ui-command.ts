@@ -17,8 +17,10 @@ import { failure, usageError } from './errors.js';
 export const uiUsage = `usage: fleetview ui
 
 Serves the fleet page until Ctrl-C (or SIGTERM): every cluster with its status, the worst first
-(sortable, filterable); a cluster's members, shards, settings, last refresh and recent events,
-with a "refresh now" button and links into the Temporal Web UI; and the events as they come.
+and their pause and maintenance windows (sortable, filterable); a cluster's members, shards,
+settings in effect with their source, pause and maintenance, last refresh and recent events,
+with "refresh now", pause, resume and maintenance buttons and links into the Temporal Web UI;
+and the events as they come.
 
   listens on   FLEETVIEW_UI_HOST:FLEETVIEW_UI_PORT (default 127.0.0.1:8235)
   token        FLEETVIEW_UI_TOKEN (or FLEETVIEW_UI_TOKEN_FILE): every request must carry it
@@ -88,6 +90,7 @@ export async function startConfiguredFleetPage(config: Config, services: FleetPa
         topic: config.kafka.topic,
         temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
         defaultAgentTimeoutMs: config.agent.timeoutMs,
+        temporalIdentity: services.client.options.identity,
         logger: services.logger,
       },
     });

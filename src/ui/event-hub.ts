@@ -22,7 +22,12 @@ export interface LiveEvent {
   seq: number;
   id: string;
   timestamp: string;
-  cluster_id: string;
+  /** Null on events about a discovery (category DISCOVERY): `discovery` names it. */
+  cluster_id: string | null;
+  /** The discovery a DISCOVERY event is about, else null. */
+  discovery: string | null;
+  /** Set on events of a cluster in a maintenance window: an alert about it can wait. */
+  maintenance: { until: string; reason: string } | null;
   category: string;
   event: EventCode;
   /** The node it is about (datastore node id, else agent address), or `-`. */
@@ -57,8 +62,16 @@ export function liveEventOf(value: unknown): Omit<LiveEvent, 'position' | 'seq'>
   if (typeof value !== 'object' || value === null) return null;
   const envelope = value as Partial<Record<keyof FleetEvent, unknown>>;
   const { id, event, cluster_id: clusterId, timestamp } = envelope;
-  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof event !== 'string' || typeof clusterId !== 'string') return null;
-  if (!Object.hasOwn(eventCategoryByCode, event) || !clusterIdPattern.test(clusterId)) return null;
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof event !== 'string' || !Object.hasOwn(eventCategoryByCode, event)) return null;
+  const category = eventCategoryByCode[event as EventCode];
+  // Events about a discovery carry no cluster; every other event names a valid one.
+  if (category === 'DISCOVERY' ? clusterId !== null : typeof clusterId !== 'string' || !clusterIdPattern.test(clusterId)) return null;
+  const payload = envelope.payload as { discovery?: unknown } | null | undefined;
+  const discovery = category === 'DISCOVERY' && typeof payload?.discovery === 'string' ? oneLine(payload.discovery, 200) : null;
+  if (category === 'DISCOVERY' && discovery === null) return null;
+  const mark = envelope.maintenance as { until?: unknown; reason?: unknown } | null | undefined;
+  const maintenance =
+    typeof mark === 'object' && mark !== null && typeof mark.until === 'string' ? { until: oneLine(mark.until, 40), reason: typeof mark.reason === 'string' ? oneLine(mark.reason, 200) : '' } : null;
   let detail: string;
   let node: string;
   try {
@@ -72,8 +85,10 @@ export function liveEventOf(value: unknown): Omit<LiveEvent, 'position' | 'seq'>
   return {
     id: oneLine(id, 200),
     timestamp: oneLine(timestamp, 40),
-    cluster_id: clusterId,
-    category: eventCategoryByCode[event as EventCode],
+    cluster_id: category === 'DISCOVERY' ? null : (clusterId as string),
+    discovery,
+    maintenance,
+    category,
     event: event as EventCode,
     node: oneLine(node, 300),
     detail: oneLine(detail, maxDetail),
@@ -183,12 +198,14 @@ export class EventHub {
     this.ring.push(event);
     // Cut in batches, so a burst does not copy the ring on every event.
     if (this.ring.length > this.limits.recent * 1.25) this.ring = this.ring.slice(-this.limits.recent);
-    const mine = this.byCluster.get(event.cluster_id) ?? [];
-    this.byCluster.delete(event.cluster_id);
-    mine.push(event);
-    if (mine.length > this.limits.recentPerCluster) mine.shift();
-    this.byCluster.set(event.cluster_id, mine);
-    if (this.byCluster.size > this.limits.maxClusters) this.byCluster.delete(this.byCluster.keys().next().value!);
+    if (event.cluster_id !== null) {
+      const mine = this.byCluster.get(event.cluster_id) ?? [];
+      this.byCluster.delete(event.cluster_id);
+      mine.push(event);
+      if (mine.length > this.limits.recentPerCluster) mine.shift();
+      this.byCluster.set(event.cluster_id, mine);
+      if (this.byCluster.size > this.limits.maxClusters) this.byCluster.delete(this.byCluster.keys().next().value!);
+    }
     for (const subscriber of this.subscribers) {
       subscriber.push(event);
       if (subscriber.ended === 'slow') this.droppedSlow++;

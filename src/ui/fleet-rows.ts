@@ -3,9 +3,10 @@
  * cluster document's summary and the discovery document), then filtered, sorted (the worst
  * first by default) and cut to a page. No I/O: src/adapters/fleet-reads.ts gathers the inputs.
  */
-import type { DiscoveryFacts } from '../adapters/fleet-reads.js';
+import type { ControlFacts, DiscoveryFacts } from '../adapters/fleet-reads.js';
 import type { ClusterSummary } from '../adapters/store-documents.js';
 import { compareStrings } from '../domain/canonical-forms.js';
+import { windowActive, type ControlWindow } from '../domain/cluster-controls.js';
 
 /** A cluster's status on the fleet page, worst first: the order of the default sort. */
 export const fleetStatuses = ['UNAVAILABLE', 'DEGRADED', 'NEW', 'HEALTHY', 'RETIRED'] as const;
@@ -30,10 +31,18 @@ export interface FleetRow {
   generation: number | null;
   discovery: string | null;
   held_by: string[];
+  /** The operator's pause while it holds (an ended one is null, before its workflow clears it). */
+  pause: ControlWindow | null;
+  /** The maintenance window while it holds. */
+  maintenance: ControlWindow | null;
 }
 
-/** One row per cluster known to either collection. */
-export function fleetRows(summaries: readonly ClusterSummary[], discoveries: readonly DiscoveryFacts[]): FleetRow[] {
+/**
+ * One row per cluster known to either collection, with its pause and maintenance windows that
+ * hold at `nowMs` (windows of clusters known to neither are left out).
+ */
+export function fleetRows(summaries: readonly ClusterSummary[], discoveries: readonly DiscoveryFacts[], controls: readonly ControlFacts[] = [], nowMs = Date.now()): FleetRow[] {
+  const windows = new Map(controls.map((entry) => [entry.cluster_id, entry]));
   const byId = new Map<string, { summary: ClusterSummary | null; discovery: DiscoveryFacts | null }>();
   for (const discovery of discoveries) byId.set(discovery.cluster_id, { summary: null, discovery });
   for (const summary of summaries) byId.set(summary.cluster_id, { summary, discovery: byId.get(summary.cluster_id)?.discovery ?? null });
@@ -57,10 +66,20 @@ export function fleetRows(summaries: readonly ClusterSummary[], discoveries: rea
       generation: summary?.generation ?? null,
       discovery: discovery?.discovery ?? null,
       held_by: discovery?.held_by ?? [],
+      pause: activeWindow(windows.get(clusterId)?.pause ?? null, nowMs),
+      maintenance: activeWindow(windows.get(clusterId)?.maintenance ?? null, nowMs),
     });
   }
   return rows;
 }
+
+function activeWindow(window: ControlWindow | null, nowMs: number): ControlWindow | null {
+  return windowActive(window, nowMs) ? window : null;
+}
+
+/** The operator controls the fleet page filters on: paused clusters, clusters in maintenance. */
+export const fleetControlFilters = ['paused', 'maintenance'] as const;
+export type FleetControlFilter = (typeof fleetControlFilters)[number];
 
 export const fleetSortKeys = ['status', 'cluster', 'nodes', 'agents_down', 'nodes_down', 'shards_without_primary', 'refreshed', 'discovery'] as const;
 export type FleetSortKey = (typeof fleetSortKeys)[number];
@@ -73,6 +92,8 @@ export interface FleetQuery {
   kind: string | null;
   /** Only clusters whose id, display name or discovery contains this (case-insensitive). */
   q: string | null;
+  /** Only paused clusters, or only those in maintenance (null: all). */
+  control: FleetControlFilter | null;
   sort: FleetSortKey;
   dir: SortDirection;
   offset: number;
@@ -82,7 +103,7 @@ export interface FleetQuery {
 export const defaultFleetLimit = 1000;
 export const maxFleetLimit = 5000;
 
-export const defaultFleetQuery: FleetQuery = { status: [], kind: null, q: null, sort: 'status', dir: 'asc', offset: 0, limit: defaultFleetLimit };
+export const defaultFleetQuery: FleetQuery = { status: [], kind: null, q: null, control: null, sort: 'status', dir: 'asc', offset: 0, limit: defaultFleetLimit };
 
 const statusRank = (status: FleetStatus) => fleetStatuses.indexOf(status);
 const byId = (a: FleetRow, b: FleetRow) => compareStrings(a.cluster_id, b.cluster_id);
@@ -121,8 +142,10 @@ export function sortRows(rows: readonly FleetRow[], sort: FleetSortKey, dir: Sor
   return [...rows].sort(dir === 'asc' ? compare : (a, b) => compare(b, a));
 }
 
-export function matchesQuery(row: FleetRow, query: Pick<FleetQuery, 'status' | 'kind' | 'q'>): boolean {
+export function matchesQuery(row: FleetRow, query: Pick<FleetQuery, 'status' | 'kind' | 'q'> & Partial<Pick<FleetQuery, 'control'>>): boolean {
   if (query.status.length > 0 && !query.status.includes(row.status)) return false;
+  if (query.control === 'paused' && row.pause === null) return false;
+  if (query.control === 'maintenance' && row.maintenance === null) return false;
   if (query.kind !== null && !row.kinds.includes(query.kind)) return false;
   if (query.q !== null) {
     const needle = query.q.toLowerCase();
@@ -140,6 +163,8 @@ export interface FleetPage {
   matched: number;
   /** Clusters per status over the whole fleet, for the status links. */
   counts: Record<FleetStatus, number>;
+  /** Clusters paused, and in maintenance, over the whole fleet. */
+  controlCounts: Record<FleetControlFilter, number>;
   /** Every datastore kind seen, sorted: the kind filter's choices. */
   kinds: string[];
 }
@@ -147,8 +172,11 @@ export interface FleetPage {
 export function fleetPage(rows: readonly FleetRow[], query: FleetQuery): FleetPage {
   const counts = Object.fromEntries(fleetStatuses.map((status) => [status, 0])) as Record<FleetStatus, number>;
   const kinds = new Set<string>();
+  const controlCounts: Record<FleetControlFilter, number> = { paused: 0, maintenance: 0 };
   for (const row of rows) {
     counts[row.status]++;
+    if (row.pause) controlCounts.paused++;
+    if (row.maintenance) controlCounts.maintenance++;
     for (const kind of row.kinds) kinds.add(kind);
   }
   const matched = sortRows(
@@ -161,6 +189,7 @@ export function fleetPage(rows: readonly FleetRow[], query: FleetQuery): FleetPa
     total: rows.length,
     matched: matched.length,
     counts,
+    controlCounts,
     kinds: [...kinds].sort(),
   };
 }

@@ -7,7 +7,18 @@ import { clusterIdProblem } from '../domain/ids.js';
 import { eventCodes, type EventCode } from '../domain/event-catalogue.js';
 import { quoted, unprintableProblem } from '../domain/text.js';
 import { defaultViewPageLimit, maxViewPageLimit } from '../domain/view-page.js';
-import { defaultFleetLimit, defaultFleetQuery, fleetSortKeys, fleetStatuses, maxFleetLimit, type FleetQuery, type FleetSortKey, type FleetStatus } from './fleet-rows.js';
+import {
+  defaultFleetLimit,
+  defaultFleetQuery,
+  fleetControlFilters,
+  fleetSortKeys,
+  fleetStatuses,
+  maxFleetLimit,
+  type FleetControlFilter,
+  type FleetQuery,
+  type FleetSortKey,
+  type FleetStatus,
+} from './fleet-rows.js';
 
 /** A query parameter that does not fit: the page answers 400 with this message. */
 export class BadQuery extends Error {
@@ -73,7 +84,7 @@ class Params {
   }
 }
 
-export const fleetParams = ['status', 'kind', 'q', 'sort', 'dir', 'offset', 'limit'] as const;
+export const fleetParams = ['status', 'kind', 'q', 'control', 'sort', 'dir', 'offset', 'limit'] as const;
 
 export function parseFleetQuery(search: URLSearchParams): FleetQuery {
   const params = new Params(search, fleetParams);
@@ -86,6 +97,7 @@ export function parseFleetQuery(search: URLSearchParams): FleetQuery {
     status: [...new Set(status)],
     kind: params.text('kind', 64),
     q: params.text('q', 200),
+    control: params.one('control') === undefined ? null : params.choice<FleetControlFilter>('control', fleetControlFilters, 'paused'),
     sort: params.choice<FleetSortKey>('sort', fleetSortKeys, defaultFleetQuery.sort),
     dir: params.choice('dir', ['asc', 'desc'] as const, defaultFleetQuery.dir),
     offset: params.integer('offset', 0, 0, 1_000_000),

@@ -15,12 +15,13 @@ import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import type { ClusterControl, RefreshOutcome } from '../adapters/cluster-control.js';
+import type { ClusterControl, ControlAction, ControlOutcome, RefreshOutcome } from '../adapters/cluster-control.js';
 import type { EventFeedStatus } from '../adapters/event-feed.js';
 import type { FleetReads } from '../adapters/fleet-reads.js';
 import { closeServer, listen } from '../adapters/listen.js';
 import type { Logger } from '../adapters/logger.js';
 import { summaryOf, type ClusterSummary } from '../adapters/store-documents.js';
+import { ControlRequestError, effectiveSettings, parseMaintenanceRequest, parsePauseRequest, type Actor } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { clusterWorkflowId } from '../domain/ids.js';
 import { viewPage, type ViewPageRequest } from '../domain/view-page.js';
@@ -45,7 +46,39 @@ export interface UiDependencies {
   topic: string;
   temporalUi: { url: string; namespace: string };
   defaultAgentTimeoutMs: number;
+  /** The identity of the page's Temporal client: named in the audit events of its actions. */
+  temporalIdentity?: string;
   logger: Logger;
+}
+
+/** What a POST on a cluster page just did: shown above the page. */
+interface Outcome {
+  refresh?: RefreshOutcome;
+  control?: ControlOutcome;
+}
+
+/** The page's pause and maintenance forms offer durations; the empty one (pause only) is until resumed. */
+function formDuration(raw: string | undefined): number | null {
+  if (raw === undefined || raw === '') return null;
+  if (!/^\d{1,9}$/.test(raw)) throw new ControlRequestError([`for must be a number of seconds, got ${JSON.stringify(raw.slice(0, 40))}`]);
+  return Number(raw);
+}
+
+/** A form's action, validated as the workflow validates it (the field and the value named), before anything is sent. */
+function controlAction(route: 'pause' | 'resume' | 'maintenance', form: Record<string, string>, actor: Actor): ControlAction {
+  const nowMs = Date.now();
+  if (route === 'resume') return { kind: 'resume' };
+  if (route === 'maintenance' && form.end === 'true') return { kind: 'end-maintenance' };
+  const forS = formDuration(form.for);
+  // An empty field is no reason: the request says it is required.
+  const raw = { reason: form.reason || null, ...(forS === null ? {} : { for_s: forS }), actor };
+  if (route === 'pause') {
+    const request = parsePauseRequest(raw, nowMs);
+    return { kind: 'pause', reason: request.reason, for_s: forS };
+  }
+  const request = parseMaintenanceRequest(raw, nowMs);
+  if (request.end || forS === null) throw new ControlRequestError(['a maintenance window needs its end: pick how long it lasts']);
+  return { kind: 'maintenance', reason: request.reason, for_s: forS };
 }
 
 export interface UiAppOptions {
@@ -75,6 +108,11 @@ export function createUiApp(options: UiAppOptions): UiApp {
   const gate = new Gatekeeper(options.token);
   const app = new Hono<Env>();
   const streams = new Set<{ end(): void }>();
+  /**
+   * Who asks, in the audit events of what the page sends: the page and how the visitor got in
+   * (one token: the page knows no names), with the Temporal client's identity.
+   */
+  const actorOf = (c: Context<Env>): Actor => ({ user: `fleet page (${c.get('identity').kind})`, identity: deps.temporalIdentity ?? null });
 
   const frame = (c: Context<Env>, title: string, nav: Frame['nav']): Frame => {
     const identity = c.get('identity');
@@ -166,11 +204,20 @@ export function createUiApp(options: UiAppOptions): UiApp {
     const query = parseFleetQuery(new URL(c.req.url).searchParams);
     const started = Date.now();
     const snapshot = await deps.fleet.snapshot();
-    const fleet = fleetPage(fleetRows(snapshot.summaries, snapshot.discoveries), query);
+    const nowMs = Date.now();
+    const fleet = fleetPage(fleetRows(snapshot.summaries, snapshot.discoveries, snapshot.controls, nowMs), query);
     return htmlPage(
       c,
       200,
-      renderFleetPage(frame(c, 'Fleet', 'fleet'), { fleet, query, health: snapshot.health, cut: snapshot.cut, nowMs: Date.now(), cost: { ms: Date.now() - started, queries: snapshot.queries } }),
+      renderFleetPage(frame(c, 'Fleet', 'fleet'), {
+        fleet,
+        query,
+        health: snapshot.health,
+        cut: snapshot.cut,
+        controlsError: snapshot.controlsError,
+        nowMs,
+        cost: { ms: Date.now() - started, queries: snapshot.queries },
+      }),
     );
   });
 
@@ -184,14 +231,26 @@ export function createUiApp(options: UiAppOptions): UiApp {
   }
 
   /** Everything the cluster page shows; null when nothing at all knows the cluster. */
-  async function clusterPageData(c: Context<Env>, clusterId: string, query: ClusterPageQuery, refresh: RefreshOutcome | null): Promise<ClusterPageData | null> {
+  async function clusterPageData(c: Context<Env>, clusterId: string, query: ClusterPageQuery, outcome: Outcome): Promise<ClusterPageData | null> {
     const base: ViewPageRequest = { limit: query.limit, ...(query.node ? { node: query.node } : {}), ...(query.shard ? { shard: query.shard } : {}) };
     const requests = [{ ...base, offset: query.members_offset }];
     if (query.shards_offset !== query.members_offset) requests.push({ ...base, offset: query.shards_offset });
     const [answer, stored] = await Promise.all([
       deps.control.view(clusterId, requests),
-      deps.fleet.cluster(clusterId).catch((err: unknown) => ({ summary: null, discovery: null, error: err instanceof Error ? err.message : String(err) })),
+      deps.fleet.cluster(clusterId).catch((err: unknown) => ({ summary: null, discovery: null, controls: null, error: err instanceof Error ? err.message : String(err) })),
     ]);
+    // The workflow holds the controls as they are; the store, the operator's and the discovery's layers as last written.
+    const fromWorkflow = answer.kind === 'answered' ? answer.results[0]?.controls : undefined;
+    const controls: ClusterPageData['controls'] = fromWorkflow
+      ? { from: 'workflow', settings: fromWorkflow.settings, pause: fromWorkflow.pause, maintenance: fromWorkflow.maintenance }
+      : 'error' in stored
+        ? null
+        : {
+            from: 'store',
+            settings: effectiveSettings({ default: {}, discovery: stored.discovery?.record_settings ?? {}, operator: stored.controls?.operator ?? {} }),
+            pause: stored.controls?.pause ?? null,
+            maintenance: stored.controls?.maintenance ?? null,
+          };
     const storeProblem = 'error' in stored ? `the store did not answer (${stored.error})` : null;
     const events = deps.hub.recent({ cluster: clusterId, codes: [] }, 50);
     const common = {
@@ -200,10 +259,12 @@ export function createUiApp(options: UiAppOptions): UiApp {
       discovery: stored.discovery,
       events,
       eventsNote: feedNote(deps.feedStatus(), deps.topic),
-      refresh,
+      refresh: outcome.refresh ?? null,
+      control: outcome.control ?? null,
       csrf: gate.csrfToken(c.get('identity')),
       query,
       defaultAgentTimeoutMs: deps.defaultAgentTimeoutMs,
+      controls,
     };
 
     if (answer.kind === 'answered') {
@@ -254,25 +315,44 @@ export function createUiApp(options: UiAppOptions): UiApp {
     return { ...common, links: webUiLinks(clusterId, null), source, summary, members, shards, workflow: null };
   }
 
-  async function clusterPage(c: Context<Env>, refresh: RefreshOutcome | null, status: 200 | 502) {
+  async function clusterPage(c: Context<Env>, outcome: Outcome, status: 200 | 400 | 502) {
     const clusterId = parseClusterId(c.req.param('id') ?? '');
     const query = parseClusterPageQuery(new URL(c.req.url).searchParams);
-    const data = await clusterPageData(c, clusterId, query, refresh);
+    const data = await clusterPageData(c, clusterId, query, outcome);
     if (data === null) {
       return htmlPage(c, 404, problemPage(frame(c, 'Unknown cluster', 'fleet'), 'Unknown cluster', `No cluster ${clusterId}: no workflow ${clusterWorkflowId(clusterId)} and nothing stored.`));
     }
     return htmlPage(c, status, renderClusterPage(frame(c, clusterId, 'fleet'), data));
   }
 
-  app.get('/clusters/:id', (c) => clusterPage(c, null, 200));
+  app.get('/clusters/:id', (c) => clusterPage(c, {}, 200));
 
   app.post('/clusters/:id/refresh', async (c) => {
     const clusterId = parseClusterId(c.req.param('id'));
     await ownForm(c);
-    const outcome = await deps.control.refreshNow(clusterId);
+    const outcome = await deps.control.refreshNow(clusterId, actorOf(c));
     deps.logger.info('fleet page: refresh now', { cluster: clusterId, ok: outcome.ok, ...(outcome.ok ? { generation: outcome.report.generation } : { problem: outcome.problem }) });
-    return clusterPage(c, outcome, outcome.ok ? 200 : 502);
+    return clusterPage(c, { refresh: outcome }, outcome.ok ? 200 : 502);
   });
+
+  /** Pause, resume and maintenance: checked here as the workflow checks them, then sent as its update. */
+  for (const route of ['pause', 'resume', 'maintenance'] as const) {
+    app.post(`/clusters/:id/${route}`, async (c) => {
+      const clusterId = parseClusterId(c.req.param('id') ?? '');
+      const form = await ownForm(c);
+      const actor = actorOf(c);
+      let action: ControlAction;
+      try {
+        action = controlAction(route, form, actor);
+      } catch (err) {
+        if (!(err instanceof ControlRequestError)) throw err;
+        return clusterPage(c, { control: { ok: false, action: route, problem: err.message } }, 400);
+      }
+      const outcome = await deps.control.control(clusterId, action, actor);
+      deps.logger.info(`fleet page: ${action.kind}`, { cluster: clusterId, ok: outcome.ok, ...(outcome.ok ? { revision: outcome.result.revision } : { problem: outcome.problem }) });
+      return clusterPage(c, { control: outcome }, outcome.ok ? 200 : 502);
+    });
+  }
 
   app.get('/events', async (c) => {
     const query = parseEventsQuery(new URL(c.req.url).searchParams);

@@ -40,14 +40,31 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { SearchAttributeType, defineSearchAttributeKey, type UpdateDefinition } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { aggregate } from '../domain/aggregate.js';
+import {
+  ControlRequestError,
+  changedSettings,
+  effectiveSettings,
+  msUntilWindowEnds,
+  noControls,
+  parseActorRequest,
+  parseDefaultsRequest,
+  parseMaintenanceRequest,
+  parsePauseRequest,
+  parseSettingsRequest,
+  windowActive,
+  type Actor,
+  type ClusterControls,
+  type ControlWindow,
+  type SettingValues,
+} from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { sameDiscoveryRecord } from '../domain/discovery-events.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { diff } from '../domain/diff.js';
-import type { FleetEvent } from '../domain/event-catalogue.js';
+import { controlEventId, envelope, type ControlEventCode, type EventDraft, type EventPayloads, type FleetEvent } from '../domain/event-catalogue.js';
 import { clusterWorkflowId } from '../domain/ids.js';
 import { sameMaterialView } from '../domain/material-view.js';
 import type { NodeObservation } from '../domain/observation.js';
@@ -57,19 +74,30 @@ import { pageBounds, viewPage, viewPageProblem } from '../domain/view-page.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
   clusterRefreshDefaults,
+  defaultsUpdate,
+  maintenanceUpdate,
   nodesSignal,
+  pauseUpdate,
+  refreshBySignal,
+  refreshNowByUpdate,
+  resumeUpdate,
+  settingsUpdate,
   publishedGenerationMemo,
-  refreshNowUpdate,
-  refreshSignal,
   resumeViewQuery,
   retireSignal,
   viewQuery,
   type ClusterRefreshInput,
+  type ClusterRefreshSettings,
+  type ControlsResult,
+  type ControlsState,
   type RefreshPhase,
   type RefreshReport,
 } from './messages.js';
 
 export const clusterIdSearchAttribute = defineSearchAttributeKey('ClusterId', SearchAttributeType.KEYWORD);
+/** `FleetviewPaused=true` / `FleetviewMaintenance=true` find them in the Web UI and `temporal workflow list`. */
+export const pausedSearchAttribute = defineSearchAttributeKey('FleetviewPaused', SearchAttributeType.BOOL);
+export const maintenanceSearchAttribute = defineSearchAttributeKey('FleetviewMaintenance', SearchAttributeType.BOOL);
 
 /**
  * Events per durable publish activity (about 1.2 MB: its input goes to the store through External
@@ -117,6 +145,18 @@ const resumePointPatch = 'resume-point';
 const durableObservationPatch = 'durable-observation';
 const observationDeltaPatch = 'observation-delta';
 const slotClockPatch = 'slot-clock';
+const controlsPatch = 'cluster-controls';
+
+/**
+ * An operator's change is recorded (audit events out, controls stored) before its update
+ * answers, up to this long; past it the update answers `recorded: false` and recording goes on.
+ */
+const recordWaitMs = 30_000;
+const { recordControls } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  scheduleToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
 const { loadStoredView } = proxyLocalActivities<{ loadStoredView(clusterId: string): Promise<ClusterView | null> }>(resumeOptions);
 
 /**
@@ -179,7 +219,15 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   } catch (err) {
     parsed = { problems: err instanceof InvalidInputError ? err.problems : [String(err)] };
   }
-  let record: DiscoveryRecord = 'record' in parsed ? parsed.record : { cluster_id: '', display_name: null, nodes: [] };
+  // Runs before operator controls never took the discovery's settings from a record: their
+  // replay must not either. Asked before any handler can run (see the other patches below).
+  const usesControls = patched(controlsPatch);
+  const ownRecord = (next: DiscoveryRecord): DiscoveryRecord => {
+    if (usesControls || next.settings === undefined) return next;
+    const { settings: _ignored, ...membership } = next;
+    return membership;
+  };
+  let record: DiscoveryRecord = 'record' in parsed ? ownRecord(parsed.record) : { cluster_id: '', display_name: null, nodes: [] };
   let view: ClusterView | null = input?.carried?.view ?? null;
   let lastReport: RefreshReport | null = input?.carried?.last_report ?? null;
   let refreshRequested = input?.carried?.refresh_pending ?? false;
@@ -200,15 +248,163 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   // The view of the refresh whose events are going out, until they are out.
   let publishingView: ClusterView | null = null;
 
-  const completedGeneration = () => view?.generation ?? 0;
+  // The operator's controls, and the default layer of the settings (the input's flat settings:
+  // the worker's configuration at start, or the last `defaults` update).
+  const startSettings = 'settings' in parsed ? parsed.settings : clusterRefreshDefaults;
+  let controls: ClusterControls = input?.carried?.controls ?? noControls;
+  let controlsOwed = input?.carried?.controls_owed ?? false;
+  let defaultLayer: SettingValues = {
+    refresh_interval_s: startSettings.refresh_interval_s,
+    node_retire_grace_s: startSettings.node_retire_grace_s,
+    ...(startSettings.agent_timeout_ms === null ? {} : { agent_timeout_ms: startSettings.agent_timeout_ms }),
+    ...(startSettings.cluster_retire_grace_s === null ? {} : { cluster_retire_grace_s: startSettings.cluster_retire_grace_s }),
+  };
+  // Bumped by every change of controls or settings: wakes the loop to time its next slot anew.
+  let controlsVersion = 0;
+  // A new run reads the stored controls with its resume point; changes wait for them, so their
+  // revision (and their events' ids) goes on from the stored one.
+  let controlsLoaded = input?.carried !== undefined;
 
-  setHandler(refreshSignal, () => {
+  const completedGeneration = () => view?.generation ?? 0;
+  const layers = () => ({ default: defaultLayer, discovery: { ...(record.settings ?? {}) }, operator: controls.operator });
+  const effective = () => effectiveSettings(layers());
+  const intervalS = () => effective().refresh_interval_s.value ?? startSettings.refresh_interval_s;
+  const agentTimeoutMs = () => effective().agent_timeout_ms.value;
+  const nodeGraceS = () => effective().node_retire_grace_s.value ?? startSettings.node_retire_grace_s;
+  const nowIso = () => new Date(Date.now()).toISOString();
+  const paused = () => usesControls && windowActive(controls.pause, Date.now());
+
+  function controlsState(): ControlsState {
+    return { cluster_id: record.cluster_id, settings: effective(), layers: layers(), pause: controls.pause, maintenance: controls.maintenance, revision: controls.revision };
+  }
+
+  /** An audit event of this cluster, numbered by the controls' revision. */
+  function controlEvent<C extends ControlEventCode>(code: C, payload: EventPayloads[C]): FleetEvent {
+    controls = { ...controls, revision: controls.revision + 1 };
+    const event = envelope({ event: code, node_id: null, payload } as EventDraft, {
+      id: controlEventId(record.cluster_id, controls.revision, code),
+      cluster_id: record.cluster_id,
+      generation: completedGeneration(),
+      timestamp: nowIso(),
+    });
+    return withMaintenanceMark([event], Date.now())[0]!;
+  }
+
+  function withMaintenanceMark(events: FleetEvent[], atMs: number): FleetEvent[] {
+    const window = controls.maintenance;
+    if (!usesControls || !windowActive(window, atMs) || window.until === null) return events;
+    const mark = { until: window.until, reason: window.reason };
+    return events.map((event) => ({ ...event, maintenance: mark }));
+  }
+
+  // Recording is serial (the audit events of one cluster go out in order) and survives the
+  // update that started it: continue-as-new and completion wait for it.
+  let recording: Promise<void> = Promise.resolve();
+  let recordingsInFlight = 0;
+  function recordChange(events: FleetEvent[]): Promise<void> {
+    const snapshot: ClusterControls = { ...controls };
+    recordingsInFlight += 1;
+    const step = recording.then(async () => {
+      try {
+        const result = await recordControls({ cluster_id: record.cluster_id, controls: snapshot, events });
+        controlsOwed = !result.stored;
+        if (!result.stored) log.warn('the store did not take the controls; they are written again later', { cluster_id: record.cluster_id, error: result.store_error });
+      } catch (err) {
+        // Kafka has been failing for longer than the local budget: hold the events durably.
+        log.warn('audit events are retried until Kafka takes them', { cluster_id: record.cluster_id, error: (err as Error).message });
+        for (let start = 0; start < events.length; start += publishBatchSize) await publishEvents(events.slice(start, start + publishBatchSize));
+        controlsOwed = true;
+      } finally {
+        recordingsInFlight -= 1;
+      }
+    });
+    recording = step.catch(() => undefined);
+    return step;
+  }
+
+  function syncSearchAttributes(): void {
+    const info = workflowInfo().typedSearchAttributes;
+    const pausedNow = windowActive(controls.pause, Date.now());
+    const maintenanceNow = windowActive(controls.maintenance, Date.now());
+    const updates = [];
+    if ((info.get(pausedSearchAttribute) ?? false) !== pausedNow) updates.push({ key: pausedSearchAttribute, value: pausedNow });
+    if ((info.get(maintenanceSearchAttribute) ?? false) !== maintenanceNow) updates.push({ key: maintenanceSearchAttribute, value: maintenanceNow });
+    if (updates.length > 0) upsertSearchAttributes(updates);
+  }
+
+  /** Applies a change made by `change` (which returns its audit events), then records it, waiting a bounded time. */
+  async function applyControl(change: () => FleetEvent[]): Promise<ControlsResult> {
+    await condition(() => controlsLoaded);
+    const events = change();
+    if (events.length === 0) return { ...controlsState(), changed: false, recorded: !controlsOwed };
+    controlsVersion += 1;
+    syncSearchAttributes();
+    let finished = false;
+    void recordChange(events).then(() => (finished = true));
+    const recorded = await condition(() => finished, recordWaitMs);
+    return { ...controlsState(), changed: true, recorded: recorded && !controlsOwed };
+  }
+
+  /** Ends windows whose time has passed: their events go out with no actor. */
+  function expireWindows(): void {
+    if (!usesControls) return;
+    const nowMs = Date.now();
+    const events: FleetEvent[] = [];
+    const pause = controls.pause;
+    if (pause && !windowActive(pause, nowMs)) {
+      controls = { ...controls, pause: null };
+      events.push(controlEvent('CLUSTER_RESUMED', { window: pause, ended_by: null, why: 'expired' }));
+    }
+    const maintenance = controls.maintenance;
+    if (maintenance && !windowActive(maintenance, nowMs)) {
+      controls = { ...controls, maintenance: null };
+      events.push(controlEvent('CLUSTER_MAINTENANCE_ENDED', { window: maintenance, ended_by: null, why: 'expired' }));
+    }
+    if (events.length === 0) return;
+    controlsVersion += 1;
+    syncSearchAttributes();
+    void recordChange(events);
+  }
+
+  /** What a rejected operator request says: an ApplicationFailure the client shows as is. */
+  function rejectRequest(err: unknown): never {
+    if (err instanceof ControlRequestError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidArgument', { problems: err.problems });
+    throw err;
+  }
+  function checkControllable(): void {
+    if (!usesControls) throw ApplicationFailure.nonRetryable('this run started before operator controls; it continues as new soon, try again then', 'NotYet');
+    if (retirement) throw ApplicationFailure.nonRetryable(`the cluster was retired: ${retirement.reason}`, 'Retired');
+  }
+  const describeWindow = (window: ControlWindow) =>
+    `since ${window.since}${window.until ? ` until ${window.until}` : ''} by ${window.actor.user}: ${window.reason}`;
+
+  /** Records the events `make` builds once the stored controls are in (their revision numbers the events). */
+  function recordWhenLoaded(make: () => FleetEvent[]): void {
+    recordingsInFlight += 1;
+    void condition(() => controlsLoaded).then(() => {
+      recordingsInFlight -= 1;
+      void recordChange(make());
+    });
+  }
+
+  function requestRefreshBy(actor: Actor | null, wait: boolean): void {
+    if (!usesControls || actor === null) return;
+    recordWhenLoaded(() => [controlEvent('CLUSTER_REFRESH_REQUESTED', { actor, wait })]);
+  }
+
+  setHandler(refreshBySignal, (request?: unknown) => {
     refreshRequested = true;
+    if (request === undefined || request === null) return;
+    try {
+      requestRefreshBy(parseActorRequest(request).actor, false);
+    } catch (err) {
+      log.warn('ignored the actor of a refresh signal', { cluster_id: record.cluster_id, error: (err as Error).message });
+    }
   });
 
   setHandler(nodesSignal, (next) => {
     try {
-      const nextRecord = parseDiscoveryRecord(next);
+      const nextRecord = ownRecord(parseDiscoveryRecord(next));
       if (nextRecord.cluster_id !== record.cluster_id) {
         log.warn('ignored a nodes signal for another cluster', { cluster_id: record.cluster_id, got: nextRecord.cluster_id });
         return;
@@ -216,8 +412,16 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       // Discovery's signal-with-start sends the record the workflow was started with: the same
       // membership is no reason for a second refresh (at onboarding it would double the work).
       if (sameDiscoveryRecord(nextRecord, record)) return;
+      const membershipChanged = !sameDiscoveryRecord({ ...nextRecord, settings: {} }, { ...record, settings: {} });
+      const before = effective();
       record = nextRecord;
-      recordChanged = true;
+      // New settings from discovery alone time the next slot anew; new members are refreshed now.
+      if (membershipChanged) recordChanged = true;
+      const changes = changedSettings(before, effective());
+      if (usesControls && changes.length > 0) {
+        controlsVersion += 1;
+        recordWhenLoaded(() => [controlEvent('CLUSTER_SETTINGS_CHANGED', { actor: { user: 'discovery', identity: null }, layer: 'discovery', changes })]);
+      }
     } catch (err) {
       // A signal cannot be rejected; a bad one is logged (visible in the worker logs) and dropped.
       log.warn('ignored an invalid nodes signal', { cluster_id: record.cluster_id, error: (err as Error).message });
@@ -229,11 +433,14 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   });
 
   setHandler(
-    refreshNowUpdate,
-    async () => {
+    refreshNowByUpdate,
+    async (request?: unknown) => {
       // A refresh under way started before this request: wait for the follow-up one.
       const target = completedGeneration() + (refreshing ? 2 : 1);
       refreshRequested = true;
+      if (request !== undefined && request !== null && !(typeof request === 'object' && Object.keys(request).length === 0)) {
+        requestRefreshBy(parseActorRequest(request).actor, true);
+      }
       await condition(() => completedGeneration() >= target || retirement !== null);
       if (completedGeneration() < target || !lastReport) {
         throw ApplicationFailure.nonRetryable(`the cluster was retired before the refresh: ${retirement?.reason}`, 'Retired');
@@ -242,12 +449,91 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     },
     {
       // An update may arrive with the first workflow task, before the input is parsed: only
-      // arguments (it takes none) and a retired cluster reject it (the handler waits for the refresh).
+      // arguments and a retired or paused cluster reject it (the handler waits for the refresh).
       validator: (...args: unknown[]) => {
         const problem = refreshNowArgumentsProblem(args);
         if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidArgument');
         if (retirement) throw new Error(`the cluster was retired: ${retirement.reason}`);
+        if (paused() && controls.pause) {
+          throw ApplicationFailure.nonRetryable(
+            `cluster ${record.cluster_id} is paused ${describeWindow(controls.pause)}; resume it first (fleetview cluster resume ${record.cluster_id})`,
+            'Paused',
+          );
+        }
       },
+    },
+  );
+
+  /**
+   * An operator's update: `parse` checks the request in the validator (a bad one is refused and
+   * nothing is recorded) and again in the handler, where `apply` changes the controls and returns
+   * the audit events (none: nothing changed).
+   */
+  function controlUpdate<Args extends [unknown], Request>(
+    definition: UpdateDefinition<ControlsResult, Args>,
+    parse: (raw: unknown) => Request,
+    apply: (request: Request) => FleetEvent[],
+  ): void {
+    // The request is checked by `parse`, not trusted for its declared type: it comes from outside.
+    setHandler(definition as unknown as UpdateDefinition<ControlsResult, [unknown]>, (raw: unknown) => applyControl(() => apply(parse(raw))), {
+      validator: (raw: unknown) => {
+        checkControllable();
+        try {
+          parse(raw);
+        } catch (err) {
+          rejectRequest(err);
+        }
+      },
+    });
+  }
+
+  controlUpdate(settingsUpdate, parseSettingsRequest, ({ set, unset, actor }) => {
+    const before = effective();
+    const operator: SettingValues = { ...controls.operator, ...set };
+    for (const key of unset) delete operator[key];
+    controls = { ...controls, operator };
+    const changes = changedSettings(before, effective());
+    return changes.length === 0 ? [] : [controlEvent('CLUSTER_SETTINGS_CHANGED', { actor, layer: 'operator', changes })];
+  });
+
+  controlUpdate(defaultsUpdate, parseDefaultsRequest, ({ defaults, actor }) => {
+    const before = effective();
+    defaultLayer = { ...defaultLayer, ...defaults };
+    const changes = changedSettings(before, effective());
+    return changes.length === 0 ? [] : [controlEvent('CLUSTER_SETTINGS_CHANGED', { actor, layer: 'default', changes })];
+  });
+
+  controlUpdate(
+    pauseUpdate,
+    (raw) => parsePauseRequest(raw, Date.now()),
+    ({ until, reason, actor }) => {
+      const pause: ControlWindow = { since: nowIso(), until, reason, actor };
+      controls = { ...controls, pause };
+      return [controlEvent('CLUSTER_PAUSED', pause)];
+    },
+  );
+
+  controlUpdate(resumeUpdate, parseActorRequest, ({ actor }) => {
+    const pause = controls.pause;
+    if (!pause) return [];
+    controls = { ...controls, pause: null };
+    refreshRequested = true;
+    return [controlEvent('CLUSTER_RESUMED', { window: pause, ended_by: actor, why: 'operator' })];
+  });
+
+  controlUpdate(
+    maintenanceUpdate,
+    (raw) => parseMaintenanceRequest(raw, Date.now()),
+    (request) => {
+      if (request.end) {
+        const window = controls.maintenance;
+        if (!window) return [];
+        controls = { ...controls, maintenance: null };
+        return [controlEvent('CLUSTER_MAINTENANCE_ENDED', { window, ended_by: request.actor, why: 'operator' })];
+      }
+      const window: ControlWindow = { since: nowIso(), until: request.until, reason: request.reason, actor: request.actor };
+      controls = { ...controls, maintenance: window };
+      return [controlEvent('CLUSTER_MAINTENANCE_STARTED', window)];
     },
   );
 
@@ -263,13 +549,14 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       last_report: lastReport,
       record: record.nodes.length <= limit ? record : { ...record, nodes: record.nodes.slice(offset, offset + limit) },
       record_nodes_total: record.nodes.length,
-      settings: 'settings' in parsed ? parsed.settings : clusterRefreshDefaults,
+      settings: { ...startSettings, refresh_interval_s: intervalS(), agent_timeout_ms: agentTimeoutMs(), node_retire_grace_s: nodeGraceS(), cluster_retire_grace_s: effective().cluster_retire_grace_s.value },
       phase,
       events_pending: eventsPending,
       stored_generation: storedView?.generation ?? null,
       store_error: storeError,
       published_generation: publishedGeneration,
       publishing_view: publishingView ? viewPage(publishingView, request ?? {}).view : null,
+      ...(usesControls ? { controls: controlsState() } : {}),
     };
   });
 
@@ -278,7 +565,6 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   if (!('record' in parsed)) {
     throw ApplicationFailure.nonRetryable(`invalid clusterRefresh input: ${parsed.problems.join('; ')}`, 'InvalidInput', { problems: parsed.problems });
   }
-  const activeSettings = parsed.settings;
   const expectedId = clusterWorkflowId(record.cluster_id);
   if (workflowInfo().workflowId !== expectedId) {
     throw ApplicationFailure.nonRetryable(
@@ -290,8 +576,6 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     upsertSearchAttributes([{ key: clusterIdSearchAttribute, value: record.cluster_id }]);
   }
 
-  const intervalMs = activeSettings.refresh_interval_s * 1000;
-  const phaseMs = refreshPhaseMs(record.cluster_id, intervalMs);
   const refreshes = metricMeter.createCounter('fleetview_refreshes', 'count', 'completed cluster refreshes');
   const refreshLag = metricMeter.createHistogram('fleetview_refresh_lag', 'int', 'ms', 'how late a scheduled refresh started');
   const refreshDuration = metricMeter.createHistogram('fleetview_refresh_duration', 'int', 'ms', 'cluster refresh duration');
@@ -309,8 +593,9 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const unchanged = new Set<string>();
     const addresses = record.nodes.map((node) => node.agent_address);
     if (addresses.length === 0) return { observations: [], unchanged };
-    const options = observeOptions(addresses.length, activeSettings.agent_timeout_ms);
-    const request = { cluster_id: record.cluster_id, addresses, timeout_ms: activeSettings.agent_timeout_ms };
+    const timeoutMs = agentTimeoutMs();
+    const options = observeOptions(addresses.length, timeoutMs);
+    const request = { cluster_id: record.cluster_id, addresses, timeout_ms: timeoutMs };
     try {
       if (!usesObservationDeltas) return { observations: await proxyLocalActivities<Activities>(options).observeCluster(request), unchanged };
       const { observeClusterChanges } = proxyLocalActivities<Activities>(options);
@@ -342,7 +627,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
 
   /** Events out first (held while Kafka is down), then the view to the store if it needs it. */
   async function commit(events: FleetEvent[], next: ClusterView): Promise<RefreshReport['store']> {
-    const touchDue = storedView !== null && Date.parse(next.refreshed_at) - Date.parse(storedView.refreshed_at) >= activeSettings.store_touch_s * 1000;
+    const touchDue = storedView !== null && Date.parse(next.refreshed_at) - Date.parse(storedView.refreshed_at) >= startSettings.store_touch_s * 1000;
     const storeNeeded = storedView === null || touchDue || !sameMaterialView(storedView, next);
     if (events.length === 0 && !storeNeeded) return 'unchanged';
     if (events.length > 0) {
@@ -394,10 +679,10 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const refreshedAt = new Date(startedMs).toISOString();
     phase = 'fetching';
     const { observations, unchanged } = await observeAll();
-    const aggregated = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: activeSettings.node_retire_grace_s * 1000, unchanged });
+    const aggregated = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: nodeGraceS() * 1000, unchanged });
     // Above every generation a predecessor may have published: its ids are taken.
     const next = aggregated.generation > generationFloor ? aggregated : { ...aggregated, generation: generationFloor + 1 };
-    const events = diff(view, next);
+    const events = withMaintenanceMark(diff(view, next), startedMs);
     const store = await commit(events, next);
     view = next;
     publishingView = null;
@@ -414,7 +699,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     phase = 'waiting';
     refreshes.add(1);
     refreshDuration.record(lastReport.duration_ms);
-    if (scheduledAtMs !== null) clusterStatusSeconds.add(activeSettings.refresh_interval_s, { status: next.status });
+    if (scheduledAtMs !== null) clusterStatusSeconds.add(intervalS(), { status: next.status });
   }
 
   // Asked once, here, in the first activation and before any activity. Asked later, in an
@@ -437,11 +722,18 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       view = resume.view;
       storedView = resume.stored_view;
       generationFloor = resume.generation_floor;
+      // The operator's controls outlive the workflow: a pause or an override set before it was
+      // terminated (or retired and listed again) still holds.
+      if (usesControls && resume.controls) {
+        controls = resume.controls;
+        syncSearchAttributes();
+      }
     } else {
       view = await loadStoredView(record.cluster_id);
       storedView = view;
     }
     publishedGeneration = Math.max(view?.generation ?? 0, generationFloor);
+    controlsLoaded = true;
   }
 
   let refreshesThisRun = 0;
@@ -449,10 +741,29 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let refreshNow = !input.carried || refreshRequested;
   // The last slot refreshed at: a worker clock ahead of the server's must not bring it round twice.
   let lastSlotAtMs = input?.carried?.last_slot_at_ms ?? null;
+  // The slot this run was waiting for when a change of settings woke it: a longer interval takes
+  // effect after it, a shorter one at once.
+  let pendingSlotAtMs: number | null = null;
   for (;;) {
     let scheduledAtMs: number | null = null;
+    expireWindows();
+    if (controlsOwed && recordingsInFlight === 0) void recordChange([]);
+    if (paused()) {
+      // No agent calls until resumed or the pause ends; discovery's records and retirement still apply.
+      const pause = controls.pause as ControlWindow;
+      setCurrentDetails(`**${record.cluster_id}** paused ${describeWindow(pause)}${view ? `\n\nlast refresh: generation ${view.generation} at ${view.refreshed_at}, ${view.status}` : ''}`);
+      const seen = controlsVersion;
+      const endMs = msUntilWindowEnds({ ...controls, maintenance: null }, Date.now());
+      await condition(() => retirement !== null || controlsVersion !== seen, endMs ?? undefined);
+      if (retirement) break;
+      // Resumed (or expired, which the next round records): what changed meanwhile is refreshed at once.
+      refreshNow = true;
+      pendingSlotAtMs = null;
+      continue;
+    }
     if (!refreshNow) {
       let nowMs = Date.now();
+      const intervalMs = intervalS() * 1000;
       if (readsSlotClock && refreshesThisRun > 0 && view !== null && view.nodes + view.shards_count >= slotClockThreshold) {
         try {
           nowMs += slotClockAdvanceMs(nowMs, await readClock(), intervalMs);
@@ -460,18 +771,29 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
           // Never expected (it reads a clock); workflow time is the fallback.
         }
       }
-      let waitMs = msUntilNextSlot(nowMs, intervalMs, phaseMs);
+      let waitMs = msUntilNextSlot(nowMs, intervalMs, refreshPhaseMs(record.cluster_id, intervalMs));
       if (lastSlotAtMs !== null && nowMs + waitMs <= lastSlotAtMs) waitMs += intervalMs;
+      if (pendingSlotAtMs !== null && pendingSlotAtMs > nowMs && pendingSlotAtMs < nowMs + waitMs) waitMs = pendingSlotAtMs - nowMs;
       const slotAtMs = nowMs + waitMs;
-      if (view && lastReport) setCurrentDetails(describeView(view, lastReport, slotAtMs));
-      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null, waitMs);
-      // The lag is from the slot to this workflow task (its time is when the task started).
-      if (!woken) {
+      if (view && lastReport) setCurrentDetails(describeView(view, lastReport, slotAtMs) + describeControls(controls, nowMs));
+      // A maintenance window that ends before the slot wakes the run to record its end.
+      const windowEndMs = usesControls ? msUntilWindowEnds(controls, nowMs) : null;
+      const timerMs = windowEndMs === null ? waitMs : Math.min(waitMs, windowEndMs);
+      const seen = controlsVersion;
+      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null || controlsVersion !== seen, timerMs);
+      if (!woken && timerMs === waitMs) {
+        // The lag is from the slot to this workflow task (its time is when the task started).
         scheduledAtMs = slotAtMs;
         lastSlotAtMs = slotAtMs;
+      } else if (!refreshRequested && !recordChanged && retirement === null) {
+        // Woken by a change of controls or the end of a window: time the slot anew.
+        pendingSlotAtMs = slotAtMs;
+        continue;
       }
     }
     if (retirement) break;
+    if (paused()) continue;
+    pendingSlotAtMs = null;
     refreshRequested = false;
     recordChanged = false;
     refreshing = true;
@@ -484,34 +806,61 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (retirement) break;
     refreshNow = refreshRequested || recordChanged;
 
-    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= activeSettings.max_refreshes_per_run;
+    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= startSettings.max_refreshes_per_run;
     if (wantsNewRun && !refreshNow) {
       // Let handlers finish first (a refreshNow caller answered by this refresh is about to
-      // return). One that waits for a further refresh has requested it: serve it, then retry.
-      await condition(() => allHandlersFinished() || refreshRequested || recordChanged || retirement !== null);
+      // return), and the recording of operators' changes. One that waits for a further refresh
+      // has requested it: serve it, then retry.
+      await condition(() => (allHandlersFinished() && recordingsInFlight === 0) || refreshRequested || recordChanged || retirement !== null);
       refreshNow = refreshRequested || recordChanged;
     }
-    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished()) {
+    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished() && recordingsInFlight === 0) {
+      const carried = {
+        view,
+        last_report: lastReport,
+        refresh_pending: false,
+        ...(storedView === view ? {} : { stored_view: storedView }),
+        ...(readsSlotClock ? { last_slot_at_ms: lastSlotAtMs } : {}),
+      };
       // The memo goes along: a successor of the next run must find it even if that run publishes nothing.
-      await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: publishedGeneration } })({
-        cluster_id: record.cluster_id,
-        display_name: record.display_name,
-        nodes: record.nodes,
-        ...activeSettings,
-        carried: {
-          view,
-          last_report: lastReport,
-          refresh_pending: false,
-          ...(storedView === view ? {} : { stored_view: storedView }),
-          ...(readsSlotClock ? { last_slot_at_ms: lastSlotAtMs } : {}),
-        },
-      });
+      await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: publishedGeneration } })(
+        usesControls
+          ? {
+              ...record,
+              ...startSettings,
+              // The default layer as it stands now: a `defaults` update lives on.
+              refresh_interval_s: defaultLayer.refresh_interval_s ?? startSettings.refresh_interval_s,
+              agent_timeout_ms: defaultLayer.agent_timeout_ms ?? null,
+              node_retire_grace_s: defaultLayer.node_retire_grace_s ?? startSettings.node_retire_grace_s,
+              cluster_retire_grace_s: defaultLayer.cluster_retire_grace_s ?? null,
+              carried: { ...carried, controls, ...(controlsOwed ? { controls_owed: true } : {}) },
+            }
+          : { cluster_id: record.cluster_id, display_name: record.display_name, nodes: record.nodes, ...legacySettings(startSettings), carried },
+      );
     }
   }
   phase = 'retired';
   const retired = retirement as { reason: string; at: string };
   setCurrentDetails(`**${record.cluster_id}** retired at ${retired.at}: ${retired.reason}`);
-  // refreshNow callers still waiting are answered (they fail: no refresh will come) before completing.
-  await condition(allHandlersFinished);
+  // refreshNow callers still waiting are answered (they fail: no refresh will come), and
+  // operators' changes recorded, before completing.
+  await condition(() => allHandlersFinished() && recordingsInFlight === 0);
   return { retired, last_generation: completedGeneration() };
+}
+
+/** The settings a run before operator controls carried on: the ones it had, no new fields. */
+function legacySettings(settings: ClusterRefreshSettings): Omit<ClusterRefreshSettings, 'cluster_retire_grace_s'> {
+  const { cluster_retire_grace_s: _absent, ...rest } = settings;
+  return rest;
+}
+
+function describeControls(controls: ClusterControls, nowMs: number): string {
+  const lines: string[] = [];
+  if (windowActive(controls.maintenance, nowMs)) {
+    const window = controls.maintenance;
+    lines.push(`in maintenance until ${window.until ?? '-'} (by ${window.actor.user}: ${window.reason})`);
+  }
+  const overrides = Object.entries(controls.operator).map(([key, value]) => `${key}=${value}`);
+  if (overrides.length > 0) lines.push(`operator settings: ${overrides.join(', ')}`);
+  return lines.length === 0 ? '' : `\n\n${lines.join('\n\n')}`;
 }

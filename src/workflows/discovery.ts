@@ -159,7 +159,15 @@ export async function discovery(): Promise<DiscoveryRunResult> {
     const changedIds = new Set(findings.changes.map((change) => change.seen.cluster_id));
     const unchanged = findings.listed.filter((id) => !changedIds.has(id));
     for (const batch of batches(findings.changes, refresherBatchSize)) {
-      await ensureClusterRefreshers({ changed: batch.map((change) => change.seen), unchanged: [], node_retire_grace_s: graceS });
+      // The discovery and its new clusters ride along: a paused discovery pauses them at start
+      // (an input's new fields change no command, so old histories replay).
+      await ensureClusterRefreshers({
+        changed: batch.map((change) => change.seen),
+        unchanged: [],
+        node_retire_grace_s: graceS,
+        discovery: name,
+        new_clusters: batch.filter((change) => change.stored === null).map((change) => change.seen.cluster_id),
+      });
     }
     // One activity for every unchanged cluster: it lists the running refreshers once.
     if (unchanged.length > 0) await ensureClusterRefreshers({ changed: [], unchanged, node_retire_grace_s: graceS });

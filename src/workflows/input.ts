@@ -2,7 +2,17 @@
  * Validation of what operators and discovery send the cluster refresh workflow. Workflow-safe:
  * hand-written checks (no schema library in the sandbox), errors that name the field and value.
  */
-import { canonicalDiscoveryRecord, displayNameProblem, recordSettingBounds, validateDiscoveryNode, type DiscoveryNode, type DiscoveryRecord } from '../domain/discovery-record.js';
+import {
+  canonicalDiscoveryRecord,
+  displayNameProblem,
+  recordSettingBounds,
+  validateDiscoveryNode,
+  validateRecordSettings,
+  type DiscoveryNode,
+  type DiscoveryRecord,
+  type DiscoveryRecordSettings,
+} from '../domain/discovery-record.js';
+import { parseActorRequest } from '../domain/cluster-controls.js';
 import { clusterIdProblem } from '../domain/ids.js';
 import { describeType, oneLine, quoted } from '../domain/text.js';
 import { clusterRefreshDefaults, type ClusterRefreshInput, type ClusterRefreshSettings } from './messages.js';
@@ -38,8 +48,14 @@ export function parseDiscoveryRecord(raw: unknown): DiscoveryRecord {
       else nodes.push(parsed);
     });
   }
+  let settings: DiscoveryRecordSettings | undefined;
+  if (raw.settings !== undefined && raw.settings !== null) {
+    const checked = validateRecordSettings(raw.settings);
+    if (typeof checked === 'string') problems.push(checked);
+    else settings = checked;
+  }
   if (problems.length > 0) throw new InvalidInputError(problems);
-  return canonicalDiscoveryRecord({ cluster_id: raw.cluster_id as string, display_name: (raw.display_name as string | null | undefined) ?? null, nodes });
+  return canonicalDiscoveryRecord({ cluster_id: raw.cluster_id as string, display_name: (raw.display_name as string | null | undefined) ?? null, nodes, ...(settings ? { settings } : {}) });
 }
 
 const settingBounds: Record<keyof ClusterRefreshSettings, [number, number, boolean]> = {
@@ -93,15 +109,24 @@ function shortJson(value: unknown): string {
 }
 
 /**
- * What is wrong with the arguments of a `refreshNow` update, or null. It takes none (a lone
- * `null` or `{}` is read as none: some tools send one for "no input"); anything else is a
- * mistake the caller should hear about rather than a refresh that ignored it.
+ * What is wrong with the arguments of a `refreshNow` update, or null. It takes none, or one
+ * `{actor}` naming who asks (a lone `null` or `{}` is read as none: some tools send one for "no
+ * input"); anything else is a mistake the caller should hear about rather than a refresh that
+ * ignored it.
  */
 export function refreshNowArgumentsProblem(args: readonly unknown[]): string | null {
   if (args.length === 0) return null;
   const [only] = args;
   if (args.length === 1 && (only === null || (isObject(only) && Object.keys(only).length === 0))) return null;
-  return `refreshNow takes no arguments, got ${args.length === 1 ? shortJson(only) : `${args.length}: ${args.map(shortJson).join(', ')}`}`;
+  if (args.length === 1 && isObject(only) && Object.keys(only).every((key) => key === 'actor')) {
+    try {
+      parseActorRequest(only);
+      return null;
+    } catch (err) {
+      return `refreshNow: ${(err as Error).message}`;
+    }
+  }
+  return `refreshNow takes no arguments or {actor}, got ${args.length === 1 ? shortJson(only) : `${args.length}: ${args.map(shortJson).join(', ')}`}`;
 }
 
 /** The reason of a `retire` signal, as the workflow keeps it: one printable line of at most 200 characters. */

@@ -79,6 +79,8 @@ export interface CarriedState {
   last_slot_at_ms?: number | null;
   /** The operator's controls (absent in runs before them). */
   controls?: ClusterControls;
+  /** True when the store has not taken the controls yet: the new run writes them again. */
+  controls_owed?: boolean;
 }
 
 /** The workflow's input: the discovery record plus optional settings. */
@@ -145,6 +147,8 @@ export const publishedGenerationMemo = 'published_generation';
 
 /** Force a refresh, fire-and-forget. Several before the refresh starts make one refresh. */
 export const refreshSignal = defineSignal('refresh');
+/** The same signal naming who asks: CLUSTER_REFRESH_REQUESTED goes out with the actor. */
+export const refreshBySignal = defineSignal<[ActorInput]>('refresh');
 /** A new discovery record: the cluster's full expected membership. */
 export const nodesSignal = defineSignal<[DiscoveryRecordInput]>('nodes');
 /**

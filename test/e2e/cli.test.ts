@@ -149,8 +149,8 @@ describe('fleetview CLI', () => {
       [[discoveryName, 3, true]],
     );
     const table = await cli(['discovery', 'list']);
-    assert.match(table.stdout, /NAME\s+BACKEND\s+ENABLED\s+EVERY\s+CLUSTERS\s+NEXT RUN\s+LAST RUN\s+RESULT\s+RETIREMENTS/);
-    assert.match(table.stdout, new RegExp(`${discoveryName}\\s+http\\s+yes\\s+3600s\\s+3\\s+in \\d+m\\s+\\d+s ago\\s+ok: 3 clusters, 3 changed\\s+-$`, 'm'));
+    assert.match(table.stdout, /NAME\s+BACKEND\s+ENABLED\s+EVERY\s+CLUSTERS\s+NEXT RUN\s+LAST RUN\s+RESULT\s+PAUSED\s+RETIREMENTS/);
+    assert.match(table.stdout, new RegExp(`${discoveryName}\\s+http\\s+yes\\s+3600s\\s+3\\s+in \\d+m\\s+\\d+s ago\\s+ok: 3 clusters, 3 changed\\s+-\\s+-$`, 'm'));
   });
 
   it('discovery release: needs one valid name, exit 3 when unknown, and says so when nothing is held', async () => {

@@ -22,7 +22,7 @@ import { viewQuery } from '../../src/workflows/messages.js';
 import { expectExit, runFleetview } from '../helpers/cli.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, eventually, executionCount, removeSchedule, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
-import { connectClient, servicesEnv, startTestWorker, terminateQuietly, testConfig, TopicReader, type TestWorker } from '../helpers/e2e.js';
+import { connectClient, servicesEnv, startTestWorker, terminateQuietly, testConfig, TopicReader, waitForView, type TestWorker } from '../helpers/e2e.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -173,6 +173,15 @@ describe('per-cluster settings', () => {
     const smallSettings = (await clusterHandle(small!.cluster_id).query(viewQuery)).settings;
     assert.equal(smallSettings.refresh_interval_s, config.refresh.intervalS);
     assert.equal(smallSettings.agent_timeout_ms, null);
+
+    // A changed record setting reaches the running workflow: no restart, the discovery's layer.
+    writeFileSync(file, JSON.stringify([{ ...big, settings: { refresh_interval_s: 90 } }, small]));
+    await store.makeDue([name], new Date());
+    await runDiscovery(temporal.client, config);
+    const { controls } = await waitForView(clusterHandle(big!.cluster_id), (q) => q.controls?.settings.refresh_interval_s.value === 90, 30_000, 'the new record setting in the running workflow');
+    assert.deepEqual(controls?.settings.refresh_interval_s, { value: 90, source: 'discovery' });
+    assert.deepEqual(controls?.settings.agent_timeout_ms, { value: null, source: null });
+    assert.equal((await clusterHandle(big!.cluster_id).describe()).status.name, 'RUNNING');
   });
 });
 

@@ -200,8 +200,33 @@ describe('bad input at the doors of a running fleetview', () => {
     assert.equal(await history(), acceptedBefore + 3);
   });
 
-  it('every README row of the nodes signal and refreshNow update was tried', () => {
-    const untried = ['`nodes`', '`refreshNow`'].flatMap(doorRows).filter((row) => !tried.has(`${row.door} | ${row.value}`));
+  it("the operator's updates (settings, pause, maintenance): bad requests are refused by their validators, nothing changes", async () => {
+    const history = async () => (await handle().fetchHistory()).events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length ?? 0;
+    const acceptedBefore = await history();
+    const controlsBefore = (await handle().query(viewQuery)).controls;
+    const update = (name: string, input: string) =>
+      temporalCli('workflow', 'update', 'execute', '--workflow-id', `cluster/${clusterId}`, '--name', name, '-o', 'json', '--input', input);
+    const actorInput = JSON.stringify({ actor: { user: '' } });
+    const answer = await update('refreshNow', actorInput);
+    check('`refreshNow` update', '`{"actor": {"user": ""}}`', { text: answer.text, exit: answer.exit, accepted: answer.exit === 0 });
+    for (const [name, value, input] of [
+      ['settings', '`{"$gt":""}`', '{"$gt":""}'],
+      ['settings', '`{"set": {"refresh_interval_s": -5}}`', '{"set": {"refresh_interval_s": -5}}'],
+      ['settings', '`{"set": {"refresh_interval_s": "10 KB"}}`', JSON.stringify({ set: { refresh_interval_s: big } })],
+      ['pause', '`{"reason": "x", "until": "2020-01-01T00:00:00Z"}`', '{"reason": "x", "until": "2020-01-01T00:00:00Z"}'],
+      ['pause', '`control`', JSON.stringify({ reason: '\u001b[2J' })],
+      ['maintenance', '`{"reason": "x"}`', '{"reason": "x"}'],
+    ] as const) {
+      const refused = await update(name, input);
+      check(`\`${name}\` update`, value, { text: refused.text, exit: refused.exit, accepted: refused.exit === 0 });
+      assert.equal(refused.exit, 1, refused.text);
+    }
+    assert.equal(await history(), acceptedBefore, 'a refused update reached the history');
+    assert.deepEqual((await handle().query(viewQuery)).controls, controlsBefore);
+  });
+
+  it("every README row of the nodes signal and the cluster workflow's updates was tried", () => {
+    const untried = ['`nodes`', '`refreshNow`', '`settings`', '`pause`', '`maintenance`'].flatMap(doorRows).filter((row) => !tried.has(`${row.door} | ${row.value}`));
     assert.deepEqual(untried.map((row) => `| ${row.door} | ${row.value} |`), []);
   });
 

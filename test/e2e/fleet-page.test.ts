@@ -2,8 +2,9 @@
 // The fleet page for real: `fleetview ui` spawned as operators run it, on the real services, a
 // worker, a simulated fleet and its clusters' workflows, driven in headless Chromium (Debian's,
 // through puppeteer-core): the login form, the fleet table, the XSS probe, a datastore going
-// down shown live on an open events page, the "refresh now" button, and a bind off loopback
-// without a token refused. FLEETVIEW_UI_SCREENSHOT_DIR=docs/images also saves the pages' screenshots.
+// down shown live on an open events page, the "refresh now" button, pause and maintenance
+// windows from the store (column, filter, escaping), events about a discovery and events in
+// maintenance shown live, and a bind off loopback without a token refused. FLEETVIEW_UI_SCREENSHOT_DIR=docs/images also saves the pages' screenshots.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -11,7 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { kafkaSecurity } from '../../src/adapters/connections/index.js';
+import { createControlStore } from '../../src/adapters/control-store.js';
+import { ensureSearchAttributes } from '../../src/adapters/search-attributes.js';
+import { createKafkaPublisher } from '../../src/adapters/kafka-publisher.js';
+import { createLogger } from '../../src/adapters/logger.js';
 import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { discoveryScopedEvent, envelope } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery } from '../../src/workflows/messages.js';
@@ -244,6 +251,87 @@ describe('the fleet page in a browser', () => {
     assert.match((await textOf('[data-pager="members"] span')) ?? '', /members 1-1 of 3/);
     await Promise.all([page.waitForNavigation(), page.click('[data-pager="members"] a[rel="next"]')]);
     assert.match((await textOf('[data-pager="members"] span')) ?? '', /members 2-2 of 3/);
+    assert.deepEqual(dialogs, []);
+  });
+
+  it('pause and maintenance windows from the store: columns, the paused filter, an ended window as none, operators\' text as text', async () => {
+    // Written as a cluster's workflow writes them (a revision far ahead of any the running workflows reach).
+    const controls = createControlStore(store.db);
+    const actor = { user: xss, identity: 'e2e@test' };
+    await controls.save(mongoId, { revision: 1_000, operator: {}, pause: { since: new Date().toISOString(), until: null, reason: xss, actor }, maintenance: null }, new Date());
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await controls.save(kafkaId, { revision: 1_000, operator: {}, pause: null, maintenance: { since: past, until: past, reason: 'ended', actor } }, new Date());
+    await page.goto(`${url}/`);
+    assert.equal(await attributeOf(`#fleet tr[data-cluster="${mongoId}"]`, 'data-paused'), 'true');
+    assert.equal(await attributeOf(`#fleet tr[data-cluster="${kafkaId}"]`, 'data-maintenance'), 'false', 'a window whose end has passed shows as none');
+    assert.equal(await textOf(`#fleet tr[data-cluster="${mongoId}"] td.pause .reason`), xss);
+    assert.match((await textOf(`#fleet tr[data-cluster="${mongoId}"] td.pause .sub`)) ?? '', /^until resumed, by <img src=x onerror=alert\(1\)>$/);
+    assert.equal(await countOf('img'), 0);
+    await Promise.all([page.waitForNavigation(), page.click('a[data-control="paused"]')]);
+    assert.deepEqual(Object.keys(await fleetRows()), [mongoId], 'the paused filter');
+    assert.match(page.url(), /\?control=paused$/);
+    // The cluster page shows the settings in effect with their source, whoever holds them.
+    await page.goto(`${url}/clusters/${zkId}`);
+    assert.match((await textOf('#controls [data-setting="refresh_interval_s"]')) ?? '', /^(\d+ s \((set by an operator|from the discovery|the default)\)|the worker's default)$/);
+    assert.deepEqual(dialogs, []);
+  });
+
+  it('events about a discovery name it (no cluster link); events in maintenance carry the mark, live', async () => {
+    await page.goto(`${url}/events`);
+    await page.waitForSelector('#stream-state[data-state="live"]');
+    const publisher = createKafkaPublisher({ ...config.kafka, security: kafkaSecurity(config.kafka), logger: createLogger('error') });
+    const now = new Date().toISOString();
+    const name = `${uniqueName('disc')}-${xss}`;
+    try {
+      await publisher.publish([
+        discoveryScopedEvent('DISCOVERY_PAUSED', { actor: { user: 'ops', identity: null }, discovery: name, reason: 'move', until: null, clusters: 3 }, now),
+        {
+          ...envelope({ event: 'CLUSTER_STATUS_CHANGED', node_id: null, payload: { before: 'HEALTHY', after: 'DEGRADED' } }, { id: `${zkId}/maint/0`, cluster_id: zkId, generation: 0, timestamp: now }),
+          maintenance: { until: new Date(Date.now() + 3_600_000).toISOString(), reason: 'disk swap' },
+        },
+      ]);
+    } finally {
+      await publisher.close();
+    }
+    const discoveryRow = '#events tbody tr[data-event="DISCOVERY_PAUSED"]';
+    await page.waitForSelector(discoveryRow, { timeout: 15_000 });
+    assert.equal(await attributeOf(discoveryRow, 'data-discovery'), name);
+    assert.equal(await textOf(`${discoveryRow} td:nth-child(2)`), `discovery ${name}`);
+    assert.equal(await countOf(`${discoveryRow} a`), 0, 'no cluster link');
+    const marked = `#events tbody tr[data-id="${zkId}/maint/0"]`;
+    await page.waitForSelector(marked, { timeout: 15_000 });
+    assert.equal(await attributeOf(marked, 'data-maintenance'), 'true');
+    assert.match((await attributeOf(`${marked} .tag.maintenance`, 'title')) ?? '', /^in maintenance until \S+: disk swap$/);
+    // Rendered with the page too, not only through the stream.
+    await page.goto(`${url}/events`);
+    assert.equal(await textOf(`${discoveryRow} td:nth-child(2)`), `discovery ${name}`);
+    assert.equal(await countOf(`${marked} .tag.maintenance`), 1);
+    assert.equal(await countOf('img'), 0);
+    assert.deepEqual(dialogs, []);
+  });
+
+  it('pause and resume through the cluster page\'s buttons: the workflow\'s updates, shown on the page and the fleet table', async () => {
+    // The workflow sets FleetviewPaused when paused: registered as `fleetview start` does, for a
+    // dev server started before it existed.
+    await ensureSearchAttributes(temporal.client, config.temporal.namespace);
+    await page.goto(`${url}/clusters/${zkId}`);
+    await page.type('#pause-form input[name="reason"]', `e2e ${xss}`);
+    await page.select('#pause-form select[name="for"]', '3600');
+    await Promise.all([page.waitForNavigation({ timeout: 30_000 }), page.click('#pause-now')]);
+    assert.equal(await attributeOf('#control-result', 'data-ok'), 'true', (await textOf('#control-result')) ?? '');
+    await page.goto(`${url}/clusters/${zkId}`);
+    assert.equal(await attributeOf('#pause [data-window]', 'data-window'), 'active');
+    assert.equal(await textOf('#pause .reason'), `e2e ${xss}`);
+    assert.match((await textOf('#pause .sub')) ?? '', /by fleet page \(session\)/);
+    await eventually('the fleet table shows the pause (from the store)', async () => {
+      await page.goto(`${url}/?control=paused`);
+      return Object.keys(await fleetRows()).includes(zkId);
+    }, 20_000);
+    await page.goto(`${url}/clusters/${zkId}`);
+    await Promise.all([page.waitForNavigation({ timeout: 30_000 }), page.click('#resume')]);
+    assert.equal(await attributeOf('#control-result', 'data-ok'), 'true', (await textOf('#control-result')) ?? '');
+    assert.match((await textOf('#control-result')) ?? '', /^Resume: done; the cluster is polled as usual/);
+    assert.equal(await countOf('img'), 0);
     assert.deepEqual(dialogs, []);
   });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { fleetviewSearchAttributes } from '../../src/adapters/search-attributes.js';
 import { loadConfig, settings } from '../../src/config.js';
 
 interface ComposeService {
@@ -38,7 +39,9 @@ describe('docker-compose.yml', () => {
   it('has the Temporal dev server with its UI, Kafka, real MongoDB and the worker', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), ['kafka', 'mongodb', 'temporal', 'worker']);
     assert.match(compose.services.mongodb?.image ?? '', /^mongo:/);
-    assert.ok(compose.services.temporal?.command?.includes('--search-attribute=ClusterId=Keyword'));
+    for (const [name, type] of Object.entries(fleetviewSearchAttributes)) {
+      assert.ok(compose.services.temporal?.command?.includes(`--search-attribute=${name}=${type}`), `the dev server registers ${name}`);
+    }
   });
 
   it('publishes the ports config.ts and scripts/services.sh default to', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventSchemaProblems } from '../../src/adapters/event-schema.js';
 import { clusterRetiredEvent, discoveryEvents, eventCodes, eventPayloadSchemas, fleetEventSchema } from '../../src/domain/index.js';
+import { controlEventId, discoveryScopedEvent, envelope, type ControlEventCode, type EventDraft, type EventPayloads } from '../../src/domain/event-catalogue.js';
 import type { FleetEvent } from '../../src/domain/index.js';
 import { agentDown, agentInfo, at, datastoreInfo, nodeDown, record, refresh, shard, up } from './domain-fixtures.js';
 
@@ -20,6 +21,34 @@ function everyKindOfEvent(): FleetEvent[] {
     ...discoveryEvents(null, record([1, 2, 3]), context),
     ...discoveryEvents(record([1, 2, 3]), record([1, 2]), context),
     clusterRetiredEvent('rs0', record([1, 2]), context),
+    ...operatorEvents(),
+  ];
+}
+
+/** One event of every operator action, as the cluster workflow and the CLI build them. */
+function operatorEvents(): FleetEvent[] {
+  const actor = { user: 'alice', identity: '42@host' };
+  const window = { since: at(4), until: at(6), reason: 'kernel upgrade', actor };
+  let revision = 0;
+  const control = <C extends ControlEventCode>(event: C, payload: EventPayloads[C]) =>
+    envelope({ event, node_id: null, payload } as EventDraft, { id: controlEventId('rs0', ++revision, event), cluster_id: 'rs0', generation: 4, timestamp: at(5) });
+  const marked = { ...control('CLUSTER_MAINTENANCE_STARTED', window), maintenance: { until: at(6), reason: 'kernel upgrade' } };
+  return [
+    control('CLUSTER_SETTINGS_CHANGED', {
+      actor,
+      layer: 'operator',
+      changes: [{ setting: 'refresh_interval_s', before: { value: 15, source: 'default' }, after: { value: 60, source: 'operator' } }],
+    }),
+    control('CLUSTER_PAUSED', { ...window, until: null }),
+    control('CLUSTER_RESUMED', { window: { ...window, until: null }, ended_by: actor, why: 'operator' }),
+    marked,
+    control('CLUSTER_MAINTENANCE_ENDED', { window, ended_by: null, why: 'expired' }),
+    control('CLUSTER_REFRESH_REQUESTED', { actor, wait: true }),
+    discoveryScopedEvent('DISCOVERY_APPLIED', { actor, discovery: 'inventory', before: null, after: { name: 'inventory', options: { token: '[redacted]' } } }, at(5)),
+    discoveryScopedEvent('DISCOVERY_DELETED', { actor, discovery: 'inventory', before: { name: 'inventory' }, after: null }, at(5)),
+    discoveryScopedEvent('DISCOVERY_PAUSED', { actor, discovery: 'inventory', reason: 'migration', until: null, clusters: 3 }, at(5)),
+    discoveryScopedEvent('DISCOVERY_RESUMED', { actor, discovery: 'inventory', reason: '', until: null, clusters: 3 }, at(5)),
+    discoveryScopedEvent('RETIREMENT_HOLD_RELEASED', { actor, discovery: 'inventory', released: 2 }, at(5)),
   ];
 }
 

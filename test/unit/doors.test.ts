@@ -77,6 +77,75 @@ describe('CLI arguments', () => {
     });
   }
 
+  it('the cluster controls: every bad id, duration, time, reason and actor is refused before anything is sent', async () => {
+    const ids = '`fleetview cluster set CLUSTER`, `unset`, `pause`, `resume`, `maintenance`, `show`';
+    for (const [label, value] of values) {
+      if (doorRows(ids).some((row) => row.value === label)) {
+        for (const args of [
+          ['cluster', 'set', value, '--interval', '60s'],
+          ['cluster', 'unset', value, '--interval'],
+          ['cluster', 'pause', value, '--reason', 'r'],
+          ['cluster', 'resume', value],
+          ['cluster', 'maintenance', value, '--for', '1h', '--reason', 'r'],
+          ['cluster', 'show', value],
+        ]) {
+          check(ids, label, await cli(args));
+        }
+      }
+    }
+    const interval = '`fleetview cluster set CLUSTER --interval D` (and `--node-grace`, `--cluster-grace`)';
+    const intervals: Array<[string, string]> = [['`-5`', '-5'], ['`0`', '0'], ['`2d`', '2d'], ['`1e12`', '1e12'], ['`10 KB`', big], ['`control`', control], ['`""`', '']];
+    for (const [label, value] of intervals) {
+      check(interval, label, await cli(['cluster', 'set', 'rs0', `--interval=${value}`]));
+      // Graces take 0 (retire at once) and up to 30 days: the rest is refused for them too.
+      if (value !== '0' && value !== '2d') for (const flag of ['--node-grace', '--cluster-grace']) assert.equal((await cli(['cluster', 'set', 'rs0', `${flag}=${value}`])).exit, 2, `${flag}=${value.slice(0, 20)}`);
+    }
+    assert.match((await cli(['cluster', 'set', 'rs0', '--interval', '-5'])).text, /argument is ambiguous/);
+    check('`fleetview cluster set CLUSTER --agent-timeout D`', '`50`', await cli(['cluster', 'set', 'rs0', '--agent-timeout', '50']));
+    const reason = '`fleetview cluster pause CLUSTER --reason TEXT`, `maintenance`';
+    for (const [label, value] of [['`control`', control], ['`10 KB`', big], ['`""`', '']] as const) {
+      check(reason, label, await cli(['cluster', 'pause', 'rs0', '--reason', value]));
+      check(reason, label, await cli(['cluster', 'maintenance', 'rs0', '--for', '1h', '--reason', value]));
+    }
+    const until = '`fleetview cluster pause CLUSTER --until TIME`, `maintenance`';
+    for (const [label, value] of [['`2020-01-01T00:00:00Z` (past)', '2020-01-01T00:00:00Z'], ['`{"$gt":""}`', '{"$gt":""}'], ['`10 KB`', big], ['`control`', control], ['`""`', '']] as const) {
+      check(until, label, await cli(['cluster', 'pause', 'rs0', '--reason', 'r', '--until', value]));
+      check(until, label, await cli(['cluster', 'maintenance', 'rs0', '--reason', 'r', '--until', value]));
+    }
+    check('`fleetview cluster pause CLUSTER --for D`, `maintenance`', '`400d`', await cli(['cluster', 'pause', 'rs0', '--reason', 'r', '--for', '400d']));
+    check('`fleetview cluster pause CLUSTER --for D`, `maintenance`', '`400d`', await cli(['cluster', 'maintenance', 'rs0', '--reason', 'r', '--for', '400d']));
+    const actor = '`fleetview cluster ... --actor NAME`, `settings apply --actor`, `refresh --actor`';
+    for (const [label, value] of [['`control`', control], ['`10 KB`', big], ['`""`', '']] as const) {
+      for (const args of [['cluster', 'set', 'rs0', '--interval', '60s'], ['cluster', 'unset', 'rs0', '--interval'], ['cluster', 'resume', 'rs0'], ['cluster', 'maintenance', 'rs0', '--end'], ['settings', 'apply'], ['refresh', 'rs0']]) {
+        check(actor, label, await cli([...args, '--actor', value]));
+      }
+    }
+  });
+
+  it('the discovery controls: a bad name, reason, end or actor is refused before any service is asked', async () => {
+    const names = '`fleetview discovery pause NAME`, `resume NAME`';
+    for (const [label, value] of values) {
+      if (!doorRows(names).some((row) => row.value === label)) continue;
+      check(names, label, await cli(['discovery', 'pause', value, '--reason', 'r']));
+      check(names, label, await cli(['discovery', 'resume', value]));
+    }
+    for (const [label, value] of [['`control`', control], ['`10 KB`', big], ['`""`', '']] as const) {
+      check('`fleetview discovery pause NAME --reason TEXT`', label, await cli(['discovery', 'pause', 'inventory', '--reason', value]));
+    }
+    const until = '`fleetview discovery pause NAME --until TIME`';
+    check(until, '`2020-01-01T00:00:00Z` (past)', await cli(['discovery', 'pause', 'inventory', '--reason', 'r', '--until', '2020-01-01T00:00:00Z']));
+    check(until, '`control`', await cli(['discovery', 'pause', 'inventory', '--reason', 'r', '--until', control]));
+    check('`fleetview discovery pause NAME --for D`', '`400d`', await cli(['discovery', 'pause', 'inventory', '--reason', 'r', '--for', '400d']));
+    check('`fleetview discovery pause NAME --for D`', '`-5m`', await cli(['discovery', 'pause', 'inventory', '--reason', 'r', '--for=-5m']));
+    assert.match((await cli(['discovery', 'pause', 'inventory', '--reason', 'r', '--for', '-5m'])).text, /argument is ambiguous/);
+    const actor = '`fleetview discovery apply`, `delete`, `release`, `pause`, `resume` `--actor NAME`';
+    for (const [label, value] of [['`control`', control], ['`10 KB`', big], ['`""`', '']] as const) {
+      for (const args of [['discovery', 'apply', '-f', 'x.yaml'], ['discovery', 'delete', 'inventory'], ['discovery', 'release', 'inventory'], ['discovery', 'pause', 'inventory', '--reason', 'r'], ['discovery', 'resume', 'inventory']]) {
+        check(actor, label, await cli([...args, '--actor', value]));
+      }
+    }
+  });
+
   it('a --timeout past what a timer can wait is refused', async () => {
     check('`fleetview refresh CLUSTER --wait --timeout S`', '`1e12`', await cli(['refresh', 'rs0', '--wait', '--timeout', '1e12']));
     for (const command of [['view', 'rs0'], ['discovery', 'run']]) assert.equal((await cli([...command, '--timeout', '86401'])).exit, 2);

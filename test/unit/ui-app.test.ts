@@ -3,10 +3,11 @@
 // token, session, CSRF and same-origin rules. test/e2e/fleet-page.test.ts runs it for real.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ClusterControl, RefreshOutcome } from '../../src/adapters/cluster-control.js';
+import type { ClusterControl, ControlAction, ControlOutcome, RefreshOutcome } from '../../src/adapters/cluster-control.js';
 import type { FleetReads, FleetSnapshot } from '../../src/adapters/fleet-reads.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { summaryOf } from '../../src/adapters/store-documents.js';
+import { effectiveSettings, type Actor, type ControlWindow } from '../../src/domain/cluster-controls.js';
 import { viewPage } from '../../src/domain/view-page.js';
 import { clusterRefreshDefaults, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { EventHub } from '../../src/ui/event-hub.js';
@@ -19,6 +20,10 @@ const host = '127.0.0.1:8235';
 const origin = `http://${host}`;
 
 const { view } = refresh(null, record([1, 2, 3], xss), [up(1, [shard('rs0', 'primary')]), nodeDown(2, '<script>alert(2)</script>'), up(3, [shard('rs0', 'secondary', { unit: 'seconds', value: 4 })])], at(0));
+
+const pauseWindow: ControlWindow = { since: at(0), until: null, reason: '<script>alert(4)</script> upgrade', actor: { user: '<b>ops</b>', identity: '42@host' } };
+// Far ahead: the fixtures' times are in the past, and this window must hold now.
+const maintenanceWindow: ControlWindow = { since: at(0), until: '2099-01-01T00:00:00.000Z', reason: 'disk swap', actor: { user: 'ana', identity: null } };
 
 function fixtures() {
   const hub = new EventHub({ instance: 'test1' });
@@ -37,14 +42,33 @@ function fixtures() {
     summaries: [summaryOf(view), { ...summaryOf(view), cluster_id: 'kafka-1', display_name: null, status: 'HEALTHY', kinds: ['kafka'], agents_down: 0, nodes_down: 0 }],
     discoveries: [{ cluster_id: 'rs0', display_name: xss, discovery: '<i>inventory</i>', held_by: [], missing_since: null, retired_at: null }],
     health: [{ name: 'inv', enabled: true, last_run: { at: at(2), ok: false, error: '<svg onload=alert(3)>' }, hold: { held: 4, previous: 10, listed: 6, since: at(2), at: at(2) } }],
+    controls: [
+      { cluster_id: 'rs0', pause: pauseWindow, maintenance: null },
+      { cluster_id: 'kafka-1', pause: { ...pauseWindow, until: at(-60) }, maintenance: maintenanceWindow },
+      { cluster_id: 'unknown-1', pause: pauseWindow, maintenance: null },
+    ],
+    controlsError: null,
     cut: false,
-    queries: 3,
+    queries: 4,
   };
   const fleet: FleetReads = {
     snapshot: () => Promise.resolve(snapshot),
-    cluster: (id) => Promise.resolve(id === 'rs0' ? { summary: summaryOf(view), discovery: snapshot.discoveries[0]! } : { summary: null, discovery: null }),
+    cluster: (id) =>
+      Promise.resolve(
+        id === 'rs0'
+          ? { summary: summaryOf(view), discovery: snapshot.discoveries[0]!, controls: null }
+          : id === 'kafka-1'
+            ? {
+                summary: snapshot.summaries[1]!,
+                discovery: { cluster_id: 'kafka-1', display_name: null, discovery: 'inv', held_by: [], missing_since: null, retired_at: null, record_settings: { refresh_interval_s: 60 } },
+                controls: { revision: 3, operator: { agent_timeout_ms: 2500 }, pause: null, maintenance: maintenanceWindow },
+              }
+            : { summary: null, discovery: null, controls: null },
+      ),
   };
   const refreshes: string[] = [];
+  const actions: Array<{ id: string; action: ControlAction; actor: Actor }> = [];
+  const refreshActors: Array<Actor | undefined> = [];
   const control: ClusterControl = {
     view: (id, requests) => {
       if (id !== 'rs0') return Promise.resolve({ kind: 'not-found' as const });
@@ -63,12 +87,31 @@ function fixtures() {
           store_error: null,
           published_generation: 1,
           publishing_view: null,
+          controls: {
+            cluster_id: 'rs0',
+            settings: effectiveSettings({ default: { refresh_interval_s: 15 }, discovery: { agent_timeout_ms: 3000 }, operator: { refresh_interval_s: 60 } }),
+            layers: { default: { refresh_interval_s: 15 }, discovery: { agent_timeout_ms: 3000 }, operator: { refresh_interval_s: 60 } },
+            pause: pauseWindow,
+            maintenance: null,
+            revision: 2,
+          },
         };
       });
       return Promise.resolve({ kind: 'answered' as const, results, runId: 'run-1', status: 'RUNNING' });
     },
-    refreshNow: (id): Promise<RefreshOutcome> => {
+    control: (id, action, actor): Promise<ControlOutcome> => {
+      actions.push({ id, action, actor });
+      if (action.kind === 'end-maintenance') return Promise.resolve({ ok: false, action: action.kind, problem: 'cluster/rs0 refused it: <em>no maintenance</em>' });
+      const paused = action.kind === 'pause' ? { since: at(9), until: null, reason: action.reason, actor } : null;
+      return Promise.resolve({
+        ok: true,
+        action: action.kind,
+        result: { cluster_id: id, settings: effectiveSettings({ default: {}, discovery: {}, operator: {} }), layers: { default: {}, discovery: {}, operator: {} }, pause: paused, maintenance: null, revision: 9, changed: true, recorded: true },
+      });
+    },
+    refreshNow: (id, actor): Promise<RefreshOutcome> => {
       refreshes.push(id);
+      refreshActors.push(actor);
       return Promise.resolve({ ok: true, report: { generation: 7, started_at: at(3), duration_ms: 12, nodes_fetched: 3, nodes_down: 1, events_emitted: 0, status: 'DEGRADED', store: 'unchanged' } });
     },
   };
@@ -81,9 +124,10 @@ function fixtures() {
     topic: 'fleetview.events',
     temporalUi: { url: 'http://127.0.0.1:8233/', namespace: 'default' },
     defaultAgentTimeoutMs: 5000,
+    temporalIdentity: 'ui-1@test',
     logger: createLogger('error'),
   };
-  return { deps, hub, refreshes };
+  return { deps, hub, refreshes, actions, refreshActors };
 }
 
 function app(tokenValue?: string) {
@@ -197,6 +241,136 @@ describe('fleet page app, no token (loopback)', () => {
     assert.equal(ok.status, 200);
     assert.match(await ok.text(), /id="refresh-result" data-ok="true" data-generation="7">Refreshed: generation 7, DEGRADED, 3 nodes fetched/);
     assert.deepEqual(refreshes, ['rs0']);
+  });
+
+  it('pause and maintenance columns: windows that hold now, escaped; an ended one shows as none; filters and counts', async () => {
+    const { request } = app();
+    const body = await (await request('/')).text();
+    assert.match(body, /data-cluster="rs0" data-status="DEGRADED" data-paused="true" data-maintenance="false"/);
+    assert.match(body, /data-cluster="kafka-1" data-status="HEALTHY" data-paused="false" data-maintenance="true"/, 'a pause whose end has passed shows as none');
+    assert.ok(!body.includes('data-cluster="unknown-1"'), 'windows of clusters the fleet does not know make no row');
+    assert.ok(body.includes('&lt;script&gt;alert(4)&lt;/script&gt; upgrade'), 'the reason, escaped');
+    assert.ok(body.includes('until resumed, by &lt;b&gt;ops&lt;/b&gt;'), 'who, escaped');
+    assert.ok(body.includes('until <time datetime="2099-01-01T00:00:00.000Z">2099-01-01T00:00:00.000Z</time>'));
+    assert.ok(!/<script>alert|<b>ops/.test(body));
+    assert.match(body, /data-control="paused"><span class="badge s-paused">paused 1</);
+    assert.match(body, /data-control="maintenance"><span class="badge s-maintenance">in maintenance 1</);
+    const paused = await (await request('/?control=paused')).text();
+    assert.ok(paused.includes('data-cluster="rs0"') && !paused.includes('data-cluster="kafka-1"'));
+    const maintenance = await (await request('/?control=maintenance&status=HEALTHY')).text();
+    assert.ok(maintenance.includes('data-cluster="kafka-1"') && !maintenance.includes('data-cluster="rs0"'));
+    const bad = await request('/?control=stopped');
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /bad query parameter control: expected one of paused, maintenance/);
+  });
+
+  it('a store that does not give the windows: the fleet still shows, with a note', async () => {
+    const built = fixtures();
+    const snapshot = await built.deps.fleet.snapshot();
+    built.deps.fleet = { ...built.deps.fleet, snapshot: () => Promise.resolve({ ...snapshot, controls: [], controlsError: 'reading cluster_controls: no answer within 5000 ms' }) };
+    const { app: hono } = createUiApp({ host: '127.0.0.1', token: undefined, deps: built.deps });
+    const body = await (await hono.request('/', { headers: { host, accept: 'text/html' } })).text();
+    assert.match(body, /id="controls-note">Pauses and maintenance windows are not shown: the store did not answer \(reading cluster_controls: no answer within 5000 ms\)/);
+    assert.match(body, /data-cluster="rs0" data-status="DEGRADED" data-paused="false"/);
+  });
+
+  it('the cluster page: settings in effect with their source and the pause, from the workflow; else from the store', async () => {
+    const { request } = app();
+    const body = await (await request('/clusters/rs0')).text();
+    assert.match(body, /data-setting="refresh_interval_s">60 s <span class="muted" data-source="operator">\(set by an operator\)/);
+    assert.match(body, /data-setting="agent_timeout_ms">3000 ms <span class="muted" data-source="discovery">\(from the discovery\)/);
+    assert.match(body, /data-setting="node_retire_grace_s">the worker&#39;s default</);
+    assert.match(body, /id="pause"><span class="badge s-paused" data-window="active">paused<\/span>/);
+    assert.ok(body.includes('until resumed, by &lt;b&gt;ops&lt;/b&gt; <span class="muted">(42@host)</span>'));
+    assert.ok(body.includes('<div class="reason">&lt;script&gt;alert(4)&lt;/script&gt; upgrade</div>'));
+    assert.match(body, /id="maintenance"><span class="muted">no</);
+    assert.match(body, /From the cluster&#39;s workflow\./);
+
+    // No workflow answers for kafka-1: the store's layers (the operator's, the discovery's) and windows.
+    const stored = await (await request('/clusters/kafka-1')).text();
+    assert.match(stored, /data-setting="refresh_interval_s">60 s <span class="muted" data-source="discovery">/);
+    assert.match(stored, /data-setting="agent_timeout_ms">2500 ms <span class="muted" data-source="operator">/);
+    assert.match(stored, /id="maintenance"><span class="badge s-maintenance" data-window="active">in maintenance<\/span>/);
+    assert.match(stored, /id="pause"><span class="muted">no</);
+    assert.match(stored, /From the store \(the workflow did not answer with them\)/);
+  });
+
+  it('events about a discovery show its name, not a cluster link; events in maintenance carry the mark', async () => {
+    const { request, hub } = app();
+    hub.add({
+      id: 'discovery/<i>inv</i>/2026-11-24T10:05:00.000Z/DISCOVERY_PAUSED',
+      category: 'DISCOVERY',
+      event: 'DISCOVERY_PAUSED',
+      cluster_id: null,
+      node_id: null,
+      generation: 0,
+      timestamp: at(5),
+      schema: 1,
+      payload: { actor: { user: 'ops', identity: null }, discovery: '<i>inv</i>', reason: 'move', until: null, clusters: 2 },
+    });
+    hub.add({
+      id: 'rs0/5/0',
+      category: 'CLUSTER',
+      event: 'CLUSTER_STATUS_CHANGED',
+      cluster_id: 'rs0',
+      node_id: null,
+      generation: 5,
+      timestamp: at(6),
+      schema: 1,
+      payload: { before: 'DEGRADED', after: 'UNAVAILABLE' },
+      maintenance: { until: '2099-01-01T00:00:00.000Z', reason: '<u>swap</u>' },
+    });
+    const body = await (await request('/events')).text();
+    assert.match(body, /data-cluster="" data-discovery="&lt;i&gt;inv&lt;\/i&gt;" data-maintenance="false"><td class="mono">[^<]+<\/td><td><span class="tag discovery"[^>]*>discovery<\/span> &lt;i&gt;inv&lt;\/i&gt;<\/td>/);
+    assert.ok(!body.includes('href="/clusters/null"') && !body.includes('href="/clusters/"'), 'no link to a cluster page');
+    assert.match(body, /data-cluster="rs0" data-discovery="" data-maintenance="true">.*<span class="tag maintenance" title="in maintenance until 2099-01-01T00:00:00.000Z: &lt;u&gt;swap&lt;\/u&gt;">maintenance<\/span>/);
+    assert.ok(!/<i>inv|<u>swap/.test(body));
+    const clusterOnly = await (await request('/events?cluster=rs0')).text();
+    assert.ok(!clusterOnly.includes('DISCOVERY_PAUSED</span>'), 'a cluster filter leaves out events about discoveries');
+    const clusterPage = await (await request('/clusters/rs0')).text();
+    assert.match(clusterPage, /data-maintenance="true"/, 'the cluster page marks its events too');
+  });
+
+  it('pause, resume and maintenance: same-origin POSTs with the form token, checked before they are sent, naming the fleet page', async () => {
+    const { request, actions, refreshActors } = app();
+    const page = await (await request('/clusters/rs0')).text();
+    const csrf = csrfOf(page)!;
+    assert.match(page, /id="resume-form"/, 'rs0 is paused: it offers resume');
+    assert.match(page, /id="maintenance-form"/);
+    const headers = { origin, 'sec-fetch-site': 'same-origin' };
+    const post = (path: string, fields: Record<string, string>) => request(path, { method: 'POST', headers: { ...headers, ...form(fields) }, body: form(fields).body });
+
+    const noToken = await post('/clusters/rs0/pause', { reason: 'x', for: '3600' });
+    assert.equal(noToken.status, 403);
+    const noReason = await post('/clusters/rs0/pause', { csrf, reason: '', for: '3600' });
+    assert.equal(noReason.status, 400);
+    assert.match(await noReason.text(), /id="control-result" data-ok="false" data-action="pause">Pause refused or failed: reason is required/);
+    const badReason = await post('/clusters/rs0/maintenance', { csrf, reason: 'a\u001b[2Jb', for: '3600' });
+    assert.equal(badReason.status, 400);
+    assert.match(await badReason.text(), /reason .*control character U\+001B/);
+    const badFor = await post('/clusters/rs0/pause', { csrf, reason: 'ok', for: '-5' });
+    assert.equal(badFor.status, 400);
+    assert.deepEqual(actions, [], 'nothing refused was sent');
+
+    const paused = await post('/clusters/rs0/pause', { csrf, reason: '<i>upgrade</i>', for: '3600' });
+    assert.equal(paused.status, 200);
+    assert.match(await paused.text(), /id="control-result" data-ok="true" data-action="pause" data-changed="true">Pause: done; the cluster is paused \(controls revision 9\)/);
+    assert.equal((await post('/clusters/rs0/resume', { csrf })).status, 200);
+    assert.equal((await post('/clusters/rs0/pause', { csrf, reason: 'until resumed', for: '' })).status, 200);
+    assert.equal((await post('/clusters/rs0/maintenance', { csrf, reason: 'disks', for: '7200' })).status, 200);
+    const ended = await post('/clusters/rs0/maintenance', { csrf, end: 'true' });
+    assert.equal(ended.status, 502);
+    assert.ok((await ended.text()).includes('End of maintenance refused or failed: cluster/rs0 refused it: &lt;em&gt;no maintenance&lt;/em&gt;'));
+    const actor = { user: 'fleet page (open)', identity: 'ui-1@test' };
+    assert.deepEqual(actions, [
+      { id: 'rs0', action: { kind: 'pause', reason: '<i>upgrade</i>', for_s: 3600 }, actor },
+      { id: 'rs0', action: { kind: 'resume' }, actor },
+      { id: 'rs0', action: { kind: 'pause', reason: 'until resumed', for_s: null }, actor },
+      { id: 'rs0', action: { kind: 'maintenance', reason: 'disks', for_s: 7200 }, actor },
+      { id: 'rs0', action: { kind: 'end-maintenance' }, actor },
+    ]);
+    assert.equal((await post('/clusters/rs0/refresh', { csrf })).status, 200);
+    assert.deepEqual(refreshActors, [actor], 'refresh now names who asked too');
   });
 
   it('answers only loopback host names (DNS rebinding)', async () => {

@@ -28,7 +28,40 @@ function statusChanged(cluster: string) {
 
 const ids = (events: LiveEvent[]) => events.map((event) => event.id);
 
+function discoveryApplied(name: string) {
+  counter += 1;
+  return {
+    id: `discovery/${name}/2026-11-24T10:00:0${counter % 10}.000Z/DISCOVERY_APPLIED`,
+    category: 'DISCOVERY',
+    event: 'DISCOVERY_APPLIED',
+    cluster_id: null,
+    node_id: null,
+    generation: 0,
+    timestamp: '2026-11-24T10:00:02.000Z',
+    schema: 1,
+    payload: { actor: { user: 'ops', identity: null }, discovery: name, before: null, after: { name } },
+  };
+}
+
 describe('event hub', () => {
+  it('keeps events about a discovery (no cluster) under its name, and the maintenance mark', () => {
+    const hub = new EventHub({ instance: 'disc' });
+    const applied = hub.add(discoveryApplied('inventory'));
+    assert.ok(applied);
+    assert.equal(applied.cluster_id, null);
+    assert.equal(applied.discovery, 'inventory');
+    assert.equal(applied.maintenance, null);
+    assert.deepEqual(ids(hub.recent({ cluster: null, codes: [] }, 10)), [applied.id]);
+    assert.deepEqual(hub.recent({ cluster: 'inventory', codes: [] }, 10), [], 'not a cluster');
+    const marked = hub.add(nodeDown('rs0', { maintenance: { until: '2026-11-24T12:00:00.000Z', reason: 'disk\nswap' } }));
+    assert.deepEqual(marked?.maintenance, { until: '2026-11-24T12:00:00.000Z', reason: 'disk swap' });
+    assert.equal(marked?.discovery, null);
+    // A cluster event without its cluster, or a discovery event with one or without its name, is not a fleetview event.
+    assert.equal(liveEventOf({ ...nodeDown('rs0'), cluster_id: null }), null);
+    assert.equal(liveEventOf({ ...discoveryApplied('inventory'), cluster_id: 'rs0' }), null);
+    assert.equal(liveEventOf({ ...discoveryApplied('inventory'), payload: {} }), null);
+  });
+
   it('turns an envelope into one short line per field, and refuses what is not a fleetview event', () => {
     const event = liveEventOf(nodeDown('rs0'));
     assert.ok(event);

@@ -55,6 +55,8 @@ describe('fleet rows', () => {
         generation: 3,
         discovery: 'inventory',
         held_by: ['inv'],
+        pause: null,
+        maintenance: null,
       },
     );
     const fresh = rows.find((row) => row.cluster_id === 'new-1')!;
@@ -62,6 +64,31 @@ describe('fleet rows', () => {
     assert.equal(fresh.display_name, 'Fresh');
     assert.equal(fresh.nodes_total, null);
     assert.equal(fresh.refreshed_at, null);
+  });
+
+  it('carry the pause and maintenance windows that hold now; filter and count paused and in maintenance', () => {
+    const nowMs = Date.parse('2026-11-24T12:00:00.000Z');
+    const window = (until: string | null) => ({ since: '2026-11-24T10:00:00.000Z', until, reason: 'why', actor: { user: 'ops', identity: null } });
+    const rows = fleetRows(
+      [summary('paused'), summary('ended'), summary('maint'), summary('plain')],
+      [],
+      [
+        { cluster_id: 'paused', pause: window(null), maintenance: null },
+        { cluster_id: 'ended', pause: window('2026-11-24T11:59:59.000Z'), maintenance: window('2026-11-24T12:00:00.000Z') },
+        { cluster_id: 'maint', pause: null, maintenance: window('2026-11-24T13:00:00.000Z') },
+        { cluster_id: 'elsewhere', pause: window(null), maintenance: null },
+      ],
+      nowMs,
+    );
+    const byId = new Map(rows.map((row) => [row.cluster_id, row]));
+    assert.deepEqual(byId.get('paused')!.pause, window(null));
+    assert.equal(byId.get('ended')!.pause, null, 'a window whose end has passed holds no more');
+    assert.equal(byId.get('ended')!.maintenance, null, 'nor one that ends right now');
+    assert.equal(byId.get('maint')!.maintenance?.until, '2026-11-24T13:00:00.000Z');
+    assert.ok(!byId.has('elsewhere'), 'a window makes no row by itself');
+    assert.deepEqual(ids(fleetPage(rows, query({ control: 'paused' })).rows), ['paused']);
+    assert.deepEqual(ids(fleetPage(rows, query({ control: 'maintenance' })).rows), ['maint']);
+    assert.deepEqual(fleetPage(rows, query()).controlCounts, { paused: 1, maintenance: 1 });
   });
 
   it('mark retired and unlisted clusters; a cluster refreshed but not discovered still shows', () => {

@@ -20,14 +20,15 @@ function refused(parse: () => unknown, param: string, message: RegExp): void {
 describe('fleet page parameters', () => {
   it('default to every cluster, the worst first, 1,000 a page; empty values are no values', () => {
     assert.deepEqual(parseFleetQuery(params('')), defaultFleetQuery);
-    assert.deepEqual(parseFleetQuery(params('status=&kind=&q=&sort=&dir=')), defaultFleetQuery);
+    assert.deepEqual(parseFleetQuery(params('status=&kind=&q=&control=&sort=&dir=')), defaultFleetQuery);
   });
 
-  it('read status lists (any case), kind, text, sort, direction and paging', () => {
-    assert.deepEqual(parseFleetQuery(params('status=degraded,UNAVAILABLE&status=degraded&kind=kafka&q=orders&sort=refreshed&dir=desc&offset=10&limit=20')), {
+  it('read status lists (any case), kind, text, paused or in maintenance, sort, direction and paging', () => {
+    assert.deepEqual(parseFleetQuery(params('status=degraded,UNAVAILABLE&status=degraded&kind=kafka&q=orders&control=maintenance&sort=refreshed&dir=desc&offset=10&limit=20')), {
       status: ['DEGRADED', 'UNAVAILABLE'],
       kind: 'kafka',
       q: 'orders',
+      control: 'maintenance',
       sort: 'refreshed',
       dir: 'desc',
       offset: 10,
@@ -45,7 +46,8 @@ describe('fleet page parameters', () => {
     refused(() => parseFleetQuery(params(`q=${'a'.repeat(201)}`)), 'q', /at most 200 characters, got 201/);
     refused(() => parseFleetQuery(params('q=a%1B%5B2J')), 'q', /control character U\+001B/);
     refused(() => parseFleetQuery(params('sort=status&sort=cluster')), 'sort', /more than once/);
-    refused(() => parseFleetQuery(params('colour=red')), '"colour"', /unknown \(this page takes status, kind, q, sort, dir, offset, limit\)/);
+    refused(() => parseFleetQuery(params('control=resting')), 'control', /expected one of paused, maintenance, got "resting"/);
+    refused(() => parseFleetQuery(params('colour=red')), '"colour"', /unknown \(this page takes status, kind, q, control, sort, dir, offset, limit\)/);
     refused(() => parseFleetQuery(params(`${encodeURIComponent('<b>')}=1`)), '"<b>"', /unknown/);
   });
 });

@@ -24,7 +24,7 @@ describe('clusterRefresh input', () => {
       display_name: 'Orders',
       nodes: [{ agent_address: 'http://h:1/c/rs0/n/n1', node_id: 'n1:27017', node_group: 'az1' }, { agent_address: 'http://h:1/c/rs0/n/n2' }],
     });
-    assert.deepEqual(settings, { refresh_interval_s: 15, agent_timeout_ms: null, node_retire_grace_s: 30, max_refreshes_per_run: 500, store_touch_s: 300 });
+    assert.deepEqual(settings, { refresh_interval_s: 15, agent_timeout_ms: null, node_retire_grace_s: 30, max_refreshes_per_run: 500, store_touch_s: 300, cluster_retire_grace_s: null });
   });
 
   it('takes settings and rejects out-of-range ones by name', () => {
@@ -64,12 +64,13 @@ describe('what the nodes signal and refreshNow update accept', () => {
     assert.deepEqual(problems(() => parseSettingsOf({ refresh_interval_s: 'x'.repeat(10_000) })), [`refresh_interval_s must be an integer from 1 to 86400, got "${'x'.repeat(57)}..."`]);
   });
 
-  it('refreshNow takes no arguments (a lone null or {} reads as none)', () => {
-    for (const args of [[], [null], [{}]]) assert.equal(refreshNowArgumentsProblem(args), null, JSON.stringify(args));
-    assert.equal(refreshNowArgumentsProblem([{ $gt: '' }]), 'refreshNow takes no arguments, got {"$gt":""}');
-    assert.equal(refreshNowArgumentsProblem(['\u001b[2J']), 'refreshNow takes no arguments, got "\\u001b[2J"');
-    assert.equal(refreshNowArgumentsProblem([1, 2]), 'refreshNow takes no arguments, got 2: 1, 2');
-    assert.ok((refreshNowArgumentsProblem(['a'.repeat(10_000)]) ?? '').length < 100);
+  it('refreshNow takes no arguments or {actor} (a lone null or {} reads as none)', () => {
+    for (const args of [[], [null], [{}], [{ actor: { user: 'alice' } }]]) assert.equal(refreshNowArgumentsProblem(args), null, JSON.stringify(args));
+    assert.equal(refreshNowArgumentsProblem([{ $gt: '' }]), 'refreshNow takes no arguments or {actor}, got {"$gt":""}');
+    assert.equal(refreshNowArgumentsProblem(['\u001b[2J']), 'refreshNow takes no arguments or {actor}, got "\\u001b[2J"');
+    assert.equal(refreshNowArgumentsProblem([1, 2]), 'refreshNow takes no arguments or {actor}, got 2: 1, 2');
+    assert.match(refreshNowArgumentsProblem([{ actor: { user: '' } }]) ?? '', /^refreshNow: actor\.user must be a non-empty string/);
+    assert.ok((refreshNowArgumentsProblem(['a'.repeat(10_000)]) ?? '').length < 120, 'a 10 KB argument is cut');
   });
 
   it('keeps a retire reason to one printable line of at most 200 characters', () => {

@@ -15,7 +15,7 @@ export type { HttpSourceOptions } from './http.js';
 export { createHttpSdSource, httpSdDefaults } from './http-sd.js';
 export type { HttpSdSourceOptions } from './http-sd.js';
 export { DiscoverySourceError } from './errors.js';
-export { displayUrl, redactedSetting } from './redact.js';
+export { auditedSetting, displayUrl, redactedSetting } from './redact.js';
 export { validateRecord, validateRecords } from './records.js';
 export type { DiscoveryProblem, DiscoveryResult, RawRecord } from './records.js';
 export { discoveryBackends } from './source.js';

@@ -36,6 +36,9 @@ tr:hover td { background: #fafbfd; }
 .s-UNAVAILABLE, .s-NODE_DOWN, .s-bad { color: var(--bad); background: var(--bad-bg); }
 .s-NEW { color: var(--new); background: var(--new-bg); }
 .s-RETIRED, .s-gone { color: var(--gone); background: var(--gone-bg); }
+.s-paused { color: var(--new); background: var(--new-bg); }
+.s-maintenance { color: var(--warn); background: var(--warn-bg); }
+.tag.maintenance { color: var(--warn); border-color: #f0d8a0; background: var(--warn-bg); }
 .tag { display: inline-block; margin-left: 6px; padding: 0 6px; border: 1px solid var(--line); border-radius: 4px; font-size: 11.5px; color: var(--muted); }
 .bad { color: var(--bad); font-weight: 600; }
 .warn { color: var(--warn); }
@@ -89,6 +92,13 @@ export const eventsScript = `
     if (className) td.className = className;
     return td;
   }
+  function tag(text, kind, title) {
+    var span = document.createElement('span');
+    span.className = 'tag ' + kind;
+    span.textContent = text;
+    span.title = title;
+    return span;
+  }
   function show(text, live) {
     state.textContent = text;
     state.className = 'stream-state ' + (live ? 'live' : 'down');
@@ -108,17 +118,30 @@ export const eventsScript = `
     row.className = 'fresh';
     row.setAttribute('data-id', event.id);
     row.setAttribute('data-event', event.event);
-    row.setAttribute('data-cluster', event.cluster_id);
+    row.setAttribute('data-cluster', event.cluster_id || '');
+    row.setAttribute('data-discovery', event.discovery || '');
+    row.setAttribute('data-maintenance', event.maintenance ? 'true' : 'false');
     cell(row, event.timestamp, 'mono');
     var clusterCell = row.insertCell(-1);
-    var link = document.createElement('a');
-    link.href = '/clusters/' + encodeURIComponent(event.cluster_id);
-    link.textContent = event.cluster_id;
-    clusterCell.appendChild(link);
+    if (event.cluster_id) {
+      var link = document.createElement('a');
+      link.href = '/clusters/' + encodeURIComponent(event.cluster_id);
+      link.textContent = event.cluster_id;
+      clusterCell.appendChild(link);
+    } else {
+      // An event about a discovery: no cluster page to link to.
+      clusterCell.appendChild(tag('discovery', 'discovery', 'an event about a discovery'));
+      clusterCell.appendChild(document.createTextNode(' ' + (event.discovery || '-')));
+    }
     var code = document.createElement('span');
     code.className = 'badge s-' + (/_DOWN$|_LOST$|_CONFLICT$/.test(event.event) ? 'bad' : /_RETIRED$/.test(event.event) ? 'gone' : 'UP');
     code.textContent = event.event;
-    row.insertCell(-1).appendChild(code);
+    var codeCell = row.insertCell(-1);
+    codeCell.appendChild(code);
+    if (event.maintenance) {
+      codeCell.appendChild(document.createTextNode(' '));
+      codeCell.appendChild(tag('maintenance', 'maintenance', 'in maintenance until ' + event.maintenance.until + ': ' + event.maintenance.reason));
+    }
     cell(row, event.node, 'mono');
     cell(row, event.detail, 'reason');
     while (body.rows.length > keep) body.deleteRow(body.rows.length - 1);

@@ -5,16 +5,17 @@
  * Temporal Web UI.
  */
 import { html } from 'hono/html';
-import type { RefreshOutcome } from '../../adapters/cluster-control.js';
+import type { ControlOutcome, RefreshOutcome } from '../../adapters/cluster-control.js';
 import type { DiscoveryFacts } from '../../adapters/fleet-reads.js';
 import type { ClusterSummary } from '../../adapters/store-documents.js';
+import { controlledSettings, windowActive, type ControlledSetting, type ControlWindow, type EffectiveSettings } from '../../domain/cluster-controls.js';
 import type { ShardSummary, ViewNode } from '../../domain/cluster-view.js';
 import type { Offset, ShardRole } from '../../domain/observation.js';
 import type { ClusterRefreshSettings, RefreshReport, ViewQueryResult } from '../../workflows/messages.js';
 import type { LiveEvent } from '../event-hub.js';
 import { queryString, type ClusterPageQuery } from '../query.js';
 import { eventRows } from './events-page.js';
-import { age, badge, num, page, type Frame, type Html } from './layout.js';
+import { age, badge, num, page, until, type Frame, type Html } from './layout.js';
 
 /** A page of a list: the items shown and how many there are in all. */
 export interface Paged<T> {
@@ -45,11 +46,112 @@ export interface ClusterPageData {
   eventsNote: string | null;
   /** The answer to a "refresh now" just asked for. */
   refresh: RefreshOutcome | null;
+  /** The answer to a pause, resume or maintenance just asked for. */
+  control: ControlOutcome | null;
   csrf: string;
   links: { workflow: string; run: string | null };
   query: ClusterPageQuery;
   /** The worker's default agent timeout, shown when the cluster has none of its own. */
   defaultAgentTimeoutMs: number;
+  /** The operator's controls: from the workflow's view query when it answers with them, else from the store; null when neither knows. */
+  controls: ClusterControlsFacts | null;
+}
+
+/** Settings in effect with where each came from, the pause and the maintenance window. */
+export interface ClusterControlsFacts {
+  /** The workflow holds them as they are; the store holds the operator's and the discovery's layers (the default layer is the worker's). */
+  from: 'workflow' | 'store';
+  settings: EffectiveSettings;
+  pause: ControlWindow | null;
+  maintenance: ControlWindow | null;
+}
+
+const settingTitles: Record<ControlledSetting, [string, 's' | 'ms']> = {
+  refresh_interval_s: ['refresh interval', 's'],
+  agent_timeout_ms: ['agent timeout', 'ms'],
+  node_retire_grace_s: ['node retire grace', 's'],
+  cluster_retire_grace_s: ['cluster retire grace', 's'],
+};
+const sourceTitles = { operator: 'set by an operator', discovery: 'from the discovery', default: 'the default' } as const;
+
+function windowFacts(window: ControlWindow | null, kind: 'pause' | 'maintenance', nowMs: number): Html {
+  if (window === null) return html`<span class="muted">no</span>`;
+  const who = html`by ${window.actor.user}${window.actor.identity ? html` <span class="muted">(${window.actor.identity})</span>` : ''}`;
+  // A window whose end has passed holds no more, though its workflow has not cleared it yet.
+  const end = window.until;
+  if (end !== null && !windowActive(window, nowMs)) return html`<span class="muted" data-window="ended">ended ${until(end, nowMs)}</span>`;
+  return html`<span class="badge s-${kind === 'pause' ? 'paused' : 'maintenance'}" data-window="active">${kind === 'pause' ? 'paused' : 'in maintenance'}</span>
+<div class="sub">since ${window.since}, ${window.until ? html`until ${until(window.until, nowMs)}` : 'until resumed'}, ${who}</div>
+<div class="reason">${window.reason}</div>`;
+}
+
+/** Durations the pause and maintenance forms offer (seconds). */
+const durations: Array<[number, string]> = [
+  [900, '15 minutes'],
+  [3600, '1 hour'],
+  [7200, '2 hours'],
+  [28_800, '8 hours'],
+  [86_400, '24 hours'],
+];
+
+const actionTitles = { pause: 'Pause', resume: 'Resume', maintenance: 'Maintenance', 'end-maintenance': 'End of maintenance' } as const;
+
+function controlResult(outcome: ControlOutcome | null): Html {
+  if (outcome === null) return html``;
+  if (!outcome.ok) return html`<div class="notice bad" id="control-result" data-ok="false" data-action="${outcome.action}">${actionTitles[outcome.action]} refused or failed: ${outcome.problem}</div>`;
+  const { result } = outcome;
+  const state = result.pause ? 'paused' : result.maintenance ? 'in maintenance' : 'polled as usual';
+  return html`<div class="notice ok" id="control-result" data-ok="true" data-action="${outcome.action}" data-changed="${String(result.changed)}">${actionTitles[outcome.action]}: ${
+    result.changed ? 'done' : 'nothing to change'
+  }; the cluster is ${state} (controls revision ${result.revision}${result.recorded ? '' : '; its audit event and the store take it when they answer'}).</div>`;
+}
+
+/** The forms that pause, resume, start and end maintenance: POSTs with the CSRF token, shown when the workflow answers. */
+function controlForms(data: ClusterPageData, controls: ClusterControlsFacts): Html {
+  const action = (route: string) => `/clusters/${encodeURIComponent(data.clusterId)}/${route}`;
+  const csrf = html`<input type="hidden" name="csrf" value="${data.csrf}">`;
+  const paused = windowActive(controls.pause, data.nowMs);
+  const inMaintenance = windowActive(controls.maintenance, data.nowMs);
+  const reason = html`<label>Reason<input type="text" name="reason" required maxlength="200" placeholder="why (one line)"></label>`;
+  const pauseForm = paused
+    ? html`<form method="post" action="${action('resume')}" id="resume-form" class="filters">${csrf}<button type="submit" id="resume">Resume</button></form>`
+    : html`<form method="post" action="${action('pause')}" id="pause-form" class="filters">${csrf}${reason}<label>For<select name="for"><option value="">until resumed</option>${durations.map(
+        ([seconds, text]) => html`<option value="${seconds}">${text}</option>`,
+      )}</select></label><button type="submit" id="pause-now">Pause polling</button></form>`;
+  const maintenanceForm = inMaintenance
+    ? html`<form method="post" action="${action('maintenance')}" id="end-maintenance-form" class="filters">${csrf}<input type="hidden" name="end" value="true"><button type="submit" id="end-maintenance">End maintenance</button></form>`
+    : html`<form method="post" action="${action('maintenance')}" id="maintenance-form" class="filters">${csrf}${reason}<label>For<select name="for">${durations.map(
+        ([seconds, text]) => html`<option value="${seconds}"${seconds === 3600 ? html` selected` : ''}>${text}</option>`,
+      )}</select></label><button type="submit" id="maintenance-now">Start maintenance</button></form>`;
+  return html`${pauseForm}${maintenanceForm}`;
+}
+
+function controlsCard(data: ClusterPageData): Html {
+  const controls = data.controls;
+  if (controls === null) return html`<section class="card" id="controls"><h2>Operator controls</h2><p class="muted">Not known: neither the workflow nor the store answered.</p></section>`;
+  return html`<section class="card" id="controls"><h2>Operator controls</h2>
+<dl class="facts">
+<dt>paused</dt><dd id="pause">${windowFacts(controls.pause, 'pause', data.nowMs)}</dd>
+<dt>maintenance</dt><dd id="maintenance">${windowFacts(controls.maintenance, 'maintenance', data.nowMs)}</dd>
+${controlledSettings.map((key) => {
+  const [title, unit] = settingTitles[key];
+  const setting = controls.settings[key];
+  const value =
+    setting.value === null
+      ? key === 'agent_timeout_ms'
+        ? `${data.defaultAgentTimeoutMs} ms (the worker's default)`
+        : "the worker's default"
+      : html`${setting.value} ${unit} <span class="muted" data-source="${setting.source}">(${setting.source ? sourceTitles[setting.source] : ''})</span>`;
+  return html`<dt>${title}</dt><dd data-setting="${key}">${value}</dd>`;
+})}
+</dl>
+<div class="sub">${
+    controls.from === 'workflow'
+      ? 'From the cluster\'s workflow.'
+      : 'From the store (the workflow did not answer with them): the operator\'s and the discovery\'s settings; the defaults are the worker\'s.'
+  } Change them with <code>fleetview cluster set|pause|resume|maintenance ${data.clusterId}</code>${data.source.kind === 'workflow' ? ', or here' : ''}.</div>
+${data.source.kind === 'workflow' ? controlForms(data, controls) : ''}
+</section>`;
 }
 
 function roleText(role: ShardRole): string {
@@ -136,6 +238,7 @@ export function renderClusterPage(frame: Frame, data: ClusterPageData): Html {
   const body = html`<div class="sub"><a href="/">Fleet</a> / cluster</div>
 <h1>${data.clusterId}${summary?.display_name ? html` <span class="muted display-name">${summary.display_name}</span>` : ''}</h1>
 ${refreshResult(data.refresh)}
+${controlResult(data.control)}
 <div class="actions">
 ${summary ? badge(summary.status) : discovery?.retired_at ? badge('RETIRED') : badge('NEW')}
 <form method="post" action="/clusters/${encodeURIComponent(data.clusterId)}/refresh" id="refresh-form">
@@ -178,6 +281,7 @@ ${
     : html`<p class="muted">Known only to the cluster's workflow: ${data.source.kind === 'workflow' ? 'it has not answered' : data.source.why}</p>`
 }
 </section>
+${controlsCard(data)}
 <section class="card"><h2>Last refresh</h2>
 ${workflow?.last_report ? reportFacts(workflow.last_report) : html`<p class="muted">${workflow ? 'No refresh yet.' : 'Known only to the cluster\'s workflow.'}</p>`}
 </section>

@@ -24,11 +24,23 @@ function eventClass(code: string): string {
   return /_DOWN$|_LOST$|_CONFLICT$/.test(code) ? 's-bad' : /_RETIRED$/.test(code) ? 's-gone' : 's-UP';
 }
 
+/** Where an event belongs: its cluster (a link), or the discovery it is about (no cluster page). */
+function subjectCell(event: LiveEvent): Html {
+  if (event.cluster_id === null) return html`<span class="tag discovery" title="an event about a discovery">discovery</span> ${event.discovery ?? '-'}`;
+  return html`<a href="/clusters/${encodeURIComponent(event.cluster_id)}">${event.cluster_id}</a>`;
+}
+
+/** The mark of an event of a cluster in maintenance: alerts about it can wait until the window ends. */
+function maintenanceMark(event: LiveEvent): Html {
+  if (event.maintenance === null) return html``;
+  return html` <span class="tag maintenance" title="in maintenance until ${event.maintenance.until}: ${event.maintenance.reason}">maintenance</span>`;
+}
+
 /** Rows of events, in the order given. */
 export function eventRows(events: readonly LiveEvent[]): Html {
   return html`${events.map(
     (event) =>
-      html`<tr data-id="${event.id}" data-event="${event.event}" data-cluster="${event.cluster_id}"><td class="mono">${event.timestamp}</td><td><a href="/clusters/${encodeURIComponent(event.cluster_id)}">${event.cluster_id}</a></td><td>${badge(event.event, eventClass(event.event))}</td><td class="mono">${event.node}</td><td class="reason">${event.detail}</td></tr>`,
+      html`<tr data-id="${event.id}" data-event="${event.event}" data-cluster="${event.cluster_id ?? ''}" data-discovery="${event.discovery ?? ''}" data-maintenance="${event.maintenance ? 'true' : 'false'}"><td class="mono">${event.timestamp}</td><td>${subjectCell(event)}</td><td>${badge(event.event, eventClass(event.event))}${maintenanceMark(event)}</td><td class="mono">${event.node}</td><td class="reason">${event.detail}</td></tr>`,
   )}`;
 }
 
@@ -57,7 +69,7 @@ ${note ? html`<div class="notice warn" id="feed-note">${note}</div>` : ''}
 <span id="stream-state" class="stream-state" data-state="off">live updates need JavaScript</span>
 </form>
 <table id="events" data-stream="${streamUrl}" data-keep="${Math.max(query.limit, 200)}">
-<thead><tr><th>Time</th><th>Cluster</th><th>Event</th><th>Node</th><th>What changed</th></tr></thead>
+<thead><tr><th>Time</th><th>Cluster or discovery</th><th>Event</th><th>Node</th><th>What changed</th></tr></thead>
 <tbody>${eventRows([...data.events].reverse())}</tbody>
 </table>
 ${data.events.length === 0 ? html`<p class="muted" id="no-events">No event yet${query.cluster || query.codes.length ? ' matching the filters' : ''}: new ones appear here.</p>` : ''}`;

@@ -4,10 +4,11 @@
  */
 import { html } from 'hono/html';
 import type { DiscoveryHealth } from '../../adapters/fleet-reads.js';
+import type { ControlWindow } from '../../domain/cluster-controls.js';
 import { describeRetirementHold } from '../../domain/retirement-guard.js';
-import { fleetStatuses, type FleetPage, type FleetQuery, type FleetRow, type FleetSortKey } from '../fleet-rows.js';
+import { fleetControlFilters, fleetStatuses, type FleetControlFilter, type FleetPage, type FleetQuery, type FleetRow, type FleetSortKey } from '../fleet-rows.js';
 import { queryString } from '../query.js';
-import { age, badge, num, page, type Frame, type Html } from './layout.js';
+import { age, badge, num, page, until, type Frame, type Html } from './layout.js';
 
 export interface FleetPageData {
   fleet: FleetPage;
@@ -15,6 +16,8 @@ export interface FleetPageData {
   health: DiscoveryHealth[];
   /** More clusters than one page read: the list was cut. */
   cut: boolean;
+  /** Why the pause and maintenance windows could not be read, or null. */
+  controlsError: string | null;
   nowMs: number;
   /** How long reading and building the page took, and the store queries it needed. */
   cost: { ms: number; queries: number };
@@ -27,6 +30,7 @@ function fleetLink(query: FleetQuery, change: Partial<FleetQuery>): string {
     status: next.status,
     kind: next.kind,
     q: next.q,
+    control: next.control,
     sort: next.sort === 'status' ? null : next.sort,
     dir: next.dir === 'asc' ? null : next.dir,
     offset: next.offset || null,
@@ -41,11 +45,21 @@ function sortHeader(query: FleetQuery, key: FleetSortKey, title: string, numeric
   return html`<th class="${numeric ? 'num' : ''}" aria-sort="${active ? (query.dir === 'asc' ? 'ascending' : 'descending') : 'none'}"><a href="${fleetLink(query, { sort: key, dir })}">${title}${arrow}</a></th>`;
 }
 
+const controlTitles: Record<FleetControlFilter, string> = { paused: 'paused', maintenance: 'in maintenance' };
+
+/** A pause or maintenance window in a cell: until when, why and who (all escaped: operators typed them). */
+export function windowCell(window: ControlWindow | null, kind: FleetControlFilter, nowMs: number): Html {
+  if (window === null) return html`<span class="muted">-</span>`;
+  return html`<span class="badge ${kind === 'paused' ? 's-paused' : 's-maintenance'}">${controlTitles[kind]}</span><div class="sub">${
+    window.until ? html`until ${until(window.until, nowMs)}` : 'until resumed'
+  }, by ${window.actor.user}</div><div class="reason">${window.reason}</div>`;
+}
+
 function row(cluster: FleetRow, nowMs: number): Html {
   const nodes = cluster.nodes_total === null ? html`<span class="muted">-</span>` : html`${cluster.nodes_up}/${cluster.nodes_total}`;
   const shards =
     cluster.shards_without_primary === null ? html`<span class="muted">-</span>` : html`${num(cluster.shards_without_primary, true)}<span class="muted"> of ${cluster.shards_total}</span>`;
-  return html`<tr data-cluster="${cluster.cluster_id}" data-status="${cluster.status}">
+  return html`<tr data-cluster="${cluster.cluster_id}" data-status="${cluster.status}" data-paused="${cluster.pause ? 'true' : 'false'}" data-maintenance="${cluster.maintenance ? 'true' : 'false'}">
 <td><a href="/clusters/${encodeURIComponent(cluster.cluster_id)}">${cluster.cluster_id}</a>${cluster.display_name ? html`<div class="sub display-name">${cluster.display_name}</div>` : ''}</td>
 <td>${badge(cluster.status)}${cluster.unlisted ? html`<span class="tag" title="no discovery lists it: retired after its grace period">unlisted</span>` : ''}</td>
 <td>${cluster.kinds.join(', ') || html`<span class="muted">-</span>`}</td>
@@ -56,6 +70,8 @@ function row(cluster: FleetRow, nowMs: number): Html {
 <td>${age(cluster.refreshed_at, nowMs)}${cluster.generation !== null ? html`<div class="sub">generation ${cluster.generation}</div>` : ''}</td>
 <td>${cluster.discovery ?? html`<span class="muted">-</span>`}</td>
 <td>${cluster.held_by.length > 0 ? html`<span class="warn">held by ${cluster.held_by.join(', ')}</span>` : html`<span class="muted">-</span>`}</td>
+<td class="pause">${windowCell(cluster.pause, 'paused', nowMs)}</td>
+<td class="maintenance">${windowCell(cluster.maintenance, 'maintenance', nowMs)}</td>
 </tr>`;
 }
 
@@ -80,6 +96,10 @@ export function renderFleetPage(frame: Frame, data: FleetPageData): Html {
     const selected = query.status.length === 1 && query.status[0] === status;
     return html`<a href="${fleetLink(query, { status: selected ? [] : [status] })}" class="${selected ? 'selected' : ''}">${badge(`${status} ${fleet.counts[status]}`, `s-${status}`)}</a>`;
   });
+  const controlChips = fleetControlFilters.map((control) => {
+    const selected = query.control === control;
+    return html`<a href="${fleetLink(query, { control: selected ? null : control })}" class="${selected ? 'selected' : ''}" data-control="${control}">${badge(`${controlTitles[control]} ${fleet.controlCounts[control]}`, `s-${control}`)}</a>`;
+  });
   const shownFrom = fleet.rows.length === 0 ? 0 : query.offset + 1;
   const pager =
     fleet.matched > fleet.rows.length
@@ -93,7 +113,8 @@ ${query.offset + fleet.rows.length < fleet.matched ? html`<a href="${fleetLink(q
 <div class="sub">${fleet.total} clusters; ${fleet.matched === fleet.total ? 'all shown' : `${fleet.matched} match the filters`}, the worst first unless sorted otherwise. Read from the store in ${data.cost.ms} ms (${data.cost.queries} queries); the store's refresh times are at most a touch interval old (store_touch_s).</div>
 ${data.cut ? html`<div class="notice warn">The fleet has more clusters than the page reads at once: the list is cut (the clusters past it, by id, are not shown).</div>` : ''}
 ${banners(data.health)}
-<div class="chips">${statusChips}</div>
+${data.controlsError ? html`<div class="notice warn" id="controls-note">Pauses and maintenance windows are not shown: the store did not answer (${data.controlsError}).</div>` : ''}
+<div class="chips">${statusChips}${controlChips}</div>
 <form class="filters" method="get" action="/">
 <label>Status<select name="status">
 <option value="">any</option>
@@ -102,6 +123,10 @@ ${fleetStatuses.map((status) => html`<option value="${status}"${query.status.len
 <label>Kind<select name="kind">
 <option value="">any</option>
 ${fleet.kinds.map((kind) => html`<option value="${kind}"${query.kind === kind ? html` selected` : ''}>${kind}</option>`)}
+</select></label>
+<label>Paused, maintenance<select name="control">
+<option value="">any</option>
+${fleetControlFilters.map((control) => html`<option value="${control}"${query.control === control ? html` selected` : ''}>${controlTitles[control]}</option>`)}
 </select></label>
 <label>Cluster, name or discovery<input type="search" name="q" value="${query.q ?? ''}" placeholder="text"></label>
 <input type="hidden" name="sort" value="${query.sort === 'status' ? '' : query.sort}">
@@ -122,6 +147,8 @@ ${sortHeader(query, 'shards_without_primary', 'Shards without primary', true)}
 ${sortHeader(query, 'refreshed', 'Last refresh')}
 ${sortHeader(query, 'discovery', 'Discovery')}
 <th>Retirement</th>
+<th>Paused</th>
+<th>Maintenance</th>
 </tr></thead>
 <tbody>
 ${fleet.rows.map((cluster) => row(cluster, nowMs))}

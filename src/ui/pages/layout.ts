@@ -51,6 +51,11 @@ export function age(iso: string | null | undefined, nowMs: number): Html {
   return html`<time datetime="${iso}" title="${iso}">${relativeTime(iso, nowMs)}</time>`;
 }
 
+/** A time to come: the time itself (it is what an operator typed) and how far off it is. */
+export function until(iso: string, nowMs: number): Html {
+  return html`<time datetime="${iso}">${iso}</time> <span class="muted">(${relativeTime(iso, nowMs)})</span>`;
+}
+
 export function badge(code: string, className = `s-${code}`): Html {
   return html`<span class="badge ${className}">${code}</span>`;
 }
