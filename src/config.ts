@@ -108,6 +108,8 @@ export interface Config {
     maxConcurrentWorkflowTasks: number;
     /** Local activities (refresh observations and commits) run at once. */
     maxConcurrentLocalActivities: number;
+    /** Bound of each call into a workflow's V8 context; undefined: none (see adapters/workflow-isolate-watchdog.ts). */
+    workflowWatchdogMs: number | undefined;
   };
 }
 
@@ -468,6 +470,7 @@ export const settings = [
   setting({ key: 'worker.logLevel', env: 'FLEETVIEW_LOG_LEVEL', default: 'info', parse: oneOf(logLevels), doc: 'log level: debug, info, warn or error' }),
   setting({ key: 'worker.maxCachedWorkflows', env: 'FLEETVIEW_WORKER_MAX_CACHED_WORKFLOWS', default: 5000, parse: integer(0, 1_000_000), doc: 'workflows kept in the worker\'s cache: at least the clusters it refreshes, or each refresh replays its history' }),
   setting({ key: 'worker.maxConcurrentWorkflowTasks', env: 'FLEETVIEW_WORKER_WORKFLOW_TASKS', default: 40, parse: integer(2, 10_000), doc: 'workflow tasks the worker runs at once' }),
+  setting({ key: 'worker.workflowWatchdogMs', env: 'FLEETVIEW_WORKER_WORKFLOW_WATCHDOG_MS', default: undefined as number | undefined, parse: optional(integer(100, 600_000)), doc: 'bound of each call into workflow code, after which its workflow task fails as a potential deadlock; unset: none. The SDK\'s own 5 s watchdog costs a thread per call (about a quarter of the worker\'s CPU at 1,000 × 3)' }),
   setting({ key: 'worker.maxConcurrentLocalActivities', env: 'FLEETVIEW_WORKER_LOCAL_ACTIVITIES', default: 200, parse: integer(1, 10_000), doc: 'local activities (node observations, commits) the worker runs at once' }),
 ] as const;
 

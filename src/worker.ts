@@ -27,6 +27,7 @@ import { createControlStore } from './adapters/control-store.js';
 import { createDiscoveryStore } from './adapters/discovery-store.js';
 import { createKafkaPublisher, type EventPublisher } from './adapters/kafka-publisher.js';
 import { createLogger, type Logger } from './adapters/logger.js';
+import { setWorkflowWatchdog } from './adapters/workflow-isolate-watchdog.js';
 import { createMongoStore, type ClusterStore } from './adapters/mongo-store.js';
 import { fleetviewDataConverter, sweepStoredPayloads } from './adapters/payload-store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -142,6 +143,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       metrics: createDiscoveryMetrics(meter),
     };
 
+    setWorkflowWatchdog(config.worker.workflowWatchdogMs ?? null, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
