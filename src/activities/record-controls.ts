@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { ControlStore } from '../adapters/control-store.js';
+import { within } from '../adapters/deadline.js';
 import type { EventPublisher } from '../adapters/kafka-publisher.js';
 import type { ClusterControls } from '../domain/cluster-controls.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
@@ -28,18 +29,11 @@ export function recordControlsActivity(publisher: EventPublisher, controls: Cont
       await publisher.publish(input.events);
       context.metricMeter.createCounter('fleetview_events_published', 'count', 'events acknowledged by Kafka').add(input.events.length);
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the store did not take the controls within ${storeDeadlineMs} ms`)), storeDeadlineMs);
-      });
-      const cancelled = new Promise<never>((_, reject) => context.cancellationSignal.addEventListener('abort', () => reject(new Error('cancelled')), { once: true }));
-      await Promise.race([controls.save(input.cluster_id, input.controls, new Date()), deadline, cancelled]);
+      await within(controls.save(input.cluster_id, input.controls, new Date()), storeDeadlineMs, 'the store taking the controls', context.cancellationSignal);
       return { stored: true, store_error: null };
     } catch (err) {
       return { stored: false, store_error: (err as Error).message };
-    } finally {
-      clearTimeout(timer);
     }
   };
 }

@@ -6,6 +6,7 @@
  * (README "Operator CLI"); running the command again changes nothing and so emits nothing.
  */
 import { serviceConnectError } from '../adapters/connections/index.js';
+import { within } from '../adapters/deadline.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import type { CommandContext } from './context.js';
 import { CliError, exitCodes } from './errors.js';
@@ -20,15 +21,8 @@ const publishBudgetMs = 20_000;
 export async function publishAudit(context: CommandContext, events: readonly FleetEvent[], done: string): Promise<void> {
   if (events.length === 0) return;
   const { services, config } = context;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const publisher = services.publisher();
-    await Promise.race([
-      publisher.publish(events),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${publishBudgetMs / 1000} s`)), publishBudgetMs);
-      }),
-    ]);
+    await within(services.publisher().publish(events), publishBudgetMs, 'Kafka taking the audit events');
   } catch (err) {
     for (const event of events) context.note(JSON.stringify(event));
     const cause = serviceConnectError('Kafka', config.kafka.brokers.join(','), err).message;
@@ -38,7 +32,5 @@ export async function publishAudit(context: CommandContext, events: readonly Fle
       `${done}, but ${what} could not be published to the topic ${config.kafka.topic}: ${cause}\n` +
         `  the change stands; the unpublished events are above on stderr, one JSON line each`,
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
