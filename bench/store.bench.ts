@@ -139,7 +139,8 @@ const ferretdb: StoreKind = {
     const uri = `mongodb://127.0.0.1:${port}/`;
     const since = performance.now();
     const debugPort = await freePort();
-    const child = spawn(ferretdbBin, ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`, `--debug-addr=127.0.0.1:${debugPort}`, '--telemetry=disable', '--log-level=error'], {
+    // --state-dir: FerretDB writes its state.json there (default: the working directory, the checkout).
+    const child = spawn(ferretdbBin, ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, `--listen-addr=127.0.0.1:${port}`, `--debug-addr=127.0.0.1:${debugPort}`, '--telemetry=disable', '--log-level=error'], {
       stdio: 'ignore',
       detached: true,
     });

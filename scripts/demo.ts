@@ -17,23 +17,24 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client, ScheduleNotFoundError } from '@temporalio/client';
-import { connectTemporalClient, kafkaSecurity, mongoStoreOptions } from '../src/adapters/connections/index.js';
-import { createDiscoveryStore, discoveryCollectionNames, type DiscoveryStore } from '../src/adapters/discovery-store.js';
-import { parseDiscoverySetting } from '../src/adapters/discovery/index.js';
-import { createKafkaPublisher } from '../src/adapters/kafka-publisher.js';
 import { createLogger } from '../src/adapters/logger.js';
-import { collectionNames, createMongoStore, type ClusterStore } from '../src/adapters/mongo-store.js';
-import { checkServices } from '../src/adapters/service-health.js';
-import { startConfiguredCodecServer } from '../src/cli/codec-server-command.js';
-import { startConfiguredFleetPage } from '../src/cli/ui-command.js';
-import { ensureDiscoverySchedule } from '../src/cli/discovery-schedule.js';
 import { formatEvent } from '../src/cli/event-format.js';
-import { readEvents } from '../src/cli/event-stream.js';
-import { Services } from '../src/cli/services.js';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import type { EventCode, FleetEvent } from '../src/domain/event-catalogue.js';
-import { clusterWorkflowId } from '../src/domain/ids.js';
+import {
+  applyDiscovery,
+  checkServices,
+  deleteDiscovery,
+  ensureDiscoverySchedule,
+  ensureEventsTopic,
+  ensureIndexes,
+  forgetClusters,
+  openClients,
+  readEvents,
+  removeDiscoverySchedule,
+  startConfiguredCodecServer,
+  startConfiguredFleetPage,
+} from '../src/operations/index.js';
 import { startSim, type SimHandle } from '../src/sim/index.js';
 import { createFleetviewWorker, type RunningWorker } from '../src/worker.js';
 
@@ -170,24 +171,14 @@ async function main(): Promise<void> {
     const clusterIds = [mongoId, kafkaId, zkId];
     log(`== sim fleet at ${sim.url}: ${clusterIds.join(', ')} (3 nodes each)`);
 
-    const clusterStore: ClusterStore = await createMongoStore(mongoStoreOptions(config.mongodb));
-    cleanups.push(['closing MongoDB', () => clusterStore.close()]);
-    const discoveryStore: DiscoveryStore = createDiscoveryStore(clusterStore.db);
-    const connection = await connectTemporalClient(config.temporal);
-    cleanups.push(['closing the Temporal client', () => connection.close()]);
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const clients = openClients(config);
+    cleanups.push(["closing the demo's clients", () => clients.close()]);
+    await clients.clusterStore();
+    const temporal = await clients.temporal();
     // Runs after the worker and the schedule are stopped, so nothing starts the workflows again.
     cleanups.push(['removing the demo clusters', async () => {
-      await discoveryStore.deleteSetting(discoveryName);
-      for (const id of clusterIds) {
-        await client.workflow.getHandle(clusterWorkflowId(id)).terminate('the demo stopped').catch(() => undefined);
-      }
-      const db = clusterStore.db;
-      await db.collection(discoveryCollectionNames.records).deleteMany({ _id: { $in: clusterIds } } as never);
-      await db.collection(collectionNames.clusters).deleteMany({ _id: { $in: clusterIds } } as never);
-      for (const name of [collectionNames.agents, collectionNames.agentsInfo, collectionNames.nodes, collectionNames.shards]) {
-        await db.collection(name).deleteMany({ cluster_id: { $in: clusterIds } });
-      }
+      await deleteDiscovery(clients, discoveryName);
+      await forgetClusters(clients, clusterIds, 'the demo stopped');
     }]);
 
     log('== starting a worker (bundling the workflows takes a few seconds)');
@@ -202,7 +193,7 @@ async function main(): Promise<void> {
     // The Web UI's codec endpoint (scripts/services.sh points the UI at it): payloads kept in the
     // store show as data. One already serving the port (fleetview codec-server) does the same job.
     try {
-      const codec = await startConfiguredCodecServer(config, () => clusterStore.db, createLogger(config.worker.logLevel, { service: 'demo-codec-server' }));
+      const codec = await startConfiguredCodecServer(config, async () => (await clients.clusterStore()).db, createLogger(config.worker.logLevel, { service: 'demo-codec-server' }));
       cleanups.push(['stopping the codec server', () => codec.close()]);
       log(`== codec server for the Web UI at ${codec.url}`);
     } catch (err) {
@@ -210,35 +201,16 @@ async function main(): Promise<void> {
     }
 
     // What `fleetview start` does: indexes, topic, schedule.
-    await clusterStore.ensureIndexes();
-    await discoveryStore.ensureIndexes();
-    const publisher = createKafkaPublisher({ ...config.kafka, security: kafkaSecurity(config.kafka), logger: createLogger('error') });
-    await publisher.ensureTopic();
-    await publisher.close();
-    await ensureDiscoverySchedule(client, config);
-    cleanups.push([`deleting the schedule ${config.discovery.scheduleId}`, async () => {
-      await client.schedule.getHandle(config.discovery.scheduleId).delete().catch((err: unknown) => {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      });
-      // A run the schedule started just before would wait for a worker until its run timeout.
-      const query = `TemporalScheduledById = '${config.discovery.scheduleId}' AND ExecutionStatus = 'Running'`;
-      for await (const run of client.workflow.list({ query })) {
-        await client.workflow.getHandle(run.workflowId, run.runId).terminate('the demo stopped').catch(() => undefined);
-      }
-    }]);
+    await ensureIndexes(clients);
+    await ensureEventsTopic(clients);
+    await ensureDiscoverySchedule(temporal, config);
+    cleanups.push([`deleting the schedule ${config.discovery.scheduleId}`, () => removeDiscoverySchedule(temporal, config.discovery.scheduleId, 'the demo stopped')]);
 
     // The fleet page (what `fleetview ui` serves), beside the Web UI. A port already taken (a
     // `fleetview ui` running) leaves it out: that one shows the same fleet.
-    const services = new Services(config);
     let fleetPage = '';
     try {
-      const page = await startConfiguredFleetPage(config, {
-        db: clusterStore.db,
-        loadStoredView: (id) => clusterStore.loadView(id),
-        client,
-        kafka: services.kafka(),
-        logger: createLogger(config.worker.logLevel, { service: 'demo-fleet-page' }),
-      });
+      const page = await startConfiguredFleetPage(clients, createLogger(config.worker.logLevel, { service: 'demo-fleet-page' }));
       cleanups.push(['stopping the fleet page', () => page.close()]);
       fleetPage = page.server.url;
     } catch (err) {
@@ -250,7 +222,7 @@ async function main(): Promise<void> {
     let caughtUp: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
     const reader = readEvents({
-      kafka: services.kafka(),
+      kafka: clients.kafka(),
       topic: config.kafka.topic,
       history: 0,
       follow: true,
@@ -283,16 +255,10 @@ async function main(): Promise<void> {
     const status = (after: string) => (event: FleetEvent) => event.event === 'CLUSTER_STATUS_CHANGED' && event.payload.after === after;
     const expectStatus = (cluster: string, after: string): Expectation => ({ cluster, event: 'CLUSTER_STATUS_CHANGED', where: status(after), label: `${cluster} ${after}` });
 
-    const setting = parseDiscoverySetting(
-      { name: discoveryName, backend: 'http', interval: config.discovery.tickS, options: { url: `${sim.url}/discovery` } },
-      'the demo discovery',
-    );
-    if (!setting.ok) throw new Error(setting.problem);
-
     const steps: Step[] = [
       {
         title: `discovery ${discoveryName} lists the sim's clusters over HTTP`,
-        act: async () => void (await discoveryStore.applySetting(setting.setting, new Date())),
+        act: async () => void (await applyDiscovery(clients, { name: discoveryName, backend: 'http', interval: config.discovery.tickS, options: { url: `${sim.url}/discovery` } }, 'the demo discovery')),
         expect: clusterIds.flatMap((cluster) => [
           { cluster, event: 'CLUSTER_NEW' as const, label: cluster },
           ...['n1', 'n2', 'n3'].map((name) => ({ cluster, event: 'NODE_NEW' as const, ...node(cluster, name), label: `${cluster} ${name}` })),
@@ -349,7 +315,7 @@ async function main(): Promise<void> {
     if (options.once) {
       steps.push({
         title: `discovery ${discoveryName} is deleted: its clusters retire after the grace period`,
-        act: async () => void (await discoveryStore.deleteSetting(discoveryName)),
+        act: async () => void (await deleteDiscovery(clients, discoveryName)),
         expect: clusterIds.map((cluster) => ({ cluster, event: 'CLUSTER_RETIRED' as const, label: cluster })),
       });
     }

@@ -8,8 +8,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { agentLimitDefaults } from './adapters/agent-limits.js';
-import { decodeUtf8, NotUtf8Error } from './adapters/utf8.js';
+import { decodeUtf8, NotUtf8Error } from './domain/utf8.js';
 
 export interface Config {
   temporal: {
@@ -325,7 +324,7 @@ function tlsSettings(service: string, prefix: string, group: string, whenOn: str
   ];
 }
 
-/** TLS, credentials and secrets of the three services. README's "Running against your services" shows them at work. */
+/** TLS, credentials and secrets of the three services. docs/operations.md, "Running against your services", shows them at work. */
 const connectionSettings = [
   ...tlsSettings('Temporal', 'FLEETVIEW_TEMPORAL', 'temporal', 'a CA, client certificate, server name or API key is set'),
   setting({ key: 'temporal.apiKey', env: 'FLEETVIEW_TEMPORAL_API_KEY', default: undefined, parse: secretText, secret: true, doc: 'Temporal Cloud API key, sent as a bearer token (turns TLS on unless FLEETVIEW_TEMPORAL_TLS=false)' }),
@@ -423,7 +422,19 @@ const kafkaCompression: Parser<KafkaCompression> = (raw) => {
   return oneOf(kafkaCompressions)(raw);
 };
 
-/** Every setting, its variable, default and meaning. README's configuration table mirrors this list. */
+/** Defaults of the worker's agent settings (the agent client takes them when not given), from bench figures (docs/concepts.md, "How many at once"). */
+export const agentLimitDefaults = {
+  /** Node observations in flight per worker, all refreshes together. */
+  maxConcurrentNodes: 256,
+  /** Node observations in flight per refresh. */
+  maxConcurrentNodesPerCluster: 64,
+  /** Idle keep-alive connections to agents close after this long: above a 60 s refresh interval. */
+  idleTimeoutMs: 75_000,
+  /** Idle keep-alive connections kept over all agents (two per node); past it, a freed connection stays pooled only 1 s. */
+  maxIdleConnections: 8_192,
+} as const;
+
+/** Every setting, its variable, default and meaning. docs/reference/configuration.md's table mirrors this list (test/unit/readme.test.ts checks it). */
 export const settings = [
   ...connectionSettings,
   setting({ key: 'temporal.address', env: 'FLEETVIEW_TEMPORAL_ADDRESS', default: '127.0.0.1:7233', parse: hostPort, doc: 'Temporal frontend gRPC address' }),

@@ -13,7 +13,7 @@ import type { CommandContext, CommandRunner } from './cli/context.js';
 import { discoveryCommand } from './cli/discovery-commands.js';
 import { CliError, exitCodes, type ExitCode } from './cli/errors.js';
 import { eventsCommand } from './cli/events-command.js';
-import { Services } from './cli/services.js';
+import { openServices } from './cli/services.js';
 import { startCommand } from './cli/start-command.js';
 import { uiCommand } from './cli/ui-command.js';
 
@@ -40,8 +40,8 @@ commands:
   codec-server                   serve the Web UI's codec endpoint: stored payloads shown in the UI
   ui                             serve the fleet page: clusters, members, shards, events (browser)
 
-fleetview <command> --help explains a command. Settings: FLEETVIEW_* variables (README,
-"Configuration"), e.g. FLEETVIEW_TEMPORAL_ADDRESS, FLEETVIEW_MONGODB_URI, FLEETVIEW_KAFKA_BROKERS.
+fleetview <command> --help explains a command. Settings: FLEETVIEW_* variables
+(docs/reference/configuration.md), e.g. FLEETVIEW_TEMPORAL_ADDRESS, FLEETVIEW_MONGODB_URI, FLEETVIEW_KAFKA_BROKERS.
 
 exit codes:
   0  done
@@ -97,7 +97,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
     }
     throw err;
   }
-  const services = new Services(config);
+  const services = openServices(config);
   const context: CommandContext = { config, services, out: io.out, note: io.note, signal };
   try {
     await command(rest, context);

@@ -1,35 +1,26 @@
 /**
  * The fleetview worker (`npm start`): runs the workflows and activities on the configured task
  * queue. The HTTP client for agents, the Kafka producer and the MongoDB client are built once
- * here and injected into the activities. SIGINT/SIGTERM drain the worker, then close the clients.
+ * here (the last two through src/adapters/clients.ts) and injected into the activities.
+ * SIGINT/SIGTERM drain the worker, then close the clients.
  * Metrics: Temporal's Prometheus exporter serves the SDK's runtime metrics and fleetview's own
  * (emitted through Temporal's metric meters) on one endpoint, http://HOST:PORT/metrics.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import { createDiscoveryMetrics } from './activities/discovery.js';
 import { createActivities } from './activities/index.js';
 import { createAgentClient, type AgentClient } from './adapters/agent-client.js';
-import {
-  ServiceConnectError,
-  connectTemporalClient,
-  connectTemporalWorker,
-  displayMongoUri,
-  kafkaSecurity,
-  mongoStoreOptions,
-  serviceConnectError,
-} from './adapters/connections/index.js';
+import { openClients } from './adapters/clients.js';
+import { ServiceConnectError } from './adapters/connections/index.js';
 import { createDiscoverySourceCache } from './adapters/discovery/index.js';
 import { startControlGauges } from './adapters/control-gauges.js';
 import { createControlStore } from './adapters/control-store.js';
-import { createDiscoveryStore } from './adapters/discovery-store.js';
-import { createKafkaPublisher, type EventPublisher } from './adapters/kafka-publisher.js';
+import { createDiscoveryStore } from './adapters/discovery-store/index.js';
 import { createLogger, type Logger } from './adapters/logger.js';
 import { setWorkflowWatchdog } from './adapters/workflow-isolate-watchdog.js';
-import { createMongoStore, type ClusterStore } from './adapters/mongo-store.js';
-import { fleetviewDataConverter, sweepStoredPayloads } from './adapters/payload-store.js';
+import { sweepStoredPayloads } from './adapters/payload-store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
 const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
@@ -77,45 +68,38 @@ export interface RunningWorker {
 /** Builds the clients and the Worker. Throws, naming the service, when one cannot be reached. */
 export async function createFleetviewWorker(config: Config, logger: Logger): Promise<RunningWorker> {
   installRuntime(config, logger);
-  const closers: Array<() => Promise<void> | void> = [];
+  const meter = Runtime.instance().metricMeter;
+  const storeCommands = meter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
+  // Counted as they land, also those of a large first write that goes on after its caller stopped waiting.
+  const documentsWritten = meter.createCounter('fleetview_store_documents_written', 'count', 'entity documents upserted or deleted');
+  const clients = openClients(config, {
+    publisherLogger: logger.child({ component: 'kafka' }),
+    storeMetrics: {
+      onCommand: (command) => storeCommands.add(1, { command }),
+      onDocumentsWritten: (_clusterId, documents) => documentsWritten.add(documents),
+    },
+    onCloseError: (client, err) => logger.warn('closing a client failed', { client, error: err }),
+  });
+  // Closed last: what the worker's other parts use.
+  const closers: Array<() => Promise<void> | void> = [() => clients.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
       await Promise.resolve(close()).catch((err: unknown) => logger.warn('closing a client failed', { error: err }));
     }
   };
   try {
-    const meter = Runtime.instance().metricMeter;
-    const storeCommands = meter.createCounter('fleetview_store_commands', 'count', 'commands sent to the store, by command');
-    // Counted as they land, also those of a large first write that goes on after its caller stopped waiting.
-    const documentsWritten = meter.createCounter('fleetview_store_documents_written', 'count', 'entity documents upserted or deleted');
-    const store: ClusterStore = await createMongoStore({
-      ...mongoStoreOptions(config.mongodb),
-      onCommand: (command) => storeCommands.add(1, { command }),
-      onDocumentsWritten: (_clusterId, documents) => documentsWritten.add(documents),
-    }).catch((err: unknown) => {
-      throw serviceConnectError('MongoDB', displayMongoUri(config.mongodb.uri), err);
-    });
-    closers.push(() => store.close());
+    const store = await clients.clusterStore();
     await store.ensureIndexes();
 
-    const kafkaAddress = config.kafka.brokers.join(',');
-    const publisher: EventPublisher = createKafkaPublisher({
-      ...config.kafka,
-      security: await Promise.resolve().then(() => kafkaSecurity(config.kafka)).catch((err: unknown) => {
-        throw serviceConnectError('Kafka', kafkaAddress, err);
-      }),
-      logger: logger.child({ component: 'kafka' }),
-    });
-    closers.push(() => publisher.close());
+    const publisher = clients.publisher();
     await publisher.ensureTopic().catch((err: unknown) => {
-      throw serviceConnectError('Kafka', kafkaAddress, err);
+      throw clients.kafkaError(err);
     });
 
     const agents: AgentClient = createAgentClient(config.agent);
     closers.push(() => agents.close());
 
-    const connection = await connectTemporalWorker(config.temporal);
-    closers.push(() => connection.close());
+    const connection = await clients.workerConnection();
 
     // Discovery shares the MongoDB client; its activities start and signal cluster workflows
     // through a client connection of their own (the worker's NativeConnection serves only polling).
@@ -127,12 +111,9 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
     closers.push(() => controlGauges.stop());
     const sources = createDiscoverySourceCache();
     closers.push(() => sources.close());
-    const clientConnection = await connectTemporalClient(config.temporal);
-    closers.push(() => clientConnection.close());
     // Large payloads (a big cluster's observation, continue-as-new input) live in the store;
     // workflow histories hold references. The worker and its client must both read them.
-    const dataConverter = fleetviewDataConverter({ db: () => store.db, timeoutMs: config.mongodb.timeoutMs, thresholdBytes: config.temporal.payloadOffloadBytes });
-    const temporal = new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter });
+    const temporal = await clients.temporal();
     closers.push(startPayloadSweeps(config, logger, () => sweepStoredPayloads({ db: store.db, temporal, timeoutMs: config.mongodb.timeoutMs })));
     const discovery = {
       store: discoveryStore,
@@ -149,7 +130,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsPath(),
-      dataConverter,
+      dataConverter: clients.dataConverter,
       activities: createActivities({ agents, publisher, store, controls: controlStore, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
       maxCachedWorkflows: config.worker.maxCachedWorkflows,

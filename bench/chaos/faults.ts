@@ -4,7 +4,7 @@
  * lets the fleet settle before the next one. `started_ms`..`ended_ms` is the fault itself:
  * changes the script makes in it are "scripted during the fault".
  */
-import type { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { delay } from '../fleet/processes.js';
 import type { OwnServices } from './own-services.js';
 import { queryViews } from './recovery.js';
@@ -51,7 +51,6 @@ export interface FaultContext {
   live: LiveTopic;
   admin: SimAdmin;
   client: Client;
-  connection: Connection;
   clusterIds: readonly string[];
   nodes: number;
   settings: FaultSettings;
@@ -182,7 +181,7 @@ async function agentFaults(context: FaultContext): Promise<FaultRecord> {
     await until('every agent fault injected and reported', boundMs, () => clusters.every((id) => script.idle(id)));
     const injected = ours().filter((change) => !change.tag!.endsWith(':end'));
     // What fleetview calls each fault: the node's status and reason in its cluster's view.
-    const views = await queryViews(context.client, context.connection, clusters);
+    const views = await queryViews(context.client, clusters);
     const reasons: Record<string, { status: string | null; reason: string | null }[]> = {};
     for (const change of injected) {
       const member = views.get(change.cluster)?.view?.members.find((m) => m.address.endsWith(`/n/${change.node}`));

@@ -11,7 +11,7 @@
  * `CLUSTER_STATUS_CHANGED HEALTHY>DEGRADED`, `CLUSTER_CHANGED +n4`. `eventKey` turns a published
  * event into the same form.
  *
- * What the sim's states mean to a poller (agent-api.md, README "Agent calls"):
+ * What the sim's states mean to a poller (agent-api.md, docs/concepts.md "Talking to agents"):
  * - agent `up`, or `slow` within the agent timeout: the agent answers; then datastore `down`
  *   or a foreign `cluster_id` is NODE_DOWN, else UP;
  * - agent `down` (connection closed), `hang` (no answer within the timeout), `reset` (TCP RST),

@@ -5,7 +5,7 @@
  * Temporal and a worker, both up once a fault has ended, and does not depend on Kafka, the
  * store or the events; a cluster whose query fails is simply asked again.
  */
-import type { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { clusterWorkflowId } from '../../src/domain/ids.js';
 import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { delay } from '../fleet/processes.js';
@@ -20,31 +20,31 @@ export interface Recovery {
   waited_s: number;
 }
 
-async function query(client: Client, connection: Connection, clusterId: string): Promise<ViewQueryResult | null> {
+async function query(client: Client, clusterId: string): Promise<ViewQueryResult | null> {
   try {
-    return await connection.withDeadline(Date.now() + 5000, () => client.workflow.getHandle(clusterWorkflowId(clusterId)).query(viewQuery));
+    return await client.withDeadline(Date.now() + 5000, () => client.workflow.getHandle(clusterWorkflowId(clusterId)).query(viewQuery));
   } catch {
     return null;
   }
 }
 
 /** The view of every cluster (null where the query failed), `concurrency` queries at a time. */
-export async function queryViews(client: Client, connection: Connection, clusterIds: readonly string[], concurrency = 16): Promise<Map<string, ViewQueryResult | null>> {
+export async function queryViews(client: Client, clusterIds: readonly string[], concurrency = 16): Promise<Map<string, ViewQueryResult | null>> {
   const views = new Map<string, ViewQueryResult | null>();
   for (let start = 0; start < clusterIds.length; start += concurrency) {
     const batch = clusterIds.slice(start, start + concurrency);
-    const answers = await Promise.all(batch.map((id) => query(client, connection, id)));
+    const answers = await Promise.all(batch.map((id) => query(client, id)));
     batch.forEach((id, i) => views.set(id, answers[i] ?? null));
   }
   return views;
 }
 
-export async function measureRecovery(client: Client, connection: Connection, clusterIds: readonly string[], sinceMs: number, timeoutMs: number): Promise<Recovery> {
+export async function measureRecovery(client: Client, clusterIds: readonly string[], sinceMs: number, timeoutMs: number): Promise<Recovery> {
   const refreshedAt = new Map<string, number>();
   const deadline = Date.now() + timeoutMs;
   while (refreshedAt.size < clusterIds.length && Date.now() < deadline) {
     const waiting = clusterIds.filter((id) => !refreshedAt.has(id));
-    const views = await queryViews(client, connection, waiting);
+    const views = await queryViews(client, waiting);
     const now = Date.now();
     for (const [id, view] of views) {
       const started = view?.last_report ? Date.parse(view.last_report.started_at) : NaN;

@@ -6,8 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { MongoClient } from 'mongodb';
+import { openClients } from '../../src/adapters/clients.js';
 import { loadConfig } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import type { Cleanup } from '../fleet/cleanup.js';
@@ -133,13 +132,10 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
   const admin = simAdmin(sim.url);
   say(`sim ready at ${sim.url}: ${sim.clusterIds.length} clusters, ${sim.nodes.length} nodes`);
 
-  const connection = await Connection.connect({ address: services.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const mongo = new MongoClient(services.mongoUri, { serverSelectionTimeoutMS: 5000 });
-  cleanup.add('closing the run\'s clients', async () => {
-    await connection.close();
-    await mongo.close();
-  });
+  const clients = openClients(config);
+  cleanup.add('closing the run\'s clients', () => clients.close());
+  const client = await clients.temporal();
+  const store = await clients.clusterStore();
 
   const workers = new Workers(root, env, logDir, client, config.temporal.namespace, names.taskQueue, say);
   cleanup.add('stopping the workers', () => workers.stopAll());
@@ -156,15 +152,16 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
 
   const script = await ChaosScript.create(admin, sim.clusterIds, { intervalMs: options.intervalS * 1000, dwellMs, agentTimeoutMs: options.agentTimeoutMs, gateTimeoutMs, seed: options.seed });
   cleanup.add('stopping the script', () => script.stop());
-  const live = new LiveTopic(services.kafkaBrokers, names.topic, (value) => script.onEvent(value as FleetEvent));
+  const live = new LiveTopic(clients.kafka(), names.topic, (value) => script.onEvent(value as FleetEvent));
   await live.start();
   cleanup.add('stopping the topic reader', () => live.stop());
 
   const discoveryFile = join(logDir, 'chaos-discovery.yaml');
   writeFileSync(discoveryFile, [`name: ${names.discovery}`, 'backend: http', `interval: ${options.discoveryIntervalS}`, 'options:', `  url: ${sim.url}/discovery`, ''].join('\n'));
+  // The onboarding is expected before the apply: its first events may reach the reader before the CLI has exited.
+  script.onboard(Date.now());
   await runCliOrThrow(root, env, ['discovery', 'apply', '-f', discoveryFile], 120_000);
   const appliedMs = Date.now();
-  script.onboard(appliedMs);
   const onboardingTimeoutMs = Math.max(120_000, options.clusters * 1000);
   say(`discovery applied; waiting for every cluster's onboarding events (at most ${onboardingTimeoutMs / 1000} s)`);
   let onboardingS: number | null = null;
@@ -175,13 +172,12 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
   say(`onboarded in ${onboardingS ?? '?'} s; the script starts`);
 
   const discoveryLastRun = async (): Promise<{ atMs: number; ok: boolean } | null> => {
-    const doc = await mongo
-      .db(names.database)
+    const doc = await store.db
       .collection<{ _id: string; last_run: { at: Date; ok: boolean } | null }>('discovery_settings')
       .findOne({ _id: names.discovery }, { maxTimeMS: 3000 });
     return doc?.last_run ? { atMs: doc.last_run.at.getTime(), ok: doc.last_run.ok } : null;
   };
-  const context = { services, workers, script, live, admin, client, connection, clusterIds: sim.clusterIds, nodes: sim.nodes.length, settings: options, discoveryLastRun, log: say };
+  const context = { services, workers, script, live, admin, client, clusterIds: sim.clusterIds, nodes: sim.nodes.length, settings: options, discoveryLastRun, log: say };
 
   script.start();
   const baselineStart = Date.now();
@@ -201,7 +197,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
       record = { name, label: faultLabels[name], started_ms: windowStart, ended_ms: Date.now(), details: { failed: true } };
     }
     say(`fault over after ${round((record.ended_ms - record.started_ms) / 1000, 1)} s; measuring recovery`);
-    const recovery = await measureRecovery(client, connection, sim.clusterIds, record.ended_ms, recoveryTimeoutMs);
+    const recovery = await measureRecovery(client, sim.clusterIds, record.ended_ms, recoveryTimeoutMs);
     say(
       recovery.all_refreshed_s === null
         ? `not every cluster refreshed within ${recoveryTimeoutMs / 1000} s: ${recovery.not_refreshed.slice(0, 10).join(', ')}`
@@ -218,7 +214,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
   if (waiting.length > 0) say(`${waiting.length} clusters still wait for events: ${JSON.stringify(waiting.slice(0, 5))}`);
 
   // The final views: each cluster's status and node statuses as the model has them.
-  const views = await queryViews(client, connection, sim.clusterIds);
+  const views = await queryViews(client, sim.clusterIds);
   const mismatches: ChaosResults['final_state_mismatches'] = [];
   for (const id of sim.clusterIds) {
     const expected = script.expected(id);
@@ -232,7 +228,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     .catch(() => null);
 
   say('reading the whole topic for the oracle');
-  const messages = await readWholeTopic(services.kafkaBrokers, names.topic, 180_000);
+  const messages = await readWholeTopic(clients.kafka(), names.topic, 180_000);
   const endMs = Date.now();
   const firstFaultStart = faults[0]?.windowStart ?? endMs;
   const windows: Window[] = [

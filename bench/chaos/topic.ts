@@ -5,7 +5,8 @@
  * for the oracle.
  */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaClient } from '../../src/adapters/clients.js';
+import { topicRanges } from '../../src/adapters/topic-consumer.js';
 import { delay } from '../fleet/processes.js';
 import { TopicReader, type MessageMeta } from '../fleet/topic-reader.js';
 
@@ -20,13 +21,13 @@ export class LiveTopic {
   private lastMessageMs = 0;
 
   constructor(
-    private readonly brokers: string[],
+    private readonly kafka: KafkaClient,
     private readonly topic: string,
     private readonly onValue: (value: unknown) => void,
   ) {}
 
   async start(): Promise<void> {
-    const reader = new TopicReader(this.brokers, this.topic, `chaos-live-${randomBytes(4).toString('hex')}`, (value) => {
+    const reader = new TopicReader(this.kafka, this.topic, `chaos-live-${randomBytes(4).toString('hex')}`, (value) => {
       this.lastMessageMs = Date.now();
       this.onValue(value);
     });
@@ -53,19 +54,13 @@ export class LiveTopic {
 }
 
 /** Every message of the topic, in partition and offset order: read until each partition's end offset as the broker gives it now. */
-export async function readWholeTopic(brokers: string[], topic: string, timeoutMs: number): Promise<TopicMessage[]> {
-  const admin = new Kafka({ clientId: 'chaos-oracle-admin', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  let ends: Map<number, { low: bigint; high: bigint }>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
-  } finally {
-    await admin.disconnect();
-  }
+export async function readWholeTopic(kafka: KafkaClient, topic: string, timeoutMs: number): Promise<TopicMessage[]> {
+  const ranges = await topicRanges(kafka, topic, (work) => work);
+  if (ranges === null) throw new Error(`the topic ${topic} does not exist`);
+  const ends = new Map(ranges.map(({ partition, low, high }) => [partition, { low, high }]));
   const messages: TopicMessage[] = [];
   const next = new Map<number, bigint>([...ends].map(([partition, { low }]) => [partition, low]));
-  const reader = new TopicReader(brokers, topic, `chaos-oracle-${randomBytes(4).toString('hex')}`, (value, meta) => {
+  const reader = new TopicReader(kafka, topic, `chaos-oracle-${randomBytes(4).toString('hex')}`, (value, meta) => {
     messages.push({ value, meta });
     const offset = BigInt(meta.offset) + 1n;
     if (offset > (next.get(meta.partition) ?? 0n)) next.set(meta.partition, offset);

@@ -19,9 +19,9 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { Kafka, logLevel } from 'kafkajs';
-import { MongoClient } from 'mongodb';
+import type { Client } from '@temporalio/client';
+import type { MongoClient } from 'mongodb';
+import { openClients, type KafkaClient } from '../../src/adapters/clients.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { clusterWorkflowId } from '../../src/domain/ids.js';
 import type { Cleanup } from './cleanup.js';
@@ -215,15 +215,14 @@ export async function startFleetview(context: SessionContext): Promise<Fleetview
     FLEETVIEW_LOG_LEVEL: 'warn',
   };
   const config = loadConfig(env);
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const mongo = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 5000 });
-  cleanup.add('closing the benchmark clients', async () => {
-    await connection.close();
-    await mongo.close();
-  });
+  const clients = openClients(config);
+  cleanup.add('closing the benchmark clients', () => clients.close());
+  const client = await clients.temporal();
+  // The store's own client: the benchmark reads server counters and drops the run's database with it.
+  const mongo = (await clients.clusterStore()).db.client;
+  const kafka = clients.kafka();
   // Registered first, so undone last: what fleetview stored, once nothing writes any more.
-  cleanup.add(`dropping database ${names.database}, deleting topic ${names.topic}`, () => dropStoredState(config, mongo, names));
+  cleanup.add(`dropping database ${names.database}, deleting topic ${names.topic}`, () => dropStoredState(kafka, mongo, names));
   const discoveries: string[] = [];
   cleanup.add(`deleting the run's discoveries`, async () => {
     for (const discovery of discoveries) {
@@ -258,7 +257,7 @@ export async function startFleetview(context: SessionContext): Promise<Fleetview
     await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the benchmark finished');
   });
 
-  const reader = new TopicReader(config.kafka.brokers, names.topic, names.consumerGroup, context.onMessage);
+  const reader = new TopicReader(kafka, names.topic, names.consumerGroup, context.onMessage);
   await reader.start();
   cleanup.add('stopping the topic reader', () => reader.stop());
   return { env, config, client, mongo, worker, workerLogFile, metricsPort, reader, discoveries };
@@ -498,11 +497,11 @@ export async function scrapeWorker(port: number): Promise<Sample[]> {
   }
 }
 
-async function dropStoredState(config: Config, mongo: MongoClient, names: FleetviewNames): Promise<void> {
+async function dropStoredState(kafka: KafkaClient, mongo: MongoClient, names: FleetviewNames): Promise<void> {
   const problems: string[] = [];
   const dropped = await dropDatabaseForGood(mongo, names.database).catch((err: unknown) => `drop database: ${String(err)}`);
   if (dropped !== true) problems.push(dropped);
-  const admin = new Kafka({ clientId: `${names.consumerGroup}-admin`, brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = kafka.admin();
   try {
     await admin.connect();
     await admin.deleteGroups([names.consumerGroup]).catch(() => undefined);

@@ -1,7 +1,7 @@
 /**
  * The results of one size and their table: fleetview's figures beside the two anchors, and
  * fleetview's as ratios to both. The table is Markdown, so it reads on a terminal and pastes
- * into the README as it is.
+ * into docs/benchmarks.md as it is.
  */
 import type { FleetviewNames, FleetviewResult } from './fleetview-run.js';
 import type { PollerResult } from './poller-anchor.js';

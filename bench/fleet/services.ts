@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
+import { openClients } from '../../src/adapters/clients.js';
 import { checkServices, checkTemporal } from '../../src/adapters/service-health.js';
 import type { Config } from '../../src/config.js';
 
@@ -129,15 +129,15 @@ function kafkaVersion(): string | null {
 }
 
 async function storeVersion(config: Config): Promise<string | null> {
-  const client = new MongoClient(config.mongodb.uri, { serverSelectionTimeoutMS: 3000 });
+  const clients = openClients(config, { connectTimeoutMs: 3000 });
   try {
-    const info = await client.db('admin').command({ buildInfo: 1 });
+    const info = await (await clients.clusterStore()).db.admin().command({ buildInfo: 1 });
     const ferretdb = typeof info.ferretdbVersion === 'string' ? `FerretDB ${info.ferretdbVersion} (wire version ${String(info.version)})` : null;
     return ferretdb ?? `MongoDB ${String(info.version)}`;
   } catch {
     return null;
   } finally {
-    await client.close();
+    await clients.close();
   }
 }
 

@@ -4,9 +4,8 @@
  * Not the Kafka timestamp: fleetview sets it to the event's own time (when its refresh started),
  * which leaves out the refresh's duration and the publish.
  */
-import { Kafka, logLevel } from 'kafkajs';
-import { startTopicConsumer, type TopicConsumer } from '../../src/adapters/topic-consumer.js';
-import '../../src/adapters/kafkajs-idle-loop.js';
+import type { KafkaClient } from '../../src/adapters/clients.js';
+import { startTopicReader, type TopicReader as Reader } from '../../src/adapters/topic-reader.js';
 
 export interface SeenEvent {
   event: string;
@@ -28,30 +27,30 @@ export interface MessageMeta {
 
 export class TopicReader {
   readonly events: SeenEvent[] = [];
-  private consumer: TopicConsumer | undefined;
+  private reader: Reader | undefined;
 
   /** `onMessage` also gets every parsed value with where it was read. */
   constructor(
-    private readonly brokers: string[],
+    private readonly kafka: KafkaClient,
     private readonly topic: string,
     private readonly groupId: string,
     private readonly onMessage?: (value: unknown, meta: MessageMeta) => void,
   ) {}
 
   async start(): Promise<void> {
-    const kafka = new Kafka({ clientId: this.groupId, brokers: this.brokers, logLevel: logLevel.NOTHING });
-    this.consumer = await startTopicConsumer({
-      kafka,
+    this.reader = await startTopicReader({
+      kafka: this.kafka,
       topic: this.topic,
       groupId: this.groupId,
+      from: 'beginning',
       maxWaitTimeInMs: 200,
-      eachMessage: ({ message, partition }) => {
-        const value = JSON.parse(message.value?.toString() ?? 'null') as { event?: string; cluster_id?: string; payload?: { address?: unknown } } | null;
-        this.onMessage?.(value, { partition, offset: message.offset, key: message.key?.toString() ?? '', timestampMs: Number(message.timestamp) });
+      onMessage: ({ value, event, key, partition, offset, timestampMs }) => {
+        this.onMessage?.(value, { partition, offset: offset.toString(), key, timestampMs });
+        const payload = event?.payload as { address?: unknown } | undefined;
         this.events.push({
-          event: value?.event ?? 'unknown',
-          clusterId: value?.cluster_id ?? message.key?.toString() ?? '',
-          address: typeof value?.payload?.address === 'string' ? value.payload.address : null,
+          event: event?.event ?? 'unknown',
+          clusterId: event?.cluster_id ?? key,
+          address: typeof payload?.address === 'string' ? payload.address : null,
           timestampMs: Date.now(),
         });
       },
@@ -74,7 +73,7 @@ export class TopicReader {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.stop();
-    this.consumer = undefined;
+    await this.reader?.stop();
+    this.reader = undefined;
   }
 }

@@ -1,4 +1,4 @@
-import type { ClaimedDiscovery, DiscoveryRunOutcome, InvalidStoredSetting } from '../adapters/discovery-store.js';
+import type { ClaimedDiscovery, DiscoveryRunOutcome, InvalidStoredSetting } from '../domain/discovery-run.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
 
 export interface ClaimDiscoveriesInput {

@@ -5,16 +5,20 @@
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { windowActive } from '../domain/cluster-controls.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { clusterWorkflowId } from '../domain/ids.js';
-import type { clusterRefresh } from '../workflows/cluster-refresh.js';
-import { clusterRefreshWorkflowType, nodesSignal, pauseUpdate, retireSignal, type ClusterRefreshInput, type DiscoveryRecordInput } from '../workflows/messages.js';
+import {
+  clusterIdSearchAttribute,
+  clusterRefreshWorkflowType,
+  nodesSignal,
+  pauseUpdate,
+  retireSignal,
+  type ClusterRefreshInput,
+  type ClusterRefreshWorkflow,
+  type DiscoveryRecordInput,
+} from '../workflows/messages.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
-
-/** Set at start, so a new cluster's workflow is listable by cluster id before its first task. */
-const clusterIdKey = defineSearchAttributeKey('ClusterId', SearchAttributeType.KEYWORD);
 
 /** Calls in flight per activity: enough to hide RPC latency, few enough to be gentle on the server. */
 const concurrency = 8;
@@ -76,13 +80,14 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
     // or, when the workflow runs already, only delivers the record (the input is then ignored).
     await forEachLimited(input.changed, async (record) => {
-      await client.signalWithStart<typeof clusterRefresh, [DiscoveryRecordInput]>(clusterRefreshWorkflowType, {
+      await client.signalWithStart<ClusterRefreshWorkflow, [DiscoveryRecordInput]>(clusterRefreshWorkflowType, {
         taskQueue: deps.taskQueue,
         workflowId: clusterWorkflowId(record.cluster_id),
         args: [startInput(record, input.node_retire_grace_s)],
         signal: nodesSignal,
         signalArgs: [record],
-        typedSearchAttributes: [{ key: clusterIdKey, value: record.cluster_id }],
+        // Set at start, so a new cluster's workflow is listable by cluster id before its first task.
+        typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: record.cluster_id }],
       });
     });
     await pauseNewClusters(deps, input);
@@ -93,12 +98,12 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     const running = input.unchanged.length > 0 ? await runningRefreshers(client, input.unchanged) : new Set<string>();
     const stored = await deps.store.loadActive(input.unchanged.filter((clusterId) => !running.has(clusterId)));
     await forEachLimited([...stored.values()], async (doc) => {
-      await client.start<typeof clusterRefresh>(clusterRefreshWorkflowType, {
+      await client.start<ClusterRefreshWorkflow>(clusterRefreshWorkflowType, {
         taskQueue: deps.taskQueue,
         workflowId: clusterWorkflowId(doc.cluster_id),
         args: [startInput(doc.record, input.node_retire_grace_s)],
         workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [{ key: clusterIdKey, value: doc.cluster_id }],
+        typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: doc.cluster_id }],
       });
     });
     return { signaled: input.changed.length, checked: input.unchanged.length, restarted: stored.size };

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { EventPublisher } from '../adapters/kafka-publisher.js';
-import { StoreUnavailableError, type ClusterStore } from '../adapters/mongo-store.js';
+import { StoreUnavailableError, type ClusterStore } from '../adapters/cluster-store.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { DiscoverySourceCache } from '../adapters/discovery/index.js';
-import type { DiscoveryStore } from '../adapters/discovery-store.js';
+import type { DiscoveryStore } from '../adapters/discovery-store/index.js';
 import type { DiscoveryMetrics } from './discovery-metrics.js';
 
 /** What the discovery activities share, built once per worker. */

@@ -5,7 +5,7 @@
 import type { AgentClient } from '../adapters/agent-client.js';
 import type { ControlStore } from '../adapters/control-store.js';
 import type { EventPublisher } from '../adapters/kafka-publisher.js';
-import type { ClusterStore } from '../adapters/mongo-store.js';
+import type { ClusterStore } from '../adapters/cluster-store.js';
 import { createDiscoveryActivities, type DiscoveryDependencies } from './discovery.js';
 import { commitRefreshActivity } from './commit-refresh.js';
 import { observeClusterActivity } from './observe-cluster.js';

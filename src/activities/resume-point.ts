@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ControlStore } from '../adapters/control-store.js';
-import type { ClusterStore } from '../adapters/mongo-store.js';
+import type { ClusterStore } from '../adapters/cluster-store.js';
 import type { ClusterControls } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { publishedGenerationMemo, resumeViewQuery } from '../workflows/messages.js';

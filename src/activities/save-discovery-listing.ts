@@ -1,4 +1,4 @@
-import type { DiscoveryListing, SavedListing } from '../adapters/discovery-store.js';
+import type { DiscoveryListing, SavedListing } from '../domain/discovery-run.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
 
 /** Saves one successful discovery run: idempotent, so a retry writes the same again. Returns the retirement guard's hold. */

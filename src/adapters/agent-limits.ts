@@ -6,18 +6,6 @@
  * budgets whatever the queue does. Requests in flight are at most twice the slots.
  */
 
-/** Defaults of the worker's agent settings (src/config.ts), from bench figures in the README. */
-export const agentLimitDefaults = {
-  /** Node observations in flight per worker, all refreshes together. */
-  maxConcurrentNodes: 256,
-  /** Node observations in flight per refresh. */
-  maxConcurrentNodesPerCluster: 64,
-  /** Idle keep-alive connections to agents close after this long: above a 60 s refresh interval. */
-  idleTimeoutMs: 75_000,
-  /** Idle keep-alive connections kept over all agents (two per node); past it, a freed connection stays pooled only 1 s. */
-  maxIdleConnections: 8_192,
-} as const;
-
 type Grant = (release: () => void) => void;
 
 interface Waiter {

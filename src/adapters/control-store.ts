@@ -7,6 +7,7 @@
  */
 import type { Collection, Db } from 'mongodb';
 import { validSettingValues, type ClusterControls, type ControlWindow } from '../domain/cluster-controls.js';
+import { isDuplicateKey } from './guarded-bulk-write.js';
 
 export const controlsCollectionName = 'cluster_controls';
 
@@ -30,10 +31,6 @@ export interface ControlStore {
   listWindows(): Promise<StoredControls[]>;
   /** The stored controls of these clusters. */
   loadMany(clusterIds: readonly string[]): Promise<Map<string, StoredControls>>;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: unknown }).code === 11000;
 }
 
 function windowOf(raw: unknown): ControlWindow | null {

@@ -1,15 +1,15 @@
 /**
- * The fleet page's one reader of the events topic: a consumer of its own group (never
- * committed), started at the last `backlogPerPartition` events of each partition so the pages
- * have recent events at once, then following. It hands every message value on (parsed JSON, or
+ * The fleet page's feed of the events topic: a topic reader (./topic-reader.ts) started at the
+ * last `backlogPerPartition` events of each partition so the pages have recent events at once,
+ * then following. It hands every message value on (parsed JSON, or
  * null when it is not JSON) and never throws: a Kafka that is down, or a topic that does not
  * exist yet, is a status the pages show, and the feed tries again every `retryMs` until stopped.
  */
-import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from './clients.js';
 import { within } from './deadline.js';
 import type { Logger } from './logger.js';
-import { lastEventsStart, startTopicConsumer, topicRanges, type TopicConsumer } from './topic-consumer.js';
+import { lastEventsStart, topicRanges } from './topic-consumer.js';
+import { startTopicReader, uniqueGroupId } from './topic-reader.js';
 
 export interface EventFeedStatus {
   state: 'starting' | 'live' | 'retrying' | 'stopped';
@@ -28,7 +28,7 @@ export interface EventFeed {
 }
 
 export interface EventFeedOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   /** Consumer groups are `<groupPrefix>-<random>`, one per start. */
   groupPrefix: string;
@@ -41,18 +41,6 @@ export interface EventFeedOptions {
   stepTimeoutMs?: number;
 }
 
-/** Larger values are not a fleetview event (the biggest, a CLUSTER_NEW of a 2,000-node record, is ~200 KB). */
-const maxMessageBytes = 4 * 1024 * 1024;
-
-function parse(value: Buffer | null): unknown {
-  if (value === null || value.length > maxMessageBytes) return null;
-  try {
-    return JSON.parse(value.toString('utf8')) as unknown;
-  } catch {
-    return null;
-  }
-}
-
 export function startEventFeed(options: EventFeedOptions): EventFeed {
   const { kafka, topic, logger } = options;
   const retryMs = options.retryMs ?? 5_000;
@@ -62,41 +50,31 @@ export function startEventFeed(options: EventFeedOptions): EventFeed {
   const setState = (state: EventFeedStatus['state'], error: string | null = null) => {
     if (status.state !== state || status.error !== error) status = { ...status, state, since: new Date().toISOString(), error };
   };
-  let current: TopicConsumer | null = null;
 
   /** Where each partition starts: the last `backlogPerPartition` events. */
-  async function startOffsets(): Promise<Map<number, string>> {
+  async function startOffsets(): Promise<Map<number, bigint>> {
     const ranges = await topicRanges(kafka, topic, (work, what) => within(work, stepMs, what, stopping.signal));
     if (ranges === null) throw new Error(`the events topic ${JSON.stringify(topic)} does not exist yet (the worker or fleetview start creates it)`);
-    return new Map(ranges.map((range) => [range.partition, lastEventsStart(range, options.backlogPerPartition).toString()]));
+    return new Map(ranges.map((range) => [range.partition, lastEventsStart(range, options.backlogPerPartition)]));
   }
 
   /** One consumer's life: resolves when it crashed for good (then the loop starts another) or the feed stops. */
   async function follow(): Promise<void> {
-    const starts = await startOffsets();
-    // The next offset per partition: a consumer that rejoins its group goes on where it was.
-    const next = new Map(starts);
+    const from = await startOffsets();
     let crashed: (error: string) => void = () => undefined;
     const crash = new Promise<string>((resolve) => (crashed = resolve));
-    current = await startTopicConsumer({
+    const reader = await startTopicReader({
       kafka,
       topic,
-      groupId: `${options.groupPrefix}-${randomBytes(6).toString('hex')}`,
+      groupId: uniqueGroupId(options.groupPrefix),
+      from,
       startTimeoutMs: stepMs,
       signal: stopping.signal,
-      onGroupJoin: (consumer) => {
-        for (const [partition, offset] of next) consumer.seek({ topic, partition, offset });
-      },
-      eachMessage: ({ partition, message }) => {
-        next.set(partition, (BigInt(message.offset) + 1n).toString());
+      onMessage: (message) => {
         status.read += 1;
-        options.onMessage(parse(message.value));
+        options.onMessage(message.value);
       },
-    });
-    const consumer = current.consumer;
-    const removeCrash = consumer.on(consumer.events.CRASH, (event: { payload: { error: Error; restart: boolean } }) => {
-      // kafkajs restarts the consumer itself after a retriable failure; otherwise it has stopped.
-      if (!event.payload.restart) crashed(event.payload.error.message);
+      onCrash: (error) => crashed(error.message),
     });
     setState('live');
     logger.info('fleet page: following the events topic', { topic });
@@ -105,10 +83,7 @@ export function startEventFeed(options: EventFeedOptions): EventFeed {
       const error = await Promise.race([crash, stopped]);
       if (error !== null) throw new Error(`the consumer stopped: ${error}`);
     } finally {
-      removeCrash();
-      const ending = current;
-      current = null;
-      await ending?.stop(10_000).catch(() => undefined);
+      await reader.stop(10_000).catch(() => undefined);
     }
   }
 

@@ -14,7 +14,7 @@ import { validSettingValues, type ClusterControls, type ControlWindow, type Sett
 import type { RetirementHold } from '../domain/retirement-guard.js';
 import { controlsCollectionName, controlsFromDocument, type ControlsDocument } from './control-store.js';
 import { within } from './deadline.js';
-import { discoveryCollectionNames } from './discovery-store.js';
+import { discoveryCollectionNames } from './discovery-store/index.js';
 import { collectionNames, summaryOf, type ClusterSummary } from './store-documents.js';
 
 /** A cluster's discovery document, projected (no node list): what the fleet and cluster pages show. */

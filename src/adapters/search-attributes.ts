@@ -5,15 +5,17 @@
  * connection) before any cluster workflow needs them.
  */
 import type { Client } from '@temporalio/client';
+import { customSearchAttributes } from '../workflows/messages.js';
 
-/** Every custom search attribute fleetview's workflows set, with its type. */
-export const fleetviewSearchAttributes = {
-  ClusterId: 'Keyword',
-  FleetviewPaused: 'Bool',
-  FleetviewMaintenance: 'Bool',
-} as const;
-export type FleetviewSearchAttribute = keyof typeof fleetviewSearchAttributes;
-type AttributeType = (typeof fleetviewSearchAttributes)[FleetviewSearchAttribute];
+/** The type names operators type (`temporal operator search-attribute create --type`), by the SDK's type. */
+const typeNames = { KEYWORD: 'Keyword', BOOL: 'Bool' } as const;
+type AttributeType = (typeof typeNames)[keyof typeof typeNames];
+
+/** Every custom search attribute fleetview's workflows set, with its type (defined in workflows/messages.ts). */
+export const fleetviewSearchAttributes: Readonly<Record<string, AttributeType>> = Object.fromEntries(
+  customSearchAttributes.map((key) => [key.name, typeNames[key.type]]),
+);
+export type FleetviewSearchAttribute = (typeof customSearchAttributes)[number]['name'];
 
 /** The values of temporal.api.enums.v1.IndexedValueType (the proto's enum: the wire's numbers). */
 const indexedValueTypes: Record<number, string> = { 1: 'Text', 2: 'Keyword', 3: 'Int', 4: 'Double', 5: 'Bool', 6: 'Datetime', 7: 'KeywordList' };
@@ -51,8 +53,8 @@ export async function ensureSearchAttributes(client: Pick<Client, 'connection'>,
   const existing = new Map<string, number>();
   for (const attributes of [listed.systemAttributes, listed.customAttributes]) for (const [name, type] of Object.entries(attributes ?? {})) existing.set(name, Number(type));
 
-  const names = Object.keys(fleetviewSearchAttributes) as FleetviewSearchAttribute[];
-  const wrongType = names.filter((name) => existing.has(name) && existing.get(name) !== indexedValueOf[fleetviewSearchAttributes[name]]);
+  const names = Object.keys(fleetviewSearchAttributes);
+  const wrongType = names.filter((name) => existing.has(name) && existing.get(name) !== indexedValueOf[fleetviewSearchAttributes[name]!]);
   if (wrongType.length > 0) {
     throw new SearchAttributesError(
       `namespace ${namespace} has ${wrongType.map((name) => `${name} as ${indexedValueTypes[existing.get(name)!] ?? `type ${existing.get(name)}`}`).join(', ')}; fleetview needs ${wrongType.map((name) => `${name} as ${fleetviewSearchAttributes[name]}`).join(', ')} (a search attribute's type cannot change: use another namespace, or remove it and run fleetview start again)`,
@@ -62,13 +64,13 @@ export async function ensureSearchAttributes(client: Pick<Client, 'connection'>,
   const present = names.filter((name) => existing.has(name));
   if (missing.length === 0) return { present, added: [] };
 
-  const searchAttributes = Object.fromEntries(missing.map((name) => [name, indexedValueOf[fleetviewSearchAttributes[name]]]));
+  const searchAttributes = Object.fromEntries(missing.map((name) => [name, indexedValueOf[fleetviewSearchAttributes[name]!]]));
   try {
     await operator.addSearchAttributes({ namespace, searchAttributes });
   } catch (err) {
     // Another `fleetview start` may have added them meanwhile ("already exists"): that is done too.
     const again = await operator.listSearchAttributes({ namespace }).catch(() => null);
-    if (again && missing.every((name) => Number(again.customAttributes?.[name]) === indexedValueOf[fleetviewSearchAttributes[name]])) return { present: names, added: [] };
+    if (again && missing.every((name) => Number(again.customAttributes?.[name]) === indexedValueOf[fleetviewSearchAttributes[name]!])) return { present: names, added: [] };
     throw new SearchAttributesError(
       `namespace ${namespace} lacks the search attributes ${missing.map((name) => `${name} (${fleetviewSearchAttributes[name]})`).join(', ')} and Temporal refused to add them: ${firstLine(err)}\n` +
         `  cluster workflows fail their tasks without them; an operator with the rights adds them:\n  ${createCommands(namespace, missing)}\n` +

@@ -1,6 +1,6 @@
 /**
  * What fleetview keeps of a cluster in the store, as pure functions beside the I/O of
- * ./mongo-store.ts: the cluster document's summary (the view's top-level fields, nothing that
+ * ./cluster-store.ts: the cluster document's summary (the view's top-level fields, nothing that
  * grows with the cluster), and one document per agent, agent info, node and shard allocation,
  * which between them hold every field of every ViewNode, so a view is rebuilt from them whole.
  *

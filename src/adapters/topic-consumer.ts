@@ -1,7 +1,6 @@
 /**
  * A kafkajs consumer of one topic that either starts or leaves nothing behind, and that lets go
- * when stopped: the one way fleetview's own readers (the CLI's `events`, the tests' and the
- * benchmarks' readers) consume the events topic.
+ * when stopped: what the topic reader (./topic-reader.ts) consumes the events topic with.
  *
  * What kafkajs 2.2.4 does that this works around (facts from its source, src/consumer/index.js
  * and runner.js, and its issues #1147, #1639, #967):

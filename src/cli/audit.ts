@@ -3,7 +3,7 @@
  * the change succeeded, never before: an event must not announce a change that then failed. When
  * Kafka does not take them, the change stands and the command fails (exit 1) saying so, with the
  * events on stderr as JSON lines (they hold no secret), so an operator can publish them by hand
- * (README "Operator CLI"); running the command again changes nothing and so emits nothing.
+ * (docs/reference/cli.md); running the command again changes nothing and so emits nothing.
  */
 import { serviceConnectError } from '../adapters/connections/index.js';
 import { within } from '../adapters/deadline.js';

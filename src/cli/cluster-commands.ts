@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { createControlStore, type StoredControls } from '../adapters/control-store.js';
-import type { StoredDiscovery } from '../adapters/discovery-store.js';
-import type { ClusterSummary } from '../adapters/mongo-store.js';
+import type { DiscoveredCluster } from '../adapters/discovery-store/index.js';
+import type { ClusterSummary } from '../adapters/cluster-store.js';
 import type { Config } from '../config.js';
 import { effectiveSettings, noControls, windowActive, type SettingLayers } from '../domain/cluster-controls.js';
 import type { ClusterView, ViewNode } from '../domain/cluster-view.js';
@@ -96,7 +96,7 @@ async function listClusters(argv: string[], context: CommandContext, spec: { com
   // Only clusters with a pause or a window are read: a quiet fleet costs one small query.
   const windows = new Map<string, StoredControls>();
   if (spec.withControls) for (const controls of await createControlStore(store.db).listWindows()) windows.set(controls.cluster_id, controls);
-  const byId = new Map<string, { record: StoredDiscovery | null; summary: ClusterSummary | null }>();
+  const byId = new Map<string, { record: DiscoveredCluster | null; summary: ClusterSummary | null }>();
   for (const record of records) byId.set(record.cluster_id, { record, summary: null });
   for (const cluster of stored) byId.set(cluster.cluster_id, { record: byId.get(cluster.cluster_id)?.record ?? null, summary: cluster.summary });
   const clusters = [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -143,7 +143,7 @@ async function listClusters(argv: string[], context: CommandContext, spec: { com
   );
 }
 
-function statusOf(record: StoredDiscovery | null, summary: ClusterSummary | null): string {
+function statusOf(record: DiscoveredCluster | null, summary: ClusterSummary | null): string {
   if (record?.retired_at) return 'RETIRED';
   const status = summary?.status ?? 'NEW';
   return record?.missing_since ? `${status} (unlisted)` : status;
@@ -224,7 +224,7 @@ export async function clusterShowCommand(argv: string[], context: CommandContext
  * windows from cluster_controls, the discovery's layer from the record, and the defaults as the
  * discovery would start the workflow with them (this CLI's configuration, the record's grace).
  */
-export async function storedControlsState(context: CommandContext, clusterId: string, record: StoredDiscovery | null): Promise<ControlsState> {
+export async function storedControlsState(context: CommandContext, clusterId: string, record: DiscoveredCluster | null): Promise<ControlsState> {
   const controls = (await createControlStore((await context.services.clusterStore()).db).load(clusterId)) ?? noControls;
   const layers: SettingLayers = {
     default: { ...configDefaults(context.config), ...(record ? { node_retire_grace_s: record.grace_s, cluster_retire_grace_s: record.grace_s } : {}) },

@@ -1,9 +1,7 @@
-import type { Db } from 'mongodb';
-import { startCodecServer, webUiOrigins, type CodecServer } from '../adapters/codec-server.js';
+import type { CodecServer } from '../adapters/codec-server.js';
 import { displayMongoUri } from '../adapters/connections/index.js';
-import { createLogger, type Logger } from '../adapters/logger.js';
-import { createPayloadStoreDriver } from '../adapters/payload-store.js';
-import type { Config } from '../config.js';
+import { createLogger } from '../adapters/logger.js';
+import { codecAllowedOrigins, startConfiguredCodecServer } from '../operations/index.js';
 import { parseCommand } from './args.js';
 import type { CommandContext } from './context.js';
 import { failure } from './errors.js';
@@ -30,25 +28,6 @@ Logs are JSON lines on stderr (FLEETVIEW_LOG_LEVEL=debug: one per request).
 
 example: fleetview codec-server`;
 
-/** Browser origins the codec server answers: the configured ones, else the Web UI's. */
-function allowedOrigins(config: Config): string[] {
-  return config.codec.allowedOrigins ?? webUiOrigins(config.temporal.uiUrl);
-}
-
-/** The codec server of `config`, on the store's database `db` (the CLI's command and the demo). */
-export function startConfiguredCodecServer(config: Config, db: () => Db | Promise<Db>, logger: Logger): Promise<CodecServer> {
-  const { codec } = config;
-  return startCodecServer({
-    driver: createPayloadStoreDriver({ db, timeoutMs: config.mongodb.timeoutMs }),
-    host: codec.host,
-    port: codec.port,
-    allowedOrigins: allowedOrigins(config),
-    maxPayloadBytes: codec.maxPayloadBytes,
-    maxRequestBytes: codec.maxRequestBytes,
-    logger,
-  });
-}
-
 export async function codecServerCommand(argv: string[], context: CommandContext): Promise<void> {
   if (!parseCommand(argv, { command: 'codec-server', usage: codecServerUsage, options: {}, positionals: [0, 0] }, context.out)) return;
   const { config, services } = context;
@@ -65,7 +44,7 @@ export async function codecServerCommand(argv: string[], context: CommandContext
   }
   logger.info('codec server listening', {
     endpoint: server.url,
-    allowed_origins: allowedOrigins(config),
+    allowed_origins: codecAllowedOrigins(config),
     store: displayMongoUri(config.mongodb.uri),
     database: config.mongodb.database,
     max_payload_bytes: config.codec.maxPayloadBytes,

@@ -31,10 +31,10 @@ or changed is a DISCOVERY_APPLIED event (before and after, secrets as [redacted]
   backend: http             # file | http | http_sd
   enabled: true             # default true
   interval: 60              # seconds between runs (fixed rate), default 60
-  retirement_guard:         # optional, these are the defaults (README "The retirement guard")
+  retirement_guard:         # optional, these are the defaults (docs/concepts.md#the-retirement-guard)
     max_missing_share: 0.5  # hold retirements when a run drops more than this share of the
     min_missing: 3          # discovery's clusters at once, and at least this many
-  options:                  # per backend, see README "Discovery"
+  options:                  # per backend, see docs/reference/discovery-settings.md
     url: http://inventory.internal/discovery
 
 example: fleetview discovery apply -f discoveries.yaml`;

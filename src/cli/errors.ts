@@ -1,5 +1,5 @@
 /**
- * The CLI's exit codes, a contract with scripts (documented in `fleetview --help` and README).
+ * The CLI's exit codes, a contract with scripts (documented in `fleetview --help` and docs/reference/cli.md).
  */
 export const exitCodes = {
   ok: 0,

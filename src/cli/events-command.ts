@@ -1,11 +1,11 @@
 import { isKafkaConnectError } from '../adapters/connections/index.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import { clusterIdProblem } from '../domain/ids.js';
+import { readEvents, TopicNotFoundError } from '../operations/index.js';
 import { countOption, parseCommand, secondsOption } from './args.js';
 import type { CommandContext } from './context.js';
-import { CliError, usageError } from './errors.js';
+import { CliError, notFound, usageError } from './errors.js';
 import { formatEvent } from './event-format.js';
-import { readEvents } from './event-stream.js';
 
 export const eventsUsage = `usage: fleetview events [--cluster C] [--from-beginning | --last N] [--follow] [--timeout SECONDS] [--json]
 
@@ -71,6 +71,7 @@ export async function eventsCommand(argv: string[], context: CommandContext): Pr
     });
   } catch (err) {
     if (err instanceof CliError) throw err;
+    if (err instanceof TopicNotFoundError) throw notFound(err.message);
     if (isKafkaConnectError(err)) throw context.services.kafkaUnreachable(err);
     throw err;
   } finally {

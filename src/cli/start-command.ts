@@ -1,10 +1,8 @@
-import { displayMongoUri, kafkaSecurity } from '../adapters/connections/index.js';
-import { createKafkaPublisher } from '../adapters/kafka-publisher.js';
-import { createLogger } from '../adapters/logger.js';
+import { displayMongoUri } from '../adapters/connections/index.js';
 import { ensureSearchAttributes, SearchAttributesError } from '../adapters/search-attributes.js';
+import { discoveryScheduleOptions, ensureDiscoverySchedule, ensureEventsTopic, ensureIndexes } from '../operations/index.js';
 import { parseCommand } from './args.js';
 import type { CommandContext } from './context.js';
-import { discoveryScheduleOptions, ensureDiscoverySchedule } from './discovery-schedule.js';
 import { failure } from './errors.js';
 
 export const startUsage = `usage: fleetview start
@@ -26,23 +24,13 @@ export async function startCommand(argv: string[], context: CommandContext): Pro
   if (!parseCommand(argv, { command: 'start', usage: startUsage, options: {}, positionals: [0, 0] }, context.out)) return;
   const { config, services } = context;
 
-  const clusterStore = await services.clusterStore();
-  await clusterStore.ensureIndexes();
-  await (await services.discoveryStore()).ensureIndexes();
+  await ensureIndexes(services);
   context.out(`indexes   ready in database ${config.mongodb.database} (${displayMongoUri(config.mongodb.uri)})`);
 
-  let publisher;
   try {
-    publisher = createKafkaPublisher({ ...config.kafka, security: kafkaSecurity(config.kafka), logger: createLogger('error'), requestTimeoutMs: 5000 });
+    await ensureEventsTopic(services);
   } catch (err) {
     throw services.kafkaUnreachable(err);
-  }
-  try {
-    await publisher.ensureTopic();
-  } catch (err) {
-    throw services.kafkaUnreachable(err);
-  } finally {
-    await publisher.close();
   }
   context.out(`topic     ${config.kafka.topic} ready`);
 

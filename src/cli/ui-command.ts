@@ -1,15 +1,6 @@
-import type { Client } from '@temporalio/client';
-import type { Kafka } from 'kafkajs';
-import type { Db } from 'mongodb';
-import { createClusterControl } from '../adapters/cluster-control.js';
-import { startEventFeed, type EventFeed } from '../adapters/event-feed.js';
-import { createFleetReads } from '../adapters/fleet-reads.js';
-import { createLogger, type Logger } from '../adapters/logger.js';
-import type { ClusterView } from '../domain/cluster-view.js';
-import type { Config } from '../config.js';
-import { EventHub } from '../ui/event-hub.js';
+import { createLogger } from '../adapters/logger.js';
+import { startConfiguredFleetPage, type RunningFleetPage } from '../operations/index.js';
 import { bindProblem } from '../ui/security.js';
-import { newInstanceId, startUiServer, type UiServer } from '../ui/server.js';
 import { parseCommand } from './args.js';
 import type { CommandContext } from './context.js';
 import { failure, usageError } from './errors.js';
@@ -37,78 +28,6 @@ Prints the page's URL on stdout once it listens; logs are JSON lines on stderr
 
 example: fleetview ui`;
 
-/** Bound of a page's view query and describe call: with no worker polling, a query waits this long. */
-const queryTimeoutMs = 3_000;
-/** Bound of "refresh now": the refresh it causes must be done within it. */
-const refreshTimeoutMs = 30_000;
-/** Events of each partition read at start, so the pages show recent ones at once. */
-const backlogPerPartition = 2_000;
-
-export interface FleetPageServices {
-  db: Db;
-  loadStoredView(clusterId: string): Promise<ClusterView | null>;
-  client: Client;
-  kafka: Kafka;
-  logger: Logger;
-}
-
-export interface RunningFleetPage {
-  server: UiServer;
-  feed: EventFeed;
-  close(): Promise<void>;
-}
-
-/**
- * The fleet page of `config` on clients built by the caller (the CLI's command and the demo):
- * one Kafka reader feeding the page's event hub, the store's reads, the workflows' calls.
- * Refuses a host off loopback without a token.
- */
-export async function startConfiguredFleetPage(config: Config, services: FleetPageServices): Promise<RunningFleetPage> {
-  const problem = bindProblem(config.ui.host, config.ui.token !== undefined);
-  if (problem) throw new Error(problem);
-  const hub = new EventHub({ instance: newInstanceId() });
-  const feed = startEventFeed({
-    kafka: services.kafka,
-    topic: config.kafka.topic,
-    groupPrefix: 'fleetview-ui',
-    backlogPerPartition,
-    onMessage: (value) => void hub.add(value),
-    logger: services.logger,
-  });
-  let server: UiServer;
-  try {
-    server = await startUiServer({
-      host: config.ui.host,
-      port: config.ui.port,
-      token: config.ui.token?.reveal(),
-      deps: {
-        fleet: createFleetReads({ db: services.db, timeoutMs: config.mongodb.timeoutMs }),
-        control: createClusterControl({ client: services.client, queryTimeoutMs, refreshTimeoutMs, taskQueue: config.temporal.taskQueue }),
-        loadStoredView: (clusterId) => services.loadStoredView(clusterId),
-        hub,
-        feedStatus: () => feed.status(),
-        topic: config.kafka.topic,
-        temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
-        defaultAgentTimeoutMs: config.agent.timeoutMs,
-        temporalIdentity: services.client.options.identity,
-        logger: services.logger,
-      },
-    });
-  } catch (err) {
-    await feed.stop();
-    throw err;
-  }
-  return {
-    server,
-    feed,
-    async close() {
-      await server.close();
-      await feed.stop();
-      hub.close();
-    },
-  };
-}
-
 export async function uiCommand(argv: string[], context: CommandContext): Promise<void> {
   if (!parseCommand(argv, { command: 'ui', usage: uiUsage, options: {}, positionals: [0, 0] }, context.out)) return;
   const { config, services } = context;
@@ -117,12 +36,12 @@ export async function uiCommand(argv: string[], context: CommandContext): Promis
   if (problem) throw usageError(`fleetview ui: ${problem}`);
   const logger = createLogger(config.worker.logLevel, { service: 'fleet-page' }, (line) => context.note(line.replace(/\n$/, '')));
   // The store and Temporal first: one that cannot be reached stops the command at once (exit 4), naming it.
-  const store = await services.clusterStore();
-  const client = await services.temporal();
+  await services.clusterStore();
+  await services.temporal();
   if (context.signal.aborted) return;
   let running: RunningFleetPage;
   try {
-    running = await startConfiguredFleetPage(config, { db: store.db, loadStoredView: (id) => store.loadView(id), client, kafka: services.kafka(), logger });
+    running = await startConfiguredFleetPage(services, logger);
   } catch (err) {
     throw failure(err instanceof Error ? err.message : String(err));
   }

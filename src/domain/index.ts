@@ -3,6 +3,7 @@ export type { AgentInfo, DatastoreInfo, NodeObservation, NodeStatus, NodeStatusC
 export { nodeStatusCodes } from './observation.js';
 export type { DiscoveryNode, DiscoveryRecord } from './discovery-record.js';
 export { canonicalDiscoveryRecord } from './discovery-record.js';
+export type { ClaimedDiscovery, DiscoveryListing, DiscoveryRunOutcome, InvalidStoredSetting, ListingChange, SavedListing } from './discovery-run.js';
 export {
   agentAddressProblem,
   clusterIdPattern,

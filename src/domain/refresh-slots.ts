@@ -27,3 +27,31 @@ export function msUntilNextSlot(nowMs: number, intervalMs: number, phaseMs: numb
 export function slotClockAdvanceMs(workflowNowMs: number, clockMs: number, intervalMs: number): number {
   return Math.min(Math.max(0, clockMs - workflowNowMs), Math.floor(intervalMs / 4));
 }
+
+/** The next slot of a cluster and the timer the workflow sets for it. */
+export interface SlotPlan {
+  /** When the slot is (epoch ms). */
+  slot_at_ms: number;
+  wait_ms: number;
+  /** `wait_ms`, or less when a window of the cluster ends before the slot (its end is recorded then). */
+  timer_ms: number;
+}
+
+export function planSlot(at: {
+  now_ms: number;
+  interval_ms: number;
+  cluster_id: string;
+  /** The last slot refreshed at: a worker clock ahead of the server's must not bring it round twice. */
+  last_slot_at_ms: number | null;
+  /** The slot waited for when a change of settings woke the run: a longer interval takes effect after it, a shorter one at once. */
+  pending_slot_at_ms: number | null;
+  /** Ms until a pause or maintenance window ends by itself; null: none does. */
+  window_end_ms: number | null;
+}): SlotPlan {
+  const { now_ms: nowMs, interval_ms: intervalMs } = at;
+  let waitMs = msUntilNextSlot(nowMs, intervalMs, refreshPhaseMs(at.cluster_id, intervalMs));
+  if (at.last_slot_at_ms !== null && nowMs + waitMs <= at.last_slot_at_ms) waitMs += intervalMs;
+  const pending = at.pending_slot_at_ms;
+  if (pending !== null && pending > nowMs && pending < nowMs + waitMs) waitMs = pending - nowMs;
+  return { slot_at_ms: nowMs + waitMs, wait_ms: waitMs, timer_ms: at.window_end_ms === null ? waitMs : Math.min(waitMs, at.window_end_ms) };
+}

@@ -1,7 +1,7 @@
 /**
  * `npm run sim -- --clusters 3 --nodes 3 --port 7070 --discovery-file /tmp/d.json`
  * Serves a simulated fleet until SIGINT/SIGTERM. Prints exactly one line, `sim ready <url>`,
- * once listening (scripts wait for it); errors go to stderr. See docs/sim.md.
+ * once listening (scripts wait for it); errors go to stderr. See docs/reference/sim.md.
  */
 import { parseArgs } from 'node:util';
 import { parseKinds } from './kinds.js';

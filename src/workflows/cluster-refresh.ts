@@ -17,9 +17,14 @@
  * "The cost of one refresh").
  *
  * The store never holds a refresh up: the commit waits for it a bounded time, and a view it did
- * not take stays owed (`storedView` lags) and is sent again with the next refresh. Kafka is
+ * not take stays owed (`stored_view` lags) and is sent again with the next refresh. Kafka is
  * different: events are published before anything else happens, and while Kafka is down the
  * workflow holds them in a durable activity retried until they are out (order per cluster).
+ *
+ * This file wires the handlers, the activities and the loop. The decisions are pure code in
+ * domain: what a refresh writes and carries on (refresh-cycle.ts), when the next slot is
+ * (refresh-slots.ts), what an operator's change does and its audit events
+ * (cluster-control-changes.ts). Messages and search attributes: messages.ts.
  */
 import {
   ApplicationFailure,
@@ -29,24 +34,36 @@ import {
   makeContinueAsNewFunc,
   metricMeter,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
-  type LocalActivityOptions,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey, type UpdateDefinition } from '@temporalio/common';
-import type { Activities } from '../activities/index.js';
+import type { UpdateDefinition } from '@temporalio/common';
 import { aggregate } from '../domain/aggregate.js';
+import {
+  changeDefaults,
+  changeMaintenance,
+  changeOperatorSettings,
+  describeControls,
+  describeWindow,
+  discoveryActor,
+  expireWindows,
+  markedForMaintenance,
+  auditEvent,
+  pauseCluster,
+  resumeCluster,
+  settingLayers,
+  settingsInEffect,
+  type AuditContext,
+  type ControlChange,
+  type ControlState,
+} from '../domain/cluster-control-changes.js';
 import {
   ControlRequestError,
   changedSettings,
-  effectiveSettings,
   msUntilWindowEnds,
   noControls,
   parseActorRequest,
@@ -56,85 +73,53 @@ import {
   parseSettingsRequest,
   windowActive,
   type Actor,
-  type ClusterControls,
   type ControlWindow,
-  type SettingValues,
 } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { sameDiscoveryRecord } from '../domain/discovery-events.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { diff } from '../domain/diff.js';
-import { controlEventId, envelope, type ControlEventCode, type EventDraft, type EventPayloads, type FleetEvent } from '../domain/event-catalogue.js';
+import type { ControlEventCode, EventPayloads, FleetEvent } from '../domain/event-catalogue.js';
 import { clusterWorkflowId } from '../domain/ids.js';
-import { sameMaterialView } from '../domain/material-view.js';
-import type { NodeObservation } from '../domain/observation.js';
-import { applyObservationDelta } from '../domain/observation-delta.js';
-import { msUntilNextSlot, refreshPhaseMs, slotClockAdvanceMs } from '../domain/refresh-slots.js';
+import {
+  aboveGenerationFloor,
+  continuedInput,
+  defaultLayerOf,
+  describeRefresh,
+  planStoreWrite,
+  refreshReport,
+  startingCycle,
+  touchSummary,
+  type RefreshReport,
+} from '../domain/refresh-cycle.js';
+import { planSlot, slotClockAdvanceMs } from '../domain/refresh-slots.js';
 import { pageBounds, viewPage, viewPageProblem } from '../domain/view-page.js';
+import { createControlRecorder } from './control-recorder.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
+  clusterIdSearchAttribute,
   clusterRefreshDefaults,
   defaultsUpdate,
+  maintenanceSearchAttribute,
   maintenanceUpdate,
   nodesSignal,
+  pausedSearchAttribute,
   pauseUpdate,
+  publishedGenerationMemo,
   refreshBySignal,
   refreshNowByUpdate,
   resumeUpdate,
-  settingsUpdate,
-  publishedGenerationMemo,
   resumeViewQuery,
   retireSignal,
+  settingsUpdate,
   viewQuery,
   type ClusterRefreshInput,
-  type ClusterRefreshSettings,
+  type ClusterRefreshResult,
   type ControlsResult,
   type ControlsState,
-  type RefreshPhase,
-  type RefreshReport,
 } from './messages.js';
-
-export const clusterIdSearchAttribute = defineSearchAttributeKey('ClusterId', SearchAttributeType.KEYWORD);
-/** `FleetviewPaused=true` / `FleetviewMaintenance=true` find them in the Web UI and `temporal workflow list`. */
-export const pausedSearchAttribute = defineSearchAttributeKey('FleetviewPaused', SearchAttributeType.BOOL);
-export const maintenanceSearchAttribute = defineSearchAttributeKey('FleetviewMaintenance', SearchAttributeType.BOOL);
-
-/**
- * Events per durable publish activity (about 1.2 MB: its input goes to the store through External
- * Storage, history keeps a reference). A first refresh of 100,000 events is some 50 activities.
- */
-const publishBatchSize = 2_000;
-
-/** While Kafka is down the events are held here and retried until they are out. */
-const durableRetry: ActivityOptions = {
-  // Generous for one batch; short enough that work lost with a dead worker is retried soon.
-  startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-};
-
-const { publishEvents } = proxyActivities<Activities>(durableRetry);
-
-/**
- * A new workflow reads where to resume once: the stored view, and the generation its
- * predecessor may have published (the cluster's documents and a visibility list; local, no extra
- * task). Rebuilding a 2,000 × 50 view from its 106,000 documents took 10 to 26 s on 2 cores.
- */
-const resumeOptions: LocalActivityOptions = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-};
-const { loadResumePoint } = proxyLocalActivities<Activities>(resumeOptions);
-
-/**
- * A slot timer is computed from workflow time, which stands at the start of the task or the end
- * of its last local activity, but starts when the task completes. After a large cluster's
- * refresh, aggregating and diffing its view in the task takes up to seconds (1 to 2.5 s at
- * 2,000 × 50): the timer would fire that late. So a refresh of at least this many nodes and
- * shards reads the worker's clock (a local activity, recorded: replay gives the same timer) and
- * times the slot from it; below it the work takes milliseconds, less than the read costs.
- */
-const slotClockThreshold = 2_000;
-const { readClock } = proxyLocalActivities<Activities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 2 } });
+import { createNodeObserver } from './node-observer.js';
+import { commitRefresh, loadResumePoint, loadStoredView, publishBatchSize, publishEvents, readClock, recordWaitMs, slotClockThreshold } from './refresh-activities.js';
 
 /**
  * Runs started before the resume point and the durable observation replay their recorded
@@ -146,68 +131,6 @@ const durableObservationPatch = 'durable-observation';
 const observationDeltaPatch = 'observation-delta';
 const slotClockPatch = 'slot-clock';
 const controlsPatch = 'cluster-controls';
-
-/**
- * An operator's change is recorded (audit events out, controls stored) before its update
- * answers, up to this long; past it the update answers `recorded: false` and recording goes on.
- */
-const recordWaitMs = 30_000;
-const { recordControls } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '20 seconds',
-  scheduleToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
-const { loadStoredView } = proxyLocalActivities<{ loadStoredView(clusterId: string): Promise<ClusterView | null> }>(resumeOptions);
-
-/**
- * The commit of a refresh: publish, then store with a bounded wait. A Kafka hiccup is retried
- * here, locally; one that outlasts this budget moves to the durable publish above.
- */
-const { commitRefresh } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '45 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
-
-/**
- * Nodes a worker observes at once for one cluster, at the least (FLEETVIEW_AGENT_MAX_CONCURRENT_*
- * may allow more; the workflow cannot read the worker's settings, so it assumes this floor).
- */
-const observeLanesFloor = 16;
-
-function observeOptions(nodes: number, timeoutMs: number | null): LocalActivityOptions {
-  // A node is three agent calls, two of them concurrent: two budgets. Each lane takes its share
-  // of the nodes one after the other, and a full worker may first make the refresh wait for a
-  // slot (one more node's time). The default budget (the worker's config) is not known here, so
-  // assume the largest a cluster may set. Only a cluster whose agents all hang comes near this.
-  const nodeMs = 2 * (timeoutMs ?? 15_000);
-  return {
-    summary: `observe ${nodes} node${nodes === 1 ? '' : 's'}`,
-    startToCloseTimeout: (Math.ceil(nodes / observeLanesFloor) + 1) * nodeMs + 5_000,
-    retry: { maximumAttempts: 2, initialInterval: '1 second' },
-  };
-}
-
-function unreachable(address: string, reason: string): NodeObservation {
-  return { address, status: { code: 'AGENT_DOWN', reason }, agent: null, datastore: null, shards: null, shards_error: null };
-}
-
-function describeView(view: ClusterView, report: RefreshReport, nextAtMs: number | null): string {
-  const name = view.display_name ? `${view.cluster_id} (${view.display_name})` : view.cluster_id;
-  return [
-    `**${name}**: ${view.status}`,
-    `nodes: ${view.nodes} · agents down: ${view.agents_down} · nodes down: ${view.nodes_down} · shards with a primary: ${view.shards_primaries}/${view.shards_count}`,
-    `generation ${view.generation} at ${view.refreshed_at} took ${report.duration_ms} ms, ${report.events_emitted} events, store ${report.store}`,
-    nextAtMs === null ? '' : `next scheduled refresh at ${new Date(nextAtMs).toISOString()}`,
-  ]
-    .filter(Boolean)
-    .join('\n\n');
-}
-
-export interface ClusterRefreshResult {
-  retired: { reason: string; at: string };
-  last_generation: number;
-}
 
 export async function clusterRefresh(input: ClusterRefreshInput): Promise<ClusterRefreshResult> {
   // Input first (pure, synchronous), then handlers, then everything else: messages buffered
@@ -228,99 +151,54 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     return membership;
   };
   let record: DiscoveryRecord = 'record' in parsed ? ownRecord(parsed.record) : { cluster_id: '', display_name: null, nodes: [] };
-  let view: ClusterView | null = input?.carried?.view ?? null;
-  let lastReport: RefreshReport | null = input?.carried?.last_report ?? null;
+  const cycle = startingCycle(input?.carried);
+
+  // What wakes the loop besides its timer.
   let refreshRequested = input?.carried?.refresh_pending ?? false;
   let recordChanged = false;
-  let refreshing = false;
-  let phase: RefreshPhase = 'waiting';
-  let eventsPending = 0;
   let retirement: { reason: string; at: string } | null = null;
-  // The view last written to the store: the next write carries only what changed since, and a
-  // refresh whose view is materially the same writes nothing.
-  let storedView: ClusterView | null = input?.carried ? (input.carried.stored_view === undefined ? view : input.carried.stored_view) : null;
-  let storeError: string | null = null;
-  // The highest generation whose events may be out. A successor started after this run is
-  // terminated reads it from the memo and resumes above it, so an event id never names two
-  // different events. A new run also takes its predecessor's (generationFloor).
-  let publishedGeneration = view?.generation ?? 0;
-  let generationFloor = 0;
-  // The view of the refresh whose events are going out, until they are out.
-  let publishingView: ClusterView | null = null;
 
   // The operator's controls, and the default layer of the settings (the input's flat settings:
-  // the worker's configuration at start, or the last `defaults` update).
+  // the worker's configuration at start, or the last `defaults` update). The record holds the
+  // discovery's layer.
   const startSettings = 'settings' in parsed ? parsed.settings : clusterRefreshDefaults;
-  let controls: ClusterControls = input?.carried?.controls ?? noControls;
+  let controls = input?.carried?.controls ?? noControls;
   let controlsOwed = input?.carried?.controls_owed ?? false;
-  let defaultLayer: SettingValues = {
-    refresh_interval_s: startSettings.refresh_interval_s,
-    node_retire_grace_s: startSettings.node_retire_grace_s,
-    ...(startSettings.agent_timeout_ms === null ? {} : { agent_timeout_ms: startSettings.agent_timeout_ms }),
-    ...(startSettings.cluster_retire_grace_s === null ? {} : { cluster_retire_grace_s: startSettings.cluster_retire_grace_s }),
-  };
+  let defaultLayer = defaultLayerOf(startSettings);
   // Bumped by every change of controls or settings: wakes the loop to time its next slot anew.
   let controlsVersion = 0;
   // A new run reads the stored controls with its resume point; changes wait for them, so their
   // revision (and their events' ids) goes on from the stored one.
   let controlsLoaded = input?.carried !== undefined;
 
-  const completedGeneration = () => view?.generation ?? 0;
-  const layers = () => ({ default: defaultLayer, discovery: { ...(record.settings ?? {}) }, operator: controls.operator });
-  const effective = () => effectiveSettings(layers());
+  const completedGeneration = () => cycle.view?.generation ?? 0;
+  const controlState = (): ControlState => ({ controls, defaults: defaultLayer, discovery: record.settings ?? {} });
+  const effective = () => settingsInEffect(controlState());
   const intervalS = () => effective().refresh_interval_s.value ?? startSettings.refresh_interval_s;
   const agentTimeoutMs = () => effective().agent_timeout_ms.value;
   const nodeGraceS = () => effective().node_retire_grace_s.value ?? startSettings.node_retire_grace_s;
-  const nowIso = () => new Date(Date.now()).toISOString();
   const paused = () => usesControls && windowActive(controls.pause, Date.now());
+  const auditContext = (): AuditContext => ({ cluster_id: record.cluster_id, generation: completedGeneration(), now_ms: Date.now() });
 
   function controlsState(): ControlsState {
-    return { cluster_id: record.cluster_id, settings: effective(), layers: layers(), pause: controls.pause, maintenance: controls.maintenance, revision: controls.revision };
+    return { cluster_id: record.cluster_id, settings: effective(), layers: settingLayers(controlState()), pause: controls.pause, maintenance: controls.maintenance, revision: controls.revision };
   }
 
-  /** An audit event of this cluster, numbered by the controls' revision. */
-  function controlEvent<C extends ControlEventCode>(code: C, payload: EventPayloads[C]): FleetEvent {
-    controls = { ...controls, revision: controls.revision + 1 };
-    const event = envelope({ event: code, node_id: null, payload } as EventDraft, {
-      id: controlEventId(record.cluster_id, controls.revision, code),
-      cluster_id: record.cluster_id,
-      generation: completedGeneration(),
-      timestamp: nowIso(),
-    });
-    return withMaintenanceMark([event], Date.now())[0]!;
+  /** Takes the state a change leaves; returns its audit events for the caller to record. */
+  function adopt(change: ControlChange): FleetEvent[] {
+    controls = change.state.controls;
+    defaultLayer = change.state.defaults;
+    return change.events;
   }
 
-  function withMaintenanceMark(events: FleetEvent[], atMs: number): FleetEvent[] {
-    const window = controls.maintenance;
-    if (!usesControls || !windowActive(window, atMs) || window.until === null) return events;
-    const mark = { until: window.until, reason: window.reason };
-    return events.map((event) => ({ ...event, maintenance: mark }));
+  /** An audit event numbered now (changes recorded once the stored controls are in). */
+  function audit<C extends ControlEventCode>(code: C, payload: EventPayloads[C]): FleetEvent {
+    const made = auditEvent(controls, code, payload, auditContext());
+    controls = made.controls;
+    return made.event;
   }
 
-  // Recording is serial (the audit events of one cluster go out in order) and survives the
-  // update that started it: continue-as-new and completion wait for it.
-  let recording: Promise<void> = Promise.resolve();
-  let recordingsInFlight = 0;
-  function recordChange(events: FleetEvent[]): Promise<void> {
-    const snapshot: ClusterControls = { ...controls };
-    recordingsInFlight += 1;
-    const step = recording.then(async () => {
-      try {
-        const result = await recordControls({ cluster_id: record.cluster_id, controls: snapshot, events });
-        controlsOwed = !result.stored;
-        if (!result.stored) log.warn('the store did not take the controls; they are written again later', { cluster_id: record.cluster_id, error: result.store_error });
-      } catch (err) {
-        // Kafka has been failing for longer than the local budget: hold the events durably.
-        log.warn('audit events are retried until Kafka takes them', { cluster_id: record.cluster_id, error: (err as Error).message });
-        for (let start = 0; start < events.length; start += publishBatchSize) await publishEvents(events.slice(start, start + publishBatchSize));
-        controlsOwed = true;
-      } finally {
-        recordingsInFlight -= 1;
-      }
-    });
-    recording = step.catch(() => undefined);
-    return step;
-  }
+  const recorder = createControlRecorder({ clusterId: () => record.cluster_id, controls: () => controls, setOwed: (owed) => (controlsOwed = owed) });
 
   function syncSearchAttributes(): void {
     const info = workflowInfo().typedSearchAttributes;
@@ -340,30 +218,19 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     controlsVersion += 1;
     syncSearchAttributes();
     let finished = false;
-    void recordChange(events).then(() => (finished = true));
+    void recorder.record(events).then(() => (finished = true));
     const recorded = await condition(() => finished, recordWaitMs);
     return { ...controlsState(), changed: true, recorded: recorded && !controlsOwed };
   }
 
   /** Ends windows whose time has passed: their events go out with no actor. */
-  function expireWindows(): void {
+  function expireEndedWindows(): void {
     if (!usesControls) return;
-    const nowMs = Date.now();
-    const events: FleetEvent[] = [];
-    const pause = controls.pause;
-    if (pause && !windowActive(pause, nowMs)) {
-      controls = { ...controls, pause: null };
-      events.push(controlEvent('CLUSTER_RESUMED', { window: pause, ended_by: null, why: 'expired' }));
-    }
-    const maintenance = controls.maintenance;
-    if (maintenance && !windowActive(maintenance, nowMs)) {
-      controls = { ...controls, maintenance: null };
-      events.push(controlEvent('CLUSTER_MAINTENANCE_ENDED', { window: maintenance, ended_by: null, why: 'expired' }));
-    }
+    const events = adopt(expireWindows(controlState(), auditContext()));
     if (events.length === 0) return;
     controlsVersion += 1;
     syncSearchAttributes();
-    void recordChange(events);
+    void recorder.record(events);
   }
 
   /** What a rejected operator request says: an ApplicationFailure the client shows as is. */
@@ -375,21 +242,10 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (!usesControls) throw ApplicationFailure.nonRetryable('this run started before operator controls; it continues as new soon, try again then', 'NotYet');
     if (retirement) throw ApplicationFailure.nonRetryable(`the cluster was retired: ${retirement.reason}`, 'Retired');
   }
-  const describeWindow = (window: ControlWindow) =>
-    `since ${window.since}${window.until ? ` until ${window.until}` : ''} by ${window.actor.user}: ${window.reason}`;
-
-  /** Records the events `make` builds once the stored controls are in (their revision numbers the events). */
-  function recordWhenLoaded(make: () => FleetEvent[]): void {
-    recordingsInFlight += 1;
-    void condition(() => controlsLoaded).then(() => {
-      recordingsInFlight -= 1;
-      void recordChange(make());
-    });
-  }
 
   function requestRefreshBy(actor: Actor | null, wait: boolean): void {
     if (!usesControls || actor === null) return;
-    recordWhenLoaded(() => [controlEvent('CLUSTER_REFRESH_REQUESTED', { actor, wait })]);
+    recorder.recordWhen(() => controlsLoaded, () => [audit('CLUSTER_REFRESH_REQUESTED', { actor, wait })]);
   }
 
   setHandler(refreshBySignal, (request?: unknown) => {
@@ -420,7 +276,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       const changes = changedSettings(before, effective());
       if (usesControls && changes.length > 0) {
         controlsVersion += 1;
-        recordWhenLoaded(() => [controlEvent('CLUSTER_SETTINGS_CHANGED', { actor: { user: 'discovery', identity: null }, layer: 'discovery', changes })]);
+        recorder.recordWhen(() => controlsLoaded, () => [audit('CLUSTER_SETTINGS_CHANGED', { actor: discoveryActor, layer: 'discovery', changes })]);
       }
     } catch (err) {
       // A signal cannot be rejected; a bad one is logged (visible in the worker logs) and dropped.
@@ -436,16 +292,16 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     refreshNowByUpdate,
     async (request?: unknown) => {
       // A refresh under way started before this request: wait for the follow-up one.
-      const target = completedGeneration() + (refreshing ? 2 : 1);
+      const target = completedGeneration() + (cycle.refreshing ? 2 : 1);
       refreshRequested = true;
       if (request !== undefined && request !== null && !(typeof request === 'object' && Object.keys(request).length === 0)) {
         requestRefreshBy(parseActorRequest(request).actor, true);
       }
       await condition(() => completedGeneration() >= target || retirement !== null);
-      if (completedGeneration() < target || !lastReport) {
+      if (completedGeneration() < target || !cycle.last_report) {
         throw ApplicationFailure.nonRetryable(`the cluster was retired before the refresh: ${retirement?.reason}`, 'Retired');
       }
-      return lastReport;
+      return cycle.last_report;
     },
     {
       // An update may arrive with the first workflow task, before the input is parsed: only
@@ -487,80 +343,49 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     });
   }
 
-  controlUpdate(settingsUpdate, parseSettingsRequest, ({ set, unset, actor }) => {
-    const before = effective();
-    const operator: SettingValues = { ...controls.operator, ...set };
-    for (const key of unset) delete operator[key];
-    controls = { ...controls, operator };
-    const changes = changedSettings(before, effective());
-    return changes.length === 0 ? [] : [controlEvent('CLUSTER_SETTINGS_CHANGED', { actor, layer: 'operator', changes })];
-  });
-
-  controlUpdate(defaultsUpdate, parseDefaultsRequest, ({ defaults, actor }) => {
-    const before = effective();
-    defaultLayer = { ...defaultLayer, ...defaults };
-    const changes = changedSettings(before, effective());
-    return changes.length === 0 ? [] : [controlEvent('CLUSTER_SETTINGS_CHANGED', { actor, layer: 'default', changes })];
-  });
-
+  controlUpdate(settingsUpdate, parseSettingsRequest, (request) => adopt(changeOperatorSettings(controlState(), request, auditContext())));
+  controlUpdate(defaultsUpdate, parseDefaultsRequest, (request) => adopt(changeDefaults(controlState(), request, auditContext())));
   controlUpdate(
     pauseUpdate,
     (raw) => parsePauseRequest(raw, Date.now()),
-    ({ until, reason, actor }) => {
-      const pause: ControlWindow = { since: nowIso(), until, reason, actor };
-      controls = { ...controls, pause };
-      return [controlEvent('CLUSTER_PAUSED', pause)];
-    },
+    (request) => adopt(pauseCluster(controlState(), request, auditContext())),
   );
-
   controlUpdate(resumeUpdate, parseActorRequest, ({ actor }) => {
-    const pause = controls.pause;
-    if (!pause) return [];
-    controls = { ...controls, pause: null };
-    refreshRequested = true;
-    return [controlEvent('CLUSTER_RESUMED', { window: pause, ended_by: actor, why: 'operator' })];
+    const events = adopt(resumeCluster(controlState(), actor, auditContext()));
+    // What changed while paused is refreshed at once.
+    if (events.length > 0) refreshRequested = true;
+    return events;
   });
-
   controlUpdate(
     maintenanceUpdate,
     (raw) => parseMaintenanceRequest(raw, Date.now()),
-    (request) => {
-      if (request.end) {
-        const window = controls.maintenance;
-        if (!window) return [];
-        controls = { ...controls, maintenance: null };
-        return [controlEvent('CLUSTER_MAINTENANCE_ENDED', { window, ended_by: request.actor, why: 'operator' })];
-      }
-      const window: ControlWindow = { since: nowIso(), until: request.until, reason: request.reason, actor: request.actor };
-      controls = { ...controls, maintenance: window };
-      return [controlEvent('CLUSTER_MAINTENANCE_STARTED', window)];
-    },
+    (request) => adopt(changeMaintenance(controlState(), request, auditContext())),
   );
 
   setHandler(viewQuery, (request) => {
     const problem = viewPageProblem(request);
     if (problem) throw new Error(problem);
-    const paged = view ? viewPage(view, request ?? {}) : null;
+    const paged = cycle.view ? viewPage(cycle.view, request ?? {}) : null;
     // A record of thousands of nodes would outweigh the page: it is paged the same way.
     const { offset, limit } = pageBounds(request ?? {});
     return {
       view: paged?.view ?? null,
       page: paged?.page ?? null,
-      last_report: lastReport,
+      last_report: cycle.last_report,
       record: record.nodes.length <= limit ? record : { ...record, nodes: record.nodes.slice(offset, offset + limit) },
       record_nodes_total: record.nodes.length,
       settings: { ...startSettings, refresh_interval_s: intervalS(), agent_timeout_ms: agentTimeoutMs(), node_retire_grace_s: nodeGraceS(), cluster_retire_grace_s: effective().cluster_retire_grace_s.value },
-      phase,
-      events_pending: eventsPending,
-      stored_generation: storedView?.generation ?? null,
-      store_error: storeError,
-      published_generation: publishedGeneration,
-      publishing_view: publishingView ? viewPage(publishingView, request ?? {}).view : null,
+      phase: cycle.phase,
+      events_pending: cycle.events_pending,
+      stored_generation: cycle.stored_view?.generation ?? null,
+      store_error: cycle.store_error,
+      published_generation: cycle.published_generation,
+      publishing_view: cycle.publishing_view ? viewPage(cycle.publishing_view, request ?? {}).view : null,
       ...(usesControls ? { controls: controlsState() } : {}),
     };
   });
 
-  setHandler(resumeViewQuery, () => publishingView ?? view);
+  setHandler(resumeViewQuery, () => cycle.publishing_view ?? cycle.view);
 
   if (!('record' in parsed)) {
     throw ApplicationFailure.nonRetryable(`invalid clusterRefresh input: ${parsed.problems.join('; ')}`, 'InvalidInput', { problems: parsed.problems });
@@ -584,121 +409,69 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   // the counter's rate, summed over workers, is the number of clusters in that status refreshed on schedule.
   const clusterStatusSeconds = metricMeter.createCounter('fleetview_cluster_status_seconds', 's', 'cluster-seconds by status: its rate is the clusters in each status');
 
-  // The observations this run holds and their token: the next observation carries only changes.
-  let heldObservations = new Map<string, NodeObservation>();
-  let heldToken: string | null = null;
-
-  /** Every listed node's observation, and the nodes whose observation is the one the view already took. */
-  async function observeAll(): Promise<{ observations: NodeObservation[]; unchanged: Set<string> }> {
-    const unchanged = new Set<string>();
-    const addresses = record.nodes.map((node) => node.agent_address);
-    if (addresses.length === 0) return { observations: [], unchanged };
-    const timeoutMs = agentTimeoutMs();
-    const options = observeOptions(addresses.length, timeoutMs);
-    const request = { cluster_id: record.cluster_id, addresses, timeout_ms: timeoutMs };
-    try {
-      if (!usesObservationDeltas) return { observations: await proxyLocalActivities<Activities>(options).observeCluster(request), unchanged };
-      const { observeClusterChanges } = proxyLocalActivities<Activities>(options);
-      const delta = await observeClusterChanges({ ...request, base_token: heldToken });
-      let applied = applyObservationDelta(heldObservations, heldToken, addresses, delta);
-      let token = delta.token;
-      if (applied === null) {
-        // The delta does not fit what this run holds (never expected): start over from a full one.
-        log.warn('an observation delta did not apply; observing in full', { cluster_id: record.cluster_id, held_token: heldToken });
-        const full = await observeClusterChanges({ ...request, base_token: null });
-        applied = applyObservationDelta(new Map(), null, addresses, full);
-        if (applied === null) throw new Error('a full observation lacks requested nodes');
-        token = full.token;
-      }
-      if (token === delta.token && delta.base_token !== null) {
-        const changed = new Set(delta.changed.map((observation) => observation.address));
-        for (const address of applied.held.keys()) if (!changed.has(address)) unchanged.add(address);
-      }
-      heldObservations = applied.held;
-      heldToken = token;
-      return { observations: applied.observations, unchanged };
-    } catch (err) {
-      // The activity itself failed (e.g. its worker died twice): a status, not a failed refresh.
-      heldObservations = new Map();
-      heldToken = null;
-      return { observations: addresses.map((address) => unreachable(address, `node fetch failed: ${(err as Error).message}`)), unchanged };
-    }
-  }
-
   /** Events out first (held while Kafka is down), then the view to the store if it needs it. */
   async function commit(events: FleetEvent[], next: ClusterView): Promise<RefreshReport['store']> {
-    const touchDue = storedView !== null && Date.parse(next.refreshed_at) - Date.parse(storedView.refreshed_at) >= startSettings.store_touch_s * 1000;
-    const storeNeeded = storedView === null || touchDue || !sameMaterialView(storedView, next);
-    if (events.length === 0 && !storeNeeded) return 'unchanged';
+    const write = planStoreWrite(cycle.stored_view, next, startSettings.store_touch_s);
+    if (events.length === 0 && write === 'none') return 'unchanged';
     if (events.length > 0) {
-      publishedGeneration = next.generation;
-      publishingView = next;
+      cycle.published_generation = next.generation;
+      cycle.publishing_view = next;
       if (usesObservationDeltas || patched(durableObservationPatch)) {
         // Before any event leaves, two things become durable: the memo says this generation may
         // be out, and this workflow task ends, so the observation the events come from is in the
         // history. A task retried after its worker died mid-publish then sends these very events
         // again rather than a fresh observation's under the same ids.
-        upsertMemo({ [publishedGenerationMemo]: publishedGeneration });
+        upsertMemo({ [publishedGenerationMemo]: cycle.published_generation });
         await sleep(1);
       }
     }
-    eventsPending = events.length;
-    phase = events.length > 0 ? 'publishing' : 'saving';
+    cycle.events_pending = events.length;
+    cycle.phase = events.length > 0 ? 'publishing' : 'saving';
     let result;
     try {
-      // A touch (nothing material changed) sends the summary only: a large cluster's view stays here.
-      const touchOnly = storeNeeded && storedView !== null && touchDue && sameMaterialView(storedView, next);
-      result = touchOnly
-        ? await commitRefresh({ events, view: null, touch: { ...next, members: [], shards: [] }, stored_view: null })
-        : await commitRefresh({ events, view: storeNeeded ? next : null, stored_view: storedView });
+      result =
+        write === 'touch'
+          ? await commitRefresh({ events, view: null, touch: touchSummary(next), stored_view: null })
+          : await commitRefresh({ events, view: write === 'view' ? next : null, stored_view: cycle.stored_view });
     } catch (err) {
       // Kafka has been failing for longer than the local budget: hold the events durably. The
       // view stays owed to the store and goes with the next refresh.
       log.warn('publishing is retried until Kafka takes the events', { cluster_id: record.cluster_id, error: (err as Error).message });
       for (let start = 0; start < events.length; start += publishBatchSize) {
         await publishEvents(events.slice(start, start + publishBatchSize));
-        eventsPending = events.length - Math.min(events.length, start + publishBatchSize);
+        cycle.events_pending = events.length - Math.min(events.length, start + publishBatchSize);
       }
-      eventsPending = 0;
-      return storeNeeded ? 'failed' : 'unchanged';
+      cycle.events_pending = 0;
+      return write === 'none' ? 'unchanged' : 'failed';
     }
-    eventsPending = 0;
-    if (!storeNeeded) return 'unchanged';
+    cycle.events_pending = 0;
+    if (write === 'none') return 'unchanged';
     if (!result.stored) {
-      storeError = result.store_error;
+      cycle.store_error = result.store_error;
       return 'failed';
     }
-    storedView = next;
-    storeError = null;
+    cycle.stored_view = next;
+    cycle.store_error = null;
     return 'written';
   }
 
   async function refreshOnce(scheduledAtMs: number | null): Promise<void> {
     const startedMs = Date.now();
     if (scheduledAtMs !== null) refreshLag.record(Math.max(0, startedMs - scheduledAtMs));
-    const refreshedAt = new Date(startedMs).toISOString();
-    phase = 'fetching';
-    const { observations, unchanged } = await observeAll();
-    const aggregated = aggregate(view, record, observations, refreshedAt, { nodeRetireGraceMs: nodeGraceS() * 1000, unchanged });
-    // Above every generation a predecessor may have published: its ids are taken.
-    const next = aggregated.generation > generationFloor ? aggregated : { ...aggregated, generation: generationFloor + 1 };
-    const events = withMaintenanceMark(diff(view, next), startedMs);
+    cycle.phase = 'fetching';
+    const { observations, unchanged } = await observer.observe(record, agentTimeoutMs());
+    const aggregated = aggregate(cycle.view, record, observations, new Date(startedMs).toISOString(), { nodeRetireGraceMs: nodeGraceS() * 1000, unchanged });
+    const next = aboveGenerationFloor(aggregated, cycle.generation_floor);
+    const changes = diff(cycle.view, next);
+    const events = usesControls ? markedForMaintenance(changes, controls.maintenance, startedMs) : changes;
     const store = await commit(events, next);
-    view = next;
-    publishingView = null;
-    lastReport = {
-      generation: next.generation,
-      started_at: refreshedAt,
-      duration_ms: Date.now() - startedMs,
-      nodes_fetched: observations.length,
-      nodes_down: observations.filter((o) => o.status.code !== 'UP').length,
-      events_emitted: events.length,
-      status: next.status,
-      store,
-    };
-    phase = 'waiting';
+    cycle.view = next;
+    cycle.publishing_view = null;
+    const report = refreshReport({ view: next, started_ms: startedMs, finished_ms: Date.now(), observations, events, store });
+    cycle.last_report = report;
+    cycle.phase = 'waiting';
     refreshes.add(1);
-    refreshDuration.record(lastReport.duration_ms);
+    refreshDuration.record(report.duration_ms);
     if (scheduledAtMs !== null) clusterStatusSeconds.add(intervalS(), { status: next.status });
   }
 
@@ -710,6 +483,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   // the durable observation without asking for that patch (its marker could land the same way).
   const usesObservationDeltas = patched(observationDeltaPatch);
   const readsSlotClock = patched(slotClockPatch);
+  const observer = createNodeObserver(usesObservationDeltas);
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
@@ -719,9 +493,9 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (patched(resumePointPatch)) {
       const info = workflowInfo();
       const resume = await loadResumePoint({ cluster_id: record.cluster_id, workflow_id: info.workflowId, run_id: info.runId });
-      view = resume.view;
-      storedView = resume.stored_view;
-      generationFloor = resume.generation_floor;
+      cycle.view = resume.view;
+      cycle.stored_view = resume.stored_view;
+      cycle.generation_floor = resume.generation_floor;
       // The operator's controls outlive the workflow: a pause or an override set before it was
       // terminated (or retired and listed again) still holds.
       if (usesControls && resume.controls) {
@@ -729,28 +503,26 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
         syncSearchAttributes();
       }
     } else {
-      view = await loadStoredView(record.cluster_id);
-      storedView = view;
+      cycle.view = await loadStoredView(record.cluster_id);
+      cycle.stored_view = cycle.view;
     }
-    publishedGeneration = Math.max(view?.generation ?? 0, generationFloor);
+    cycle.published_generation = Math.max(cycle.view?.generation ?? 0, cycle.generation_floor);
     controlsLoaded = true;
   }
 
   let refreshesThisRun = 0;
   // A new workflow refreshes at once; a continued one keeps its slot unless a request is pending.
   let refreshNow = !input.carried || refreshRequested;
-  // The last slot refreshed at: a worker clock ahead of the server's must not bring it round twice.
   let lastSlotAtMs = input?.carried?.last_slot_at_ms ?? null;
-  // The slot this run was waiting for when a change of settings woke it: a longer interval takes
-  // effect after it, a shorter one at once.
   let pendingSlotAtMs: number | null = null;
   for (;;) {
     let scheduledAtMs: number | null = null;
-    expireWindows();
-    if (controlsOwed && recordingsInFlight === 0) void recordChange([]);
+    expireEndedWindows();
+    if (controlsOwed && recorder.inFlight() === 0) void recorder.record([]);
     if (paused()) {
       // No agent calls until resumed or the pause ends; discovery's records and retirement still apply.
       const pause = controls.pause as ControlWindow;
+      const view = cycle.view;
       setCurrentDetails(`**${record.cluster_id}** paused ${describeWindow(pause)}${view ? `\n\nlast refresh: generation ${view.generation} at ${view.refreshed_at}, ${view.status}` : ''}`);
       const seen = controlsVersion;
       const endMs = msUntilWindowEnds({ ...controls, maintenance: null }, Date.now());
@@ -764,6 +536,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (!refreshNow) {
       let nowMs = Date.now();
       const intervalMs = intervalS() * 1000;
+      const view = cycle.view;
       if (readsSlotClock && refreshesThisRun > 0 && view !== null && view.nodes + view.shards_count >= slotClockThreshold) {
         try {
           nowMs += slotClockAdvanceMs(nowMs, await readClock(), intervalMs);
@@ -771,23 +544,25 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
           // Never expected (it reads a clock); workflow time is the fallback.
         }
       }
-      let waitMs = msUntilNextSlot(nowMs, intervalMs, refreshPhaseMs(record.cluster_id, intervalMs));
-      if (lastSlotAtMs !== null && nowMs + waitMs <= lastSlotAtMs) waitMs += intervalMs;
-      if (pendingSlotAtMs !== null && pendingSlotAtMs > nowMs && pendingSlotAtMs < nowMs + waitMs) waitMs = pendingSlotAtMs - nowMs;
-      const slotAtMs = nowMs + waitMs;
-      if (view && lastReport) setCurrentDetails(describeView(view, lastReport, slotAtMs) + describeControls(controls, nowMs));
-      // A maintenance window that ends before the slot wakes the run to record its end.
-      const windowEndMs = usesControls ? msUntilWindowEnds(controls, nowMs) : null;
-      const timerMs = windowEndMs === null ? waitMs : Math.min(waitMs, windowEndMs);
+      const slot = planSlot({
+        now_ms: nowMs,
+        interval_ms: intervalMs,
+        cluster_id: record.cluster_id,
+        last_slot_at_ms: lastSlotAtMs,
+        pending_slot_at_ms: pendingSlotAtMs,
+        // A window that ends before the slot wakes the run to record its end.
+        window_end_ms: usesControls ? msUntilWindowEnds(controls, nowMs) : null,
+      });
+      if (cycle.view && cycle.last_report) setCurrentDetails(describeRefresh(cycle.view, cycle.last_report, slot.slot_at_ms) + describeControls(controls, nowMs));
       const seen = controlsVersion;
-      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null || controlsVersion !== seen, timerMs);
-      if (!woken && timerMs === waitMs) {
+      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null || controlsVersion !== seen, slot.timer_ms);
+      if (!woken && slot.timer_ms === slot.wait_ms) {
         // The lag is from the slot to this workflow task (its time is when the task started).
-        scheduledAtMs = slotAtMs;
-        lastSlotAtMs = slotAtMs;
+        scheduledAtMs = slot.slot_at_ms;
+        lastSlotAtMs = slot.slot_at_ms;
       } else if (!refreshRequested && !recordChanged && retirement === null) {
         // Woken by a change of controls or the end of a window: time the slot anew.
-        pendingSlotAtMs = slotAtMs;
+        pendingSlotAtMs = slot.slot_at_ms;
         continue;
       }
     }
@@ -796,11 +571,11 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     pendingSlotAtMs = null;
     refreshRequested = false;
     recordChanged = false;
-    refreshing = true;
+    cycle.refreshing = true;
     try {
       await refreshOnce(scheduledAtMs);
     } finally {
-      refreshing = false;
+      cycle.refreshing = false;
     }
     refreshesThisRun += 1;
     if (retirement) break;
@@ -811,56 +586,30 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       // Let handlers finish first (a refreshNow caller answered by this refresh is about to
       // return), and the recording of operators' changes. One that waits for a further refresh
       // has requested it: serve it, then retry.
-      await condition(() => (allHandlersFinished() && recordingsInFlight === 0) || refreshRequested || recordChanged || retirement !== null);
+      await condition(() => (allHandlersFinished() && recorder.inFlight() === 0) || refreshRequested || recordChanged || retirement !== null);
       refreshNow = refreshRequested || recordChanged;
     }
-    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished() && recordingsInFlight === 0) {
-      const carried = {
-        view,
-        last_report: lastReport,
-        refresh_pending: false,
-        ...(storedView === view ? {} : { stored_view: storedView }),
-        ...(readsSlotClock ? { last_slot_at_ms: lastSlotAtMs } : {}),
-      };
+    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished() && recorder.inFlight() === 0) {
       // The memo goes along: a successor of the next run must find it even if that run publishes nothing.
-      await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: publishedGeneration } })(
-        usesControls
-          ? {
-              ...record,
-              ...startSettings,
-              // The default layer as it stands now: a `defaults` update lives on.
-              refresh_interval_s: defaultLayer.refresh_interval_s ?? startSettings.refresh_interval_s,
-              agent_timeout_ms: defaultLayer.agent_timeout_ms ?? null,
-              node_retire_grace_s: defaultLayer.node_retire_grace_s ?? startSettings.node_retire_grace_s,
-              cluster_retire_grace_s: defaultLayer.cluster_retire_grace_s ?? null,
-              carried: { ...carried, controls, ...(controlsOwed ? { controls_owed: true } : {}) },
-            }
-          : { cluster_id: record.cluster_id, display_name: record.display_name, nodes: record.nodes, ...legacySettings(startSettings), carried },
+      await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: cycle.published_generation } })(
+        continuedInput({
+          record,
+          start_settings: startSettings,
+          defaults: defaultLayer,
+          view: cycle.view,
+          stored_view: cycle.stored_view,
+          last_report: cycle.last_report,
+          last_slot_at_ms: readsSlotClock ? lastSlotAtMs : undefined,
+          controls: usesControls ? { controls, owed: controlsOwed } : null,
+        }),
       );
     }
   }
-  phase = 'retired';
+  cycle.phase = 'retired';
   const retired = retirement as { reason: string; at: string };
   setCurrentDetails(`**${record.cluster_id}** retired at ${retired.at}: ${retired.reason}`);
   // refreshNow callers still waiting are answered (they fail: no refresh will come), and
   // operators' changes recorded, before completing.
-  await condition(() => allHandlersFinished() && recordingsInFlight === 0);
+  await condition(() => allHandlersFinished() && recorder.inFlight() === 0);
   return { retired, last_generation: completedGeneration() };
-}
-
-/** The settings a run before operator controls carried on: the ones it had, no new fields. */
-function legacySettings(settings: ClusterRefreshSettings): Omit<ClusterRefreshSettings, 'cluster_retire_grace_s'> {
-  const { cluster_retire_grace_s: _absent, ...rest } = settings;
-  return rest;
-}
-
-function describeControls(controls: ClusterControls, nowMs: number): string {
-  const lines: string[] = [];
-  if (windowActive(controls.maintenance, nowMs)) {
-    const window = controls.maintenance;
-    lines.push(`in maintenance until ${window.until ?? '-'} (by ${window.actor.user}: ${window.reason})`);
-  }
-  const overrides = Object.entries(controls.operator).map(([key, value]) => `${key}=${value}`);
-  if (overrides.length > 0) lines.push(`operator settings: ${overrides.join(', ')}`);
-  return lines.length === 0 ? '' : `\n\n${lines.join('\n\n')}`;
 }

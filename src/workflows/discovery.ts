@@ -42,8 +42,8 @@ import { ApplicationFailure, log, metricMeter, proxyActivities, setCurrentDetail
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ClusterToRetire, DiscoveryFindings } from '../activities/discovery.js';
-import type { ClaimedDiscovery } from '../adapters/discovery-store.js';
 import { clusterRetiredEvent, discoveryEvents } from '../domain/discovery-events.js';
+import type { ClaimedDiscovery } from '../domain/discovery-run.js';
 import { describeRetirementHold } from '../domain/retirement-guard.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
 import type { DiscoveryOutcome, DiscoveryRunResult } from './discovery-messages.js';
@@ -125,7 +125,8 @@ export async function discovery(): Promise<DiscoveryRunResult> {
   const { claimed, invalid, enabled } = await store.claimDueDiscoveries({ at, claimant });
 
   // Discoveries run concurrently, but save one at a time: two that list the same cluster update
-  // its `listed_by`, and FerretDB does not make concurrent updates of one document atomic.
+  // its `listed_by`, and not every MongoDB-wire store makes concurrent updates of one document
+  // atomic (FerretDB v1, the embedded store before mongo-java-server, did not).
   let saving: Promise<unknown> = Promise.resolve();
   const oneAtATime = <T>(save: () => Promise<T>): Promise<T> => {
     const next = saving.then(save);

@@ -1,96 +1,38 @@
 /**
  * The cluster refresh workflow's messages. The wire names ('refresh', 'refreshNow', 'view',
  * 'nodes') are a contract with the CLI and with operators typing `temporal workflow signal`:
- * never rename them.
+ * never rename them. So are the search attributes' names, which operators type in queries.
  */
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ClusterControls, ControlWindow, EffectiveSettings, SettingLayers } from '../domain/cluster-controls.js';
+import type { ControlWindow, EffectiveSettings, SettingLayers } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
-import type { DiscoveryNode, DiscoveryRecord, DiscoveryRecordSettings } from '../domain/discovery-record.js';
+import type { DiscoveryRecord } from '../domain/discovery-record.js';
+import type { ClusterRefreshInput, ClusterRefreshSettings, DiscoveryRecordInput, RefreshPhase, RefreshReport } from '../domain/refresh-cycle.js';
 import type { ViewPageInfo, ViewPageRequest } from '../domain/view-page.js';
 
 export const clusterRefreshWorkflowType = 'clusterRefresh';
 
-/** The discovery record as operators and discovery send it: nodes as URL strings or objects. */
-export interface DiscoveryRecordInput {
-  cluster_id: string;
-  display_name?: string | null;
-  nodes: Array<string | DiscoveryNode>;
-  /** The discovery's settings for this cluster (its layer of the cluster's settings). */
-  settings?: DiscoveryRecordSettings;
+// The workflow's input, report and carried state are plain data of the refresh cycle (domain).
+export { clusterRefreshDefaults } from '../domain/refresh-cycle.js';
+export type { CarriedState, ClusterRefreshInput, ClusterRefreshSettings, DiscoveryRecordInput, RefreshPhase, RefreshReport } from '../domain/refresh-cycle.js';
+
+/** What a cluster's workflow returns when discovery retires the cluster. */
+export interface ClusterRefreshResult {
+  retired: { reason: string; at: string };
+  last_generation: number;
 }
 
-/** Per-cluster settings; every one optional, with the defaults in clusterRefreshDefaults. */
-export interface ClusterRefreshSettings {
-  /** Seconds between scheduled refreshes. */
-  refresh_interval_s: number;
-  /** Budget of each agent call; null: the worker's configured default. */
-  agent_timeout_ms: number | null;
-  /** How long a node may be missing from discovery before NODE_RETIRED. */
-  node_retire_grace_s: number;
-  /** Continue-as-new after this many refreshes even if the server does not suggest it. */
-  max_refreshes_per_run: number;
-  /**
-   * The store is written when the view changes; an unchanged view is written again after this
-   * many seconds, so the stored refresh time and measurements (offsets, lag) stay that fresh.
-   */
-  store_touch_s: number;
-  /**
-   * How long the cluster may be missing from discovery before CLUSTER_RETIRED (discovery applies
-   * it; the workflow shows it and keeps the operator's override). Null: two discovery intervals.
-   */
-  cluster_retire_grace_s: number | null;
-}
+/** The workflow's signature, for clients that start it by its type name (no import of the workflow itself). */
+export type ClusterRefreshWorkflow = (input: ClusterRefreshInput) => Promise<ClusterRefreshResult>;
 
-export const clusterRefreshDefaults: ClusterRefreshSettings = {
-  refresh_interval_s: 15,
-  agent_timeout_ms: null,
-  // Two ticks of the default discovery schedule (events.md: two discovery intervals).
-  node_retire_grace_s: 30,
-  max_refreshes_per_run: 500,
-  store_touch_s: 300,
-  cluster_retire_grace_s: null,
-};
-
-/** What one refresh did: returned by refreshNow, kept for the view query. */
-export interface RefreshReport {
-  generation: number;
-  started_at: string;
-  duration_ms: number;
-  nodes_fetched: number;
-  nodes_down: number;
-  events_emitted: number;
-  status: ClusterView['status'];
-  /** What the refresh did to the store: wrote the view, had nothing to write, or could not. */
-  store: 'written' | 'unchanged' | 'failed';
-}
-
-/** State carried across continue-as-new: plain JSON only. */
-export interface CarriedState {
-  view: ClusterView | null;
-  last_report: RefreshReport | null;
-  refresh_pending: boolean;
-  /**
-   * The view last written to the store, when it is not `view` itself (absent: it is `view`;
-   * null: nothing stored). Kept so later writes carry only what changed since.
-   */
-  stored_view?: ClusterView | null;
-  /** The last slot refreshed at (epoch ms). */
-  last_slot_at_ms?: number | null;
-  /** The operator's controls (absent in runs before them). */
-  controls?: ClusterControls;
-  /** True when the store has not taken the controls yet: the new run writes them again. */
-  controls_owed?: boolean;
-}
-
-/** The workflow's input: the discovery record plus optional settings. */
-export type ClusterRefreshInput = DiscoveryRecordInput &
-  Partial<ClusterRefreshSettings> & {
-    /** Set by the workflow itself when it continues as new; never by operators. */
-    carried?: CarriedState;
-  };
-
-export type RefreshPhase = 'waiting' | 'fetching' | 'publishing' | 'saving' | 'retired';
+/** Set at start (by discovery's signal-with-start) and by the workflow: `ClusterId="..."` finds a cluster's runs. */
+export const clusterIdSearchAttribute = defineSearchAttributeKey('ClusterId', SearchAttributeType.KEYWORD);
+/** `FleetviewPaused=true` / `FleetviewMaintenance=true` find them in the Web UI and `temporal workflow list`. */
+export const pausedSearchAttribute = defineSearchAttributeKey('FleetviewPaused', SearchAttributeType.BOOL);
+export const maintenanceSearchAttribute = defineSearchAttributeKey('FleetviewMaintenance', SearchAttributeType.BOOL);
+/** Every custom search attribute the workflows set: the namespace must have them (`fleetview start` adds them). */
+export const customSearchAttributes = [clusterIdSearchAttribute, pausedSearchAttribute, maintenanceSearchAttribute] as const;
 
 export interface ViewQueryResult {
   /** The view with one page of its members and shards (see `page`). */

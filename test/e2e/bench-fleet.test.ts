@@ -14,8 +14,9 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { cleanupBound } from '../helpers/bounded.js';
-import { eventually } from '../helpers/discovery.js';
-import { connectClient, testConfig } from '../helpers/e2e.js';
+import { eventually } from '../helpers/polling.js';
+import { connectClient } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const config = testConfig();

@@ -12,8 +12,11 @@ import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import type { ControlsResult, ControlsState } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, runFleetview, type CliResult } from '../helpers/cli.js';
-import { eventually } from '../helpers/discovery.js';
-import { configEnv, connectClient, startTestWorker, terminateQuietly, testConfig, TopicReader, waitForView, type TestWorker } from '../helpers/e2e.js';
+import { eventually } from '../helpers/polling.js';
+import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { configEnv, testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { assertDoorAnswer } from '../helpers/readme-doors.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -165,7 +168,7 @@ describe('fleetview cluster and settings commands', () => {
     ]);
   });
 
-  it('an unknown cluster is exit 3, as the README says', async () => {
+  it('an unknown cluster is exit 3, as docs/reference/bad-input.md says', async () => {
     for (const args of [
       ['set', 'no-such-cluster', '--interval', '60s'],
       ['unset', 'no-such-cluster', '--interval'],

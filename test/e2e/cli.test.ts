@@ -8,15 +8,19 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
+import { removeDiscoverySchedule } from '../../src/operations/index.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { runCli } from '../../src/starter.js';
 import { refreshNowUpdate } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, fleetviewBin as bin, runFleetview, type CliResult } from '../helpers/cli.js';
-import { discoveryConfigEnv, eventually, removeSchedule } from '../helpers/discovery.js';
-import { connectClient, startTestWorker, terminateQuietly, testConfig, type TestWorker } from '../helpers/e2e.js';
+import { discoveryConfigEnv } from '../helpers/discovery.js';
+import { eventually } from '../helpers/polling.js';
+import { connectClient, terminateQuietly } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -53,7 +57,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-cli-'));
   sim = await startSim({ clusters: 3, nodes: 2, idPrefix: `${uniqueName('cli')}-` });
   clusterIds = sim.records().map((record) => record.cluster_id);
-  mongo = await createMongoStore(config.mongodb);
+  mongo = await createClusterStore(config.mongodb);
   temporal = await connectClient(config);
   worker = await startTestWorker(config);
   writeFileSync(
@@ -70,7 +74,7 @@ after(
   () =>
     cleanUp({
       'removing the discovery schedule': async () => {
-        if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
+        if (temporal) await removeDiscoverySchedule(temporal.client, config.discovery.scheduleId, 'the test finished');
       },
       'stopping the worker': () => worker?.stop(),
       'terminating the cluster workflows': async () => {

@@ -7,14 +7,18 @@ import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { materialViewKey } from '../../src/domain/material-view.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { nodesSignal, refreshNowUpdate, refreshSignal, viewQuery, type DiscoveryRecordInput } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { connectClient, localActivityType, servicesEnv, terminateQuietly, testConfig, TopicReader, startTestWorker, waitForView, type TestWorker } from '../helpers/e2e.js';
+import { servicesEnv } from '../helpers/services-env.js';
+import { connectClient, localActivityType, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const run = promisify(execFile);
@@ -45,7 +49,7 @@ function startRefresher(clusterId: string, extra: Record<string, unknown> = {}) 
 
 before(async () => {
   sim = await startSim({ clusters: 3, nodes: 3, idPrefix });
-  store = await createMongoStore(config.mongodb);
+  store = await createClusterStore(config.mongodb);
   temporal = await connectClient(config);
   worker = await startTestWorker(config);
   reader = await new TopicReader(config).start();

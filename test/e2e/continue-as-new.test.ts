@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { refreshNowUpdate, viewQuery } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { startRefresherFixture, testConfig, type RefresherFixture } from '../helpers/e2e.js';
+import { startRefresherFixture, type RefresherFixture } from '../helpers/refresher-fixture.js';
+import { testConfig } from '../helpers/test-config.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 

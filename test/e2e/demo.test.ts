@@ -6,10 +6,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { cleanUp, cleanupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv } from '../helpers/discovery.js';
-import { connectClient, testConfig } from '../helpers/e2e.js';
+import { connectClient } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = testConfig({ FLEETVIEW_DISCOVERY_SCHEDULE_ID: uniqueName('demo-schedule') });
@@ -19,7 +20,7 @@ after(() => {
   let mongo: ClusterStore | undefined;
   return cleanUp({
     'dropping the test database': async () => {
-      mongo = await createMongoStore(config.mongodb);
+      mongo = await createClusterStore(config.mongodb);
       await mongo.db.dropDatabase().catch(() => undefined);
     },
     'closing the MongoDB store': () => mongo?.close(),

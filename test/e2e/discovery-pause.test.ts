@@ -8,15 +8,20 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
+import { removeDiscoverySchedule } from '../../src/operations/index.js';
 import type { SimDiscoveryRecord } from '../../src/sim/discovery-api.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { viewQuery } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, runFleetview, type CliResult } from '../helpers/cli.js';
-import { discoveryConfigEnv, eventually, removeSchedule } from '../helpers/discovery.js';
-import { connectClient, startTestWorker, terminateQuietly, testConfig, TopicReader, type TestWorker } from '../helpers/e2e.js';
+import { discoveryConfigEnv } from '../helpers/discovery.js';
+import { eventually } from '../helpers/polling.js';
+import { connectClient, terminateQuietly } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { uniqueName } from '../helpers/unique.js';
 
 // A tick of an hour: `discovery run` alone decides when discovery happens.
@@ -57,7 +62,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-discovery-pause-'));
   sim = await startSim({ clusters: 3, nodes: 1, idPrefix: `${uniqueName('dp')}-` });
   records = sim.records();
-  mongo = await createMongoStore(config.mongodb);
+  mongo = await createClusterStore(config.mongodb);
   temporal = await connectClient(config);
   worker = await startTestWorker(config);
   listRecords(records.slice(0, 2));
@@ -73,7 +78,7 @@ after(
     cleanUp({
       'stopping the topic reader': () => reader?.stop(),
       'removing the discovery schedule': async () => {
-        if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
+        if (temporal) await removeDiscoverySchedule(temporal.client, config.discovery.scheduleId, 'the test finished');
       },
       'stopping the worker': () => worker?.stop(),
       'terminating the cluster workflows': async () => {

@@ -12,17 +12,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store.js';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
-import { discoveryScheduleOptions, ensureDiscoverySchedule } from '../../src/cli/discovery-schedule.js';
+import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store/index.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
+import { discoveryScheduleOptions, ensureDiscoverySchedule, removeDiscoverySchedule } from '../../src/operations/index.js';
 import { startSim, type SimDiscoveryRecord, type SimHandle } from '../../src/sim/index.js';
-import type { ClusterRefreshResult } from '../../src/workflows/cluster-refresh.js';
+import type { ClusterRefreshResult } from '../../src/workflows/messages.js';
 import { viewQuery } from '../../src/workflows/messages.js';
 import { expectExit, runFleetview } from '../helpers/cli.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { discoveryConfigEnv, discoverySetting, eventually, executionCount, removeSchedule, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
-import { connectClient, servicesEnv, startTestWorker, terminateQuietly, testConfig, TopicReader, waitForView, type TestWorker } from '../helpers/e2e.js';
+import { discoveryConfigEnv, discoverySetting, executionCount, runDiscovery, runFailingDiscovery } from '../helpers/discovery.js';
+import { eventually } from '../helpers/polling.js';
+import { servicesEnv } from '../helpers/services-env.js';
+import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -65,7 +70,7 @@ function recordHistory(workflowId: string, file: string): void {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-discovery-e2e-'));
-  mongo = await createMongoStore(config.mongodb);
+  mongo = await createClusterStore(config.mongodb);
   store = createDiscoveryStore(mongo.db);
   await store.ensureIndexes();
   temporal = await connectClient(config);
@@ -79,7 +84,7 @@ after(
       // Schedule and worker first: a discovery run in flight could otherwise start a refresher again
       // right after it is terminated.
       'removing the discovery schedule': async () => {
-        if (temporal) await removeSchedule(temporal.client, config.discovery.scheduleId);
+        if (temporal) await removeDiscoverySchedule(temporal.client, config.discovery.scheduleId, 'the test finished');
       },
       'stopping the topic reader': () => reader?.stop(),
       'stopping the worker': () => worker?.stop(),

@@ -2,7 +2,7 @@
 // (a discovery run), a settings file (the CLI, spawned), the `nodes` signal and the `refreshNow`
 // update sent with the real `temporal` CLI; and an agent's error answer, whose root cause must be
 // the NODE_DOWN event's reason while its 30 KB trace reaches no event, log line or document.
-// Every `nodes` and `refreshNow` row of the README's "Bad input at every door" table is tried.
+// Every `nodes` and `refreshNow` row of docs/reference/bad-input.md ("Bad input at every door") is tried.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,15 +11,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store.js';
+import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store/index.js';
 import { createLogger } from '../../src/adapters/logger.js';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { createFleetviewWorker, type RunningWorker } from '../../src/worker.js';
 import { viewQuery } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, runDiscovery } from '../helpers/discovery.js';
-import { connectClient, servicesEnv, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
+import { servicesEnv } from '../helpers/services-env.js';
+import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
 import { assertDoorAnswer, doorRows } from '../helpers/readme-doors.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -77,7 +81,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-doors-e2e-'));
   sim = await startSim({ clusters: 1, nodes: 2, idPrefix: `${uniqueName('doors')}-` });
   clusterId = sim.records()[0]!.cluster_id;
-  mongo = await createMongoStore(config.mongodb);
+  mongo = await createClusterStore(config.mongodb);
   discoveries = createDiscoveryStore(mongo.db);
   await discoveries.ensureIndexes();
   temporal = await connectClient(config);
@@ -225,7 +229,7 @@ describe('bad input at the doors of a running fleetview', () => {
     assert.deepEqual((await handle().query(viewQuery)).controls, controlsBefore);
   });
 
-  it("every README row of the nodes signal and the cluster workflow's updates was tried", () => {
+  it("every row of docs/reference/bad-input.md for the nodes signal and the cluster workflow's updates was tried", () => {
     const untried = ['`nodes`', '`refreshNow`', '`settings`', '`pause`', '`maintenance`'].flatMap(doorRows).filter((row) => !tried.has(`${row.door} | ${row.value}`));
     assert.deepEqual(untried.map((row) => `| ${row.door} | ${row.value} |`), []);
   });

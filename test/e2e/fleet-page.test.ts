@@ -17,15 +17,17 @@ import { createControlStore } from '../../src/adapters/control-store.js';
 import { ensureSearchAttributes } from '../../src/adapters/search-attributes.js';
 import { createKafkaPublisher } from '../../src/adapters/kafka-publisher.js';
 import { createLogger } from '../../src/adapters/logger.js';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { discoveryScopedEvent, envelope } from '../../src/domain/event-catalogue.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, fleetviewBin, runFleetview } from '../helpers/cli.js';
-import { eventually } from '../helpers/discovery.js';
-import { configEnv, connectClient, startTestWorker, terminateQuietly, testConfig, waitForView, type TestWorker } from '../helpers/e2e.js';
+import { eventually } from '../helpers/polling.js';
+import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { configEnv, testConfig } from '../helpers/test-config.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = testConfig();
@@ -104,7 +106,7 @@ async function screenshot(name: string, maxHeight = 1200): Promise<void> {
 before(async () => {
   sim = await startSim({ clusters: 3, nodes: 3, idPrefix });
   [mongoId, kafkaId, zkId] = sim.records().map((record) => record.cluster_id) as [string, string, string];
-  store = await createMongoStore(config.mongodb);
+  store = await createClusterStore(config.mongodb);
   temporal = await connectClient(config);
   worker = await startTestWorker(config);
   for (const record of sim.records()) {

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { refreshNowUpdate, refreshSignal } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { startRefresherFixture, testConfig, TopicReader, waitForView, type RefresherFixture } from '../helpers/e2e.js';
+import { startRefresherFixture, type RefresherFixture } from '../helpers/refresher-fixture.js';
+import { waitForView } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 

@@ -13,9 +13,11 @@ import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { createFleetviewWorker } from '../../src/worker.js';
 import { refreshNowUpdate } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { configEnv, startRefresherFixture, testConfig, type RefresherFixture } from '../helpers/e2e.js';
+import { runCliProcess } from '../helpers/cli.js';
+import { startRefresherFixture, type RefresherFixture } from '../helpers/refresher-fixture.js';
+import { configEnv, testConfig } from '../helpers/test-config.js';
 import { startSecureKafka, type SecureKafka } from '../helpers/secure-kafka.js';
-import { TestPki, runCliProcess } from '../helpers/tls.js';
+import { TestPki } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const pki = new TestPki();

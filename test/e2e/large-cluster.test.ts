@@ -6,10 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { payloadCollections } from '../../src/adapters/payload-store.js';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { refreshNowUpdate, viewQuery } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { localActivityType, startRefresherFixture, testConfig, TopicReader, type RefresherFixture } from '../helpers/e2e.js';
+import { startRefresherFixture, type RefresherFixture } from '../helpers/refresher-fixture.js';
+import { localActivityType } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -32,7 +35,7 @@ before(async () => {
   });
   temporalServer.start();
   config = testConfig({ FLEETVIEW_TEMPORAL_ADDRESS: `127.0.0.1:${port}`, FLEETVIEW_TEMPORAL_PAYLOAD_OFFLOAD_BYTES: String(32 * 1024), FLEETVIEW_AGENT_TIMEOUT_MS: '5000' });
-  store = await createMongoStore(config.mongodb);
+  store = await createClusterStore(config.mongodb);
   // A store touch at every refresh: a quiet refresh then rewrites the cluster document's summary only.
   fixture = await startRefresherFixture(config, { nodes, kinds: ['kafka'], partitions, idPrefix: `${uniqueName('large')}-` }, { store_touch_s: 1 });
   // The worker creates the topic; the reader reads it from the beginning.

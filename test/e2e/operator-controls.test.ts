@@ -15,7 +15,12 @@ import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { defaultsUpdate, maintenanceUpdate, pauseUpdate, refreshNowByUpdate, resumeUpdate, settingsUpdate, viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { connectClient, servicesEnv, spawnWorkerProcess, terminateQuietly, testConfig, TopicReader, waitForView, waitUntil } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
+import { servicesEnv } from '../helpers/services-env.js';
+import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
+import { spawnWorkerProcess } from '../helpers/worker.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 

@@ -20,13 +20,17 @@ import { MongoClient } from 'mongodb';
 import { kafkaSecurity } from '../../src/adapters/connections/index.js';
 import { startTopicConsumer } from '../../src/adapters/topic-consumer.js';
 import { loadConfig } from '../../src/config.js';
+import { removeDiscoverySchedule } from '../../src/operations/index.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { eventually, removeSchedule } from '../helpers/discovery.js';
-import { connectClient, servicesEnv, testConfig } from '../helpers/e2e.js';
+import { runCliProcess, type CliResult } from '../helpers/cli.js';
+import { eventually } from '../helpers/polling.js';
+import { servicesEnv } from '../helpers/services-env.js';
+import { connectClient } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { startSecureKafka, type SecureKafka } from '../helpers/secure-kafka.js';
-import { TestPki, runCliProcess, startTlsProxy, type CliResult, type TlsProxy } from '../helpers/tls.js';
+import { TestPki, startTlsProxy, type TlsProxy } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const marker = `planted${randomBytes(6).toString('hex')}`;
@@ -103,7 +107,7 @@ after(() => {
     'connecting to Temporal through the TLS proxy': async () => {
       if (env) temporal = await connectClient(loadConfig(env)).catch(() => undefined);
     },
-    'removing the discovery schedule': () => temporal && removeSchedule(temporal.client, env.FLEETVIEW_DISCOVERY_SCHEDULE_ID!).catch(() => undefined),
+    'removing the discovery schedule': () => temporal && removeDiscoverySchedule(temporal.client, env.FLEETVIEW_DISCOVERY_SCHEDULE_ID!, 'the test finished').catch(() => undefined),
     'terminating the running workflows': async () => {
       if (!temporal) return;
       for await (const run of temporal.client.workflow.list({ query: `TaskQueue = '${env.FLEETVIEW_TASK_QUEUE}' AND ExecutionStatus = 'Running'` })) {

@@ -6,13 +6,17 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { materialViewKey } from '../../src/domain/material-view.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { connectClient, startTestWorker, terminateQuietly, testConfig, TopicReader, waitUntil, type TestWorker } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
+import { connectClient, terminateQuietly } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -42,7 +46,7 @@ before(async () => {
   reader = await new TopicReader(config).start();
   mongo = await MongoClient.connect(config.mongodb.uri, { serverSelectionTimeoutMS: 5_000 });
   // Reads stored views back as the worker's resume does (a store timeout that outlasts the freeze's thaw).
-  clusterStore = await createMongoStore({ uri: config.mongodb.uri, database: config.mongodb.database, timeoutMs: 5_000 });
+  clusterStore = await createClusterStore({ uri: config.mongodb.uri, database: config.mongodb.database, timeoutMs: 5_000 });
 }, setupBound);
 
 after(

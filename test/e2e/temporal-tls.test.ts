@@ -11,8 +11,10 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createFleetviewWorker } from '../../src/worker.js';
 import { refreshNowUpdate } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { configEnv, startRefresherFixture, testConfig, type RefresherFixture } from '../helpers/e2e.js';
-import { TestPki, runCliProcess, startTlsProxy, type CertFiles, type TlsProxy } from '../helpers/tls.js';
+import { runCliProcess } from '../helpers/cli.js';
+import { startRefresherFixture, type RefresherFixture } from '../helpers/refresher-fixture.js';
+import { configEnv, testConfig } from '../helpers/test-config.js';
+import { TestPki, startTlsProxy, type CertFiles, type TlsProxy } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const serverName = 'temporal.fleetview.test';

@@ -11,21 +11,26 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `fleetview ...args` with exactly `env`; killed after 60 s. */
-export function runFleetview(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+/** Runs `fleetview ...args` with exactly `env`; killed after `timeoutMs`. */
+export function runFleetview(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fleetviewBin, ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs `fleetview ARGS` with exactly this environment plus PATH and HOME (no FLEETVIEW_* of the test's own). */
+export function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+  return runFleetview(args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeoutMs);
 }
 
 export function expectExit(result: CliResult, code: number, what: string): void {

@@ -1,13 +1,14 @@
 /**
  * Helpers of the discovery end-to-end tests: settings documents, discovery runs started by
- * hand, and bounded polling of what can only be observed (visibility, views, stored records).
+ * hand, the executions visibility lists, and the discovery settings as a child's environment.
  */
 import assert from 'node:assert/strict';
-import { ScheduleNotFoundError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { parseDiscoverySetting, type DiscoverySetting } from '../../src/adapters/discovery/index.js';
 import type { Config } from '../../src/config.js';
 import { discoveryWorkflowType, type DiscoveryRunResult } from '../../src/workflows/discovery-messages.js';
-import { configEnv } from './e2e.js';
+import { eventually } from './polling.js';
+import { configEnv } from './test-config.js';
 import { uniqueName } from './unique.js';
 
 export function discoverySetting(raw: Record<string, unknown>): DiscoverySetting {
@@ -34,47 +35,12 @@ export async function runFailingDiscovery(client: Client, config: Config, workfl
   assert.fail('the discovery run succeeded');
 }
 
-/** Polls `probe` until it returns something other than undefined/false. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Error | undefined;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err instanceof Error ? err : new Error(String(err));
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last.message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
-
 /** Executions (any status) of one workflow id, once visibility has caught up with at least one. */
 export async function executionCount(client: Client, workflowId: string): Promise<number> {
   return eventually(`visibility lists ${workflowId}`, async () => {
     const { count } = await client.workflow.count(`WorkflowId = '${workflowId}'`);
     return count > 0 ? count : undefined;
   });
-}
-
-/**
- * Deletes the schedule, if any, and ends its runs still going (a run started just before the
- * deletion would otherwise wait for a worker until its run timeout).
- */
-export async function removeSchedule(client: Client, scheduleId: string): Promise<void> {
-  await client.schedule
-    .getHandle(scheduleId)
-    .delete()
-    .catch((err: unknown) => {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    });
-  for await (const run of client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}' AND ExecutionStatus = 'Running'` })) {
-    await client.workflow
-      .getHandle(run.workflowId, run.runId)
-      .terminate('the test finished')
-      .catch(() => undefined);
-  }
 }
 
 /** The configuration as environment variables for a child process, discovery settings included. */

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from './isolated-service.js';
-import { servicesEnv } from './e2e.js';
+import { servicesEnv } from './services-env.js';
 import type { CertFiles, TestPki } from './tls.js';
 
 export interface SaslUser {

@@ -1,15 +1,14 @@
 /**
- * TLS for tests: certificates made by openssl at test time, a TLS-terminating proxy in front of
- * a plain-text service (the Temporal dev server and the store speak no TLS), and the CLI run as a
- * process with a given environment.
+ * TLS for tests: certificates made by openssl at test time (the suite's one maker of them), and
+ * a TLS-terminating proxy in front of a plain-text service (the Temporal dev server and the
+ * store speak no TLS).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 
 export interface CertFiles {
   cert: string;
@@ -19,6 +18,10 @@ export interface CertFiles {
 function openssl(args: string[], cwd: string): void {
   const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+}
+
+function subjectAltNames(names: string[]): string {
+  return names.map((n) => (/^[\d.]+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
 }
 
 /** A folder of certificates: CAs, and server or client certificates they sign (RSA, PKCS#8 keys). */
@@ -44,7 +47,7 @@ export class TestPki {
     const ext = join(this.dir, `${name}.ext`);
     openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', files.key], this.dir);
     openssl(['req', '-new', '-key', files.key, '-out', csr, '-subj', `/CN=${name}`], this.dir);
-    const san = names.map((n) => (/^[\d.]+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+    const san = subjectAltNames(names);
     writeFileSync(
       ext,
       [
@@ -55,6 +58,18 @@ export class TestPki {
       ].join('\n'),
     );
     openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', files.cert, '-days', '2', '-extfile', ext], this.dir);
+    return files;
+  }
+
+  /** A self-signed server certificate for `names` (DNS/IP subject alternative names), signed by no CA. */
+  selfSigned(name: string, names: string[]): CertFiles {
+    const files = { cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}.key`) };
+    openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', files.key], this.dir);
+    openssl(
+      ['req', '-x509', '-new', '-key', files.key, '-out', files.cert, '-days', '2', '-subj', `/CN=${name}`,
+        '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth', '-addext', `subjectAltName=${subjectAltNames(names)}`],
+      this.dir,
+    );
     return files;
   }
 
@@ -129,29 +144,4 @@ export async function startTlsProxy(options: {
       await new Promise((resolve) => server.close(resolve));
     },
   };
-}
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const bin = fileURLToPath(new URL('../../bin/fleetview.mjs', import.meta.url));
-
-/** Runs `fleetview ARGS` as a process with exactly this environment (plus PATH and HOME). */
-export function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }

@@ -3,27 +3,34 @@
  * explicit insecure opt-in for a self-signed certificate.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createAgentClient } from '../../src/adapters/agent-client.js';
 import type { AgentClientOptions } from '../../src/adapters/agent-client.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
+import { TestPki, type CertFiles } from '../helpers/tls.js';
 import { agentHandler, startServer } from './helpers/http-servers.js';
 import type { TestServer } from './helpers/http-servers.js';
-import { makeTestCertificates } from './helpers/tls-certs.js';
-import type { TestCertificates } from './helpers/tls-certs.js';
 
 const base = { timeoutMs: 2000, maxResponseBytes: 1024 * 1024 };
 
-let certs: TestCertificates;
+let pki: TestPki;
+let ca: CertFiles;
+let client: CertFiles;
 let caSigned: TestServer;
 let mutual: TestServer;
 let selfSigned: TestServer;
 
 before(async () => {
-  certs = makeTestCertificates();
-  caSigned = await startServer(agentHandler('rs0'), { cert: certs.serverCert, key: certs.serverKey });
-  mutual = await startServer(agentHandler('rs0'), { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requestCert: true, rejectUnauthorized: true });
-  selfSigned = await startServer(agentHandler('rs0'), { cert: certs.selfSignedCert, key: certs.selfSignedKey });
+  pki = new TestPki();
+  ca = pki.ca('agent-ca');
+  client = pki.issue(ca, 'agent-client', 'client');
+  const server = pki.issue(ca, 'agent', 'server', ['127.0.0.1', 'localhost']);
+  const self = pki.selfSigned('agent-self-signed', ['127.0.0.1']);
+  const tls = (files: CertFiles) => ({ cert: readFileSync(files.cert), key: readFileSync(files.key) });
+  caSigned = await startServer(agentHandler('rs0'), tls(server));
+  mutual = await startServer(agentHandler('rs0'), { ...tls(server), ca: readFileSync(ca.cert), requestCert: true, rejectUnauthorized: true });
+  selfSigned = await startServer(agentHandler('rs0'), tls(self));
 }, setupBound);
 
 after(
@@ -32,7 +39,7 @@ after(
       'stopping the CA-signed agent': () => caSigned.close(),
       'stopping the mutual-TLS agent': () => mutual.close(),
       'stopping the self-signed agent': () => selfSigned.close(),
-      'deleting the certificates': () => certs.remove(),
+      'deleting the certificates': () => pki.dispose(),
     }),
   cleanupBound,
 );
@@ -48,7 +55,7 @@ async function observeWith(options: Partial<AgentClientOptions>, server: TestSer
 
 describe('agent client over TLS', () => {
   test('a CA bundle verifies the agent certificate', async () => {
-    const observation = await observeWith({ caFile: certs.caFile }, caSigned);
+    const observation = await observeWith({ caFile: ca.cert }, caSigned);
     assert.equal(observation.status.code, 'UP');
     assert.equal(observation.datastore?.cluster_id, 'rs0');
   });
@@ -60,12 +67,12 @@ describe('agent client over TLS', () => {
   });
 
   test('mTLS: the client certificate is accepted', async () => {
-    const observation = await observeWith({ caFile: certs.caFile, certFile: certs.clientCertFile, keyFile: certs.clientKeyFile }, mutual);
+    const observation = await observeWith({ caFile: ca.cert, certFile: client.cert, keyFile: client.key }, mutual);
     assert.equal(observation.status.code, 'UP');
   });
 
   test('mTLS: without a client certificate the agent refuses: AGENT_DOWN with a TLS reason', async () => {
-    const observation = await observeWith({ caFile: certs.caFile }, mutual);
+    const observation = await observeWith({ caFile: ca.cert }, mutual);
     assert.equal(observation.status.code, 'AGENT_DOWN');
     assert.match(observation.status.reason ?? '', /^agent info: TLS: .*certificate required/);
     assert.deepEqual(mutual.requests.filter((r) => r.startsWith('GET')).length, 3, 'only the mTLS client got answers');

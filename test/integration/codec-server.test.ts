@@ -11,10 +11,12 @@ import { MongoClient, type Db } from 'mongodb';
 import type { CodecServer, JsonPayload } from '../../src/adapters/codec-server.js';
 import { createLogger } from '../../src/adapters/logger.js';
 import { payloadCollections } from '../../src/adapters/payload-store.js';
-import { startConfiguredCodecServer } from '../../src/cli/codec-server-command.js';
+import { startConfiguredCodecServer } from '../../src/operations/index.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { fleetviewBin } from '../helpers/cli.js';
-import { configEnv, connectClient, terminateQuietly, testConfig, waitUntil } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
+import { connectClient, terminateQuietly } from '../helpers/temporal.js';
+import { configEnv, testConfig } from '../helpers/test-config.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 

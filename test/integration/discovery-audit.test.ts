@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { controlsCollectionName } from '../../src/adapters/control-store.js';
-import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store.js';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createDiscoveryStore, type DiscoveryStore } from '../../src/adapters/discovery-store/index.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, runFleetview, type CliResult } from '../helpers/cli.js';
 import { discoveryConfigEnv } from '../helpers/discovery.js';
-import { testConfig, TopicReader } from '../helpers/e2e.js';
+import { testConfig } from '../helpers/test-config.js';
+import { TopicReader } from '../helpers/topic-reader.js';
 import { freePort } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -56,7 +57,7 @@ const about = (discovery: string) => (events: FleetEvent[]) => events.filter((ev
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fleetview-audit-'));
-  mongo = await createMongoStore(config.mongodb);
+  mongo = await createClusterStore(config.mongodb);
   store = createDiscoveryStore(mongo.db);
   await store.ensureIndexes();
   // The first command creates the topic (as fleetview start would): the reader waits for it.

@@ -4,7 +4,7 @@
  * not look like "all clusters gone", and last good content of broken files.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,9 +22,9 @@ import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
 import { startSim } from '../../src/sim/index.js';
 import type { SimHandle } from '../../src/sim/index.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
+import { TestPki } from '../helpers/tls.js';
 import { sendJson, startServer } from './helpers/http-servers.js';
 import type { TestServer } from './helpers/http-servers.js';
-import { makeTestCertificates } from './helpers/tls-certs.js';
 
 let sim: SimHandle;
 let dir: string;
@@ -323,15 +323,17 @@ describe('http source (Replicante protocol)', () => {
   });
 
   test('over TLS with a CA bundle', async () => {
-    const certs = makeTestCertificates();
-    const server = await startServer((_req, res) => sendJson(res, 200, { clusters: [{ cluster_id: 'tls', nodes: [] }], cursor: null }), { cert: certs.serverCert, key: certs.serverKey });
+    const pki = new TestPki();
+    const ca = pki.ca('discovery-ca');
+    const cert = pki.issue(ca, 'discovery', 'server', ['127.0.0.1', 'localhost']);
+    const server = await startServer((_req, res) => sendJson(res, 200, { clusters: [{ cluster_id: 'tls', nodes: [] }], cursor: null }), { cert: readFileSync(cert.cert), key: readFileSync(cert.key) });
     try {
-      const verified = track(createHttpSource('tls', { url: server.url, tls: { caFile: certs.caFile } }));
+      const verified = track(createHttpSource('tls', { url: server.url, tls: { caFile: ca.cert } }));
       assert.deepEqual((await verified.discover()).records, [{ cluster_id: 'tls', display_name: null, nodes: [] }]);
       await rejectsWith(track(createHttpSource('tls-unverified', { url: server.url })), /TLS: unable to verify/);
     } finally {
       await server.close();
-      certs.remove();
+      pki.dispose();
     }
   });
 });

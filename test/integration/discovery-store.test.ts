@@ -3,12 +3,12 @@
 // positive evidence, retirements claimed once and finished once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createDiscoveryStore, discoveryCollectionNames, type DiscoveryStore, type StoredDiscovery } from '../../src/adapters/discovery-store.js';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createDiscoveryStore, discoveryCollectionNames, type DiscoveredCluster, type DiscoveryStore } from '../../src/adapters/discovery-store/index.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { DiscoveryRecord } from '../../src/domain/discovery-record.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoverySetting } from '../helpers/discovery.js';
-import { testConfig } from '../helpers/e2e.js';
+import { testConfig } from '../helpers/test-config.js';
 
 const config = testConfig();
 let mongo: ClusterStore;
@@ -25,7 +25,7 @@ const setting = (name: string, interval = 10, enabled = true) =>
   discoverySetting({ name, backend: 'http', interval, enabled, options: { url: `http://inventory.test/${name}` } });
 
 before(async () => {
-  mongo = await createMongoStore(config.mongodb);
+  mongo = await createClusterStore(config.mongodb);
   store = createDiscoveryStore(mongo.db);
   await store.ensureIndexes();
 }, setupBound);
@@ -155,7 +155,7 @@ describe('the retirement guard', () => {
   });
   const held = async (discovery: string) => (await store.listSettings()).settings.find((s) => s.setting.name === discovery)?.retirement_hold ?? null;
   // Retirements are claimed store-wide: other tests' clusters come along.
-  const retiredOf = async (prefix: string, claimed: Promise<StoredDiscovery[]>) => (await claimed).map((c) => c.cluster_id).filter((id) => id.startsWith(`${prefix}-`));
+  const retiredOf = async (prefix: string, claimed: Promise<DiscoveredCluster[]>) => (await claimed).map((c) => c.cluster_id).filter((id) => id.startsWith(`${prefix}-`));
   const missingOf = async (ids: string[]) => {
     const out: string[] = [];
     for (const id of ids) if ((await store.getCluster(id))?.missing_since) out.push(id);

@@ -9,7 +9,7 @@ import { createKafkaPublisher, eventHeaders, eventKey, KafkaRequestTooLargeError
 import { createLogger } from '../../src/adapters/logger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { TopicReader, type ReceivedEvent } from '../helpers/e2e.js';
+import { TopicReader, type ReceivedEvent } from '../helpers/topic-reader.js';
 import { uniqueName } from '../helpers/unique.js';
 import { readRecordBatches } from './helpers/record-batches.js';
 

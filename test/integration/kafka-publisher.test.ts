@@ -7,7 +7,7 @@ import { createKafkaPublisher, type PublishableEvent } from '../../src/adapters/
 import { createLogger } from '../../src/adapters/logger.js';
 import { loadConfig } from '../../src/config.js';
 import { cleanUp, cleanupBound } from '../helpers/bounded.js';
-import { TopicReader } from '../helpers/e2e.js';
+import { TopicReader } from '../helpers/topic-reader.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const base = loadConfig();

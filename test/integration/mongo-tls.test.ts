@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { mongoStoreOptions } from '../../src/adapters/connections/index.js';
-import { createMongoStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore } from '../../src/adapters/cluster-store.js';
 import { loadConfig } from '../../src/config.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { configEnv, testConfig } from '../helpers/e2e.js';
-import { TestPki, runCliProcess, startTlsProxy, type CertFiles, type TlsProxy } from '../helpers/tls.js';
+import { runCliProcess } from '../helpers/cli.js';
+import { configEnv, testConfig } from '../helpers/test-config.js';
+import { TestPki, startTlsProxy, type CertFiles, type TlsProxy } from '../helpers/tls.js';
 
 const pki = new TestPki();
 let ca: CertFiles;
@@ -45,7 +46,7 @@ function cliEnv(mongo: Record<string, string>): Record<string, string> {
 describe('MongoDB over TLS with a client certificate', () => {
   it('stores and reads through TLS (CA file, certificate and key files)', async () => {
     const config = testConfig({ FLEETVIEW_MONGODB_URI: uri, FLEETVIEW_MONGODB_TLS_CA_FILE: ca.cert, FLEETVIEW_MONGODB_TLS_CERT_FILE: client.cert, FLEETVIEW_MONGODB_TLS_KEY_FILE: client.key });
-    const store = await createMongoStore(mongoStoreOptions(config.mongodb, { serverSelectionTimeoutMs: 5000 }));
+    const store = await createClusterStore(mongoStoreOptions(config.mongodb, { serverSelectionTimeoutMs: 5000 }));
     try {
       await store.ensureIndexes();
       assert.deepEqual(await store.listClusters(), []);

@@ -7,7 +7,9 @@ import { StorageDriverClaim, type Payload } from '@temporalio/common';
 import { MongoClient, type Db } from 'mongodb';
 import { createPayloadStoreDriver, payloadCollections, sweepStoredPayloads } from '../../src/adapters/payload-store.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { connectClient, terminateQuietly, testConfig, waitUntil } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
+import { connectClient, terminateQuietly } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = testConfig();

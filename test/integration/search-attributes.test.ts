@@ -9,7 +9,8 @@ import { fleetviewSearchAttributes } from '../../src/adapters/search-attributes.
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { expectExit, runFleetview } from '../helpers/cli.js';
 import { discoveryConfigEnv } from '../helpers/discovery.js';
-import { servicesEnv, testConfig } from '../helpers/e2e.js';
+import { servicesEnv } from '../helpers/services-env.js';
+import { testConfig } from '../helpers/test-config.js';
 import { freePort, isolatedService, type IsolatedService } from '../helpers/isolated-service.js';
 import { uniqueName } from '../helpers/unique.js';
 

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createEchoActivities } from '../fixtures/echo-activities.js';
 import type { echoWorkflow } from '../fixtures/echo-workflow.js';
 import { cleanUp, cleanupBound } from '../helpers/bounded.js';
-import { waitUntil } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = loadConfig();

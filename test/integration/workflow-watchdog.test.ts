@@ -11,7 +11,9 @@ import { createLogger } from '../../src/adapters/logger.js';
 import { setWorkflowWatchdog } from '../../src/adapters/workflow-isolate-watchdog.js';
 import type { busyWorkflow } from '../fixtures/busy-workflow.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
-import { connectClient, testConfig, waitUntil } from '../helpers/e2e.js';
+import { waitUntil } from '../helpers/polling.js';
+import { connectClient } from '../helpers/temporal.js';
+import { testConfig } from '../helpers/test-config.js';
 import { uniqueName } from '../helpers/unique.js';
 
 const config = testConfig();

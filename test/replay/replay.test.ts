@@ -1,6 +1,6 @@
 // Replays recorded histories against the current workflow code: a change that would break
 // running workflows (non-determinism) fails here, in CI, before it reaches a worker.
-// Record new ones with FLEETVIEW_RECORD_HISTORIES=1 npm test -- test/e2e (see README).
+// Record new ones with FLEETVIEW_RECORD_HISTORIES=1 npm test -- test/e2e (see CONTRIBUTING.md, "Replay tests").
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';

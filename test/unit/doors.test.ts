@@ -1,7 +1,7 @@
 // Bad input through the doors that need no service: the CLI's arguments (the real command
 // dispatcher, in this process; one spawned run for what only the process's output escapes),
 // discovery settings files (`discovery apply --dry-run`) and discovery records (the file
-// source). Every row of the README's "Bad input at every door" table for these doors is tried
+// source). Every row of docs/reference/bad-input.md ("Bad input at every door") for these doors is tried
 // here and must answer what the table says; test/e2e/doors.test.ts does the workflow's doors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createFileSource } from '../../src/adapters/discovery/index.js';
-import { decodeUtf8, NotUtf8Error } from '../../src/adapters/utf8.js';
+import { decodeUtf8, NotUtf8Error } from '../../src/domain/utf8.js';
 import { controlCharacterProblem } from '../../src/domain/text.js';
 import { runCli } from '../../src/starter.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
@@ -268,7 +268,7 @@ describe('discovery records (the file source)', () => {
   });
 });
 
-it('every README row of these doors was tried', () => {
+it('every row of docs/reference/bad-input.md for these doors was tried', () => {
   const rows = ['`fleetview', 'settings file', 'discovery record'].flatMap(doorRows);
   const untried = rows.filter((row) => !tried.has(`${row.door} | ${row.value}`)).map((row) => `| ${row.door} | ${row.value} |`);
   assert.deepEqual(untried, []);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { msUntilNextSlot, refreshPhaseMs, slotClockAdvanceMs } from '../../src/domain/refresh-slots.js';
+import { msUntilNextSlot, planSlot, refreshPhaseMs, slotClockAdvanceMs } from '../../src/domain/refresh-slots.js';
 
 describe('refresh slots', () => {
   it('spreads clusters over the interval with a stable phase', () => {
@@ -23,5 +23,41 @@ describe('refresh slots', () => {
     assert.equal(slotClockAdvanceMs(100_000, 101_800, 60_000), 1_800);
     assert.equal(slotClockAdvanceMs(100_000, 99_990, 60_000), 0);
     assert.equal(slotClockAdvanceMs(100_000, 400_000, 60_000), 15_000);
+  });
+});
+
+describe('planSlot', () => {
+  const base = { now_ms: 100_000, interval_ms: 15_000, cluster_id: 'rs0', last_slot_at_ms: null, pending_slot_at_ms: null, window_end_ms: null };
+  const phase = refreshPhaseMs('rs0', 15_000);
+
+  it('waits for the cluster’s next slot', () => {
+    const plan = planSlot(base);
+    assert.equal(plan.wait_ms, msUntilNextSlot(100_000, 15_000, phase));
+    assert.equal(plan.slot_at_ms, 100_000 + plan.wait_ms);
+    assert.equal(plan.timer_ms, plan.wait_ms);
+  });
+
+  it('never brings the slot already refreshed round again', () => {
+    const first = planSlot(base);
+    const again = planSlot({ ...base, last_slot_at_ms: first.slot_at_ms });
+    assert.equal(again.slot_at_ms, first.slot_at_ms + 15_000);
+  });
+
+  it('keeps the slot waited for when a longer interval comes in, and takes a sooner one at once', () => {
+    const waited = planSlot(base).slot_at_ms;
+    const longer = planSlot({ ...base, interval_ms: 60_000, pending_slot_at_ms: waited });
+    assert.equal(longer.slot_at_ms, waited);
+    const shorter = planSlot({ ...base, interval_ms: 1_000, pending_slot_at_ms: waited });
+    assert.ok(shorter.slot_at_ms <= 101_000 && shorter.slot_at_ms < waited);
+    // A pending slot already passed is no reason to wait.
+    const passed = planSlot({ ...base, pending_slot_at_ms: 99_000 });
+    assert.equal(passed.slot_at_ms, planSlot(base).slot_at_ms);
+  });
+
+  it('wakes at the end of a window before the slot, and not for one after it', () => {
+    const plan = planSlot({ ...base, window_end_ms: 10 });
+    assert.equal(plan.timer_ms, 10);
+    assert.equal(plan.wait_ms, planSlot(base).wait_ms);
+    assert.equal(planSlot({ ...base, window_end_ms: 10 * 60_000 }).timer_ms, plan.wait_ms);
   });
 });

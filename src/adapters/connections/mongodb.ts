@@ -25,7 +25,7 @@ export function mongoClientOptions(mongodb: Config['mongodb']): MongoClientOptio
   return options;
 }
 
-/** What `createMongoStore` takes, from the configuration: its settings, with TLS and credentials as client options. */
+/** What `createClusterStore` takes, from the configuration: its settings, with TLS and credentials as client options. */
 export function mongoStoreOptions(mongodb: Config['mongodb'], extra: { serverSelectionTimeoutMs?: number } = {}) {
   const { tls: _tls, username: _username, password: _password, ...store } = mongodb;
   return { ...store, clientOptions: mongoClientOptions(mongodb), ...extra };

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { decodeUtf8, NotUtf8Error } from '../utf8.js';
+import { decodeUtf8, NotUtf8Error } from '../../domain/utf8.js';
 import { DiscoverySourceError } from './errors.js';
 import { expandGlob, globProblem, isGlob } from './glob.js';
 import { typeName, validateRecords } from './records.js';

@@ -7,7 +7,7 @@
  *   backend: file               # file | http | http_sd
  *   enabled: true               # default true
  *   interval: 60                # seconds between runs, default 60
- *   retirement_guard:           # optional; defaults below (README "The retirement guard")
+ *   retirement_guard:           # optional; defaults below (docs/concepts.md, "The retirement guard")
  *     max_missing_share: 0.5    # hold retirements when a run drops more than this share ...
  *     min_missing: 3            # ... and at least this many clusters at once
  *   options: { path: clusters/*.yaml }
@@ -20,7 +20,7 @@ import { clusterIdPattern } from '../../domain/ids.js';
 import { defaultRetirementGuard } from '../../domain/retirement-guard.js';
 import { describeType, escaped, oneLine, quoted, unprintableProblem } from '../../domain/text.js';
 import { describeIssues } from '../agent-schema.js';
-import { decodeUtf8, NotUtf8Error } from '../utf8.js';
+import { decodeUtf8, NotUtf8Error } from '../../domain/utf8.js';
 import { globProblem } from './glob.js';
 
 const headerName = /^[A-Za-z0-9][A-Za-z0-9-]{0,255}$/;

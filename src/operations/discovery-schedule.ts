@@ -1,9 +1,10 @@
 /**
  * The Temporal Schedule that starts the discovery workflow every tick, created or updated
- * idempotently (by `fleetview start` and the demo). Its runs get the id
- * `<schedule id>-<scheduled time>`, so the Web UI lists them under the schedule.
+ * idempotently (by `fleetview start` and the demo), and removed with its running runs (by the
+ * demo and the tests). Its runs get the id `<schedule id>-<scheduled time>`, so the Web UI lists
+ * them under the schedule.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { discoveryWorkflowType } from '../workflows/discovery-messages.js';
 
@@ -50,4 +51,23 @@ export async function ensureDiscoverySchedule(client: Client, config: Config): P
     policies: options.policies,
   }));
   return 'updated';
+}
+
+/**
+ * Deletes the schedule, if there is one, and ends its runs still going: a run it started just
+ * before would otherwise wait for a worker until its run timeout.
+ */
+export async function removeDiscoverySchedule(client: Client, scheduleId: string, reason: string): Promise<void> {
+  await client.schedule
+    .getHandle(scheduleId)
+    .delete()
+    .catch((err: unknown) => {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    });
+  for await (const run of client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}' AND ExecutionStatus = 'Running'` })) {
+    await client.workflow
+      .getHandle(run.workflowId, run.runId)
+      .terminate(reason)
+      .catch(() => undefined);
+  }
 }

@@ -1,18 +1,22 @@
 /**
- * Reads fleetview's events topic for operators: first the events already there (all of them,
- * or the last N), merged across partitions in time order, then, when following, every new event
- * as it arrives. A consumer group of its own per reader, never committed: reading changes
- * nothing for other consumers.
+ * Reads fleetview's events topic for operators (the CLI's `events`, the demo): first the events
+ * already there (all of them, or the last N), merged across partitions in time order, then, when
+ * following, every new event as it arrives. A consumer group of its own per reader, never
+ * committed: reading changes nothing for other consumers.
  */
-import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../adapters/clients.js';
 import { within } from '../adapters/deadline.js';
-import { lastEventsStart, startTopicConsumer, topicRanges } from '../adapters/topic-consumer.js';
+import { lastEventsStart, topicRanges } from '../adapters/topic-consumer.js';
+import { startTopicReader, uniqueGroupId, type TopicMessage } from '../adapters/topic-reader.js';
 import type { FleetEvent } from '../domain/event-catalogue.js';
-import { notFound } from './errors.js';
+
+/** The events topic is not there (yet): nothing to read. */
+export class TopicNotFoundError extends Error {
+  override name = 'TopicNotFoundError';
+}
 
 export interface ReadEventsOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   /** Events already in the topic to show first: every retained one, or the last N (0: none). */
   history: 'all' | number;
@@ -36,13 +40,12 @@ interface Positioned {
   offset: bigint;
 }
 
-function parseEvent(value: Buffer | null): FleetEvent | null {
-  try {
-    const parsed = JSON.parse(value?.toString() ?? '') as Partial<FleetEvent> | null;
-    return typeof parsed?.event === 'string' && typeof parsed.cluster_id === 'string' ? (parsed as FleetEvent) : null;
-  } catch {
-    return null;
-  }
+/**
+ * Events about a discovery (cluster_id null) have always been skipped here as "not a fleetview
+ * event"; kept as it was when this reader moved onto the shared one.
+ */
+function operatorEvent(message: TopicMessage): FleetEvent | null {
+  return message.event !== null && message.event.cluster_id !== null ? message.event : null;
 }
 
 function byTime(a: Positioned, b: Positioned): number {
@@ -59,7 +62,7 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
   let ranges: Array<{ partition: number; start: bigint; high: bigint }>;
   try {
     const offsets = await topicRanges(options.kafka, options.topic, step);
-    if (offsets === null) throw notFound(`the events topic ${JSON.stringify(options.topic)} does not exist yet (fleetview start creates it)`);
+    if (offsets === null) throw new TopicNotFoundError(`the events topic ${JSON.stringify(options.topic)} does not exist yet (fleetview start creates it)`);
     // Filtering by cluster needs the whole history: its last N events can be anywhere.
     const fromLow = options.history === 'all' || options.cluster !== undefined;
     const lastN = options.history === 'all' ? 0 : options.history;
@@ -97,26 +100,18 @@ export async function readEvents(options: ReadEventsOptions): Promise<void> {
   };
 
   const startOf = new Map(ranges.map((range) => [range.partition, range]));
-  /** The next offset to take per partition: a consumer that rejoins its group reads again from the seek. */
-  const nextOffset = new Map<number, bigint>();
-  const reader = await startTopicConsumer({
+  const reader = await startTopicReader({
     kafka: options.kafka,
     topic: options.topic,
-    groupId: `fleetview-cli-${randomBytes(6).toString('hex')}`,
+    groupId: uniqueGroupId('fleetview-cli'),
+    from: new Map(ranges.map((range) => [range.partition, range.start])),
     startTimeoutMs: catchUpTimeoutMs,
     signal,
-    // kafkajs restarts a consumer whose group join failed (a coordinator still loading on a young
-    // or busy broker): seek whenever the group is joined, not only once after the first join.
-    onGroupJoin: (consumer) => {
-      for (const range of ranges) consumer.seek({ topic: options.topic, partition: range.partition, offset: (nextOffset.get(range.partition) ?? range.start).toString() });
-    },
-    eachMessage: ({ partition, message }) => {
+    onMessage: (message) => {
+      const { partition, offset } = message;
       const range = startOf.get(partition);
-      const offset = BigInt(message.offset);
-      if ((range && offset < range.start) || offset < (nextOffset.get(partition) ?? 0n)) return;
-      nextOffset.set(partition, offset + 1n);
-      const event = parseEvent(message.value);
-      if (event === null) options.onSkipped?.(`partition ${partition} offset ${message.offset}: not a fleetview event`);
+      const event = operatorEvent(message);
+      if (event === null) options.onSkipped?.(`partition ${partition} offset ${offset}: not a fleetview event`);
       const isHistory = range !== undefined && offset < range.high;
       if (event !== null) {
         if (isHistory || !caughtUp) history.push({ event, partition, offset });

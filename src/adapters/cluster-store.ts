@@ -31,33 +31,25 @@
  * query, never by one query over a large cluster's shards.
  *
  * Writes of many clusters are merged into few bulk commands (group commit): one flush at a time,
- * each of at most `maxOpsPerFlush` statements, in commands of at most `maxOpsPerCommand`, each
- * bounded by the operation timeout. Clusters take turns: a cluster whose write is not done goes
- * to the back of the line after each flush, so a small cluster's write waits about one flush,
- * however large the write ahead of it. While a flush has been stuck past the timeout, new saves
- * fail at once (their writes stay queued); a store that fails costs a pause, then a retry.
+ * each of at most `maxOpsPerFlush` statements, in commands of at most `maxWritesPerCommand`
+ * (./guarded-bulk-write.ts), each bounded by the operation timeout. Clusters take turns: a
+ * cluster whose write is not done goes to the back of the line after each flush, so a small
+ * cluster's write waits about one flush, however large the write ahead of it. While a flush has
+ * been stuck past the timeout, new saves fail at once (their writes stay queued); a store that
+ * fails costs a pause, then a retry.
  *
  * Every write is guarded by generation: an upsert matches only an older document, so an older
  * write (a delayed flush of another worker) never overwrites a newer one; when a newer document
- * exists the upsert collides on _id (E11000), which is the guard working. Entities are written
- * before the cluster document: a cluster document with a summary implies its entities are
- * written (entity documents may be ahead of it while a newer write is under way). Only features
- * real MongoDB and mongo-java-server share are used.
+ * exists the upsert collides on _id (E11000), which is the guard working
+ * (./guarded-bulk-write.ts). Entities are written before the cluster document: a cluster
+ * document with a summary implies its entities are written (entity documents may be ahead of it
+ * while a newer write is under way). Only features real MongoDB and mongo-java-server share are
+ * used.
  */
-import {
-  MongoBulkWriteError,
-  MongoClient,
-  MongoServerError,
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Db,
-  type Document,
-  type Filter,
-  type MongoClientOptions,
-  type WriteError,
-} from 'mongodb';
+import { MongoClient, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Document, type Filter, type MongoClientOptions } from 'mongodb';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { within } from './deadline.js';
+import { guardedBulkWrite, type GuardedBulkWriteOptions, type WriteOutcome } from './guarded-bulk-write.js';
 import {
   collectionNames,
   entityCollections,
@@ -82,8 +74,6 @@ import {
 } from './store-documents.js';
 
 export { collectionNames, entityId, type ClusterSummary } from './store-documents.js';
-
-const duplicateKey = 11000;
 
 /** Every document fleetview writes here has a string id. */
 interface StringIdDocument extends Document {
@@ -170,8 +160,6 @@ export interface StoreOptions {
   clientOptions?: MongoClientOptions;
 }
 
-/** Statements per command: the embedded stores' bound (FerretDB, before mongo-java-server, deadlocked above 100 updates in one). */
-const maxOpsPerCommand = 50;
 /** A flush writes at most this many statements, so a small cluster's write waits at most about this long. */
 const maxOpsPerFlush = 1_000;
 /** Clusters whose stored generations one flush reads (one find). */
@@ -235,8 +223,6 @@ interface ClusterWrites {
   reconciling: boolean;
 }
 
-type Outcome = 'written' | 'refused' | 'in doubt' | 'not sent';
-
 /** One cluster's part of a flush. */
 interface FlushEntry {
   writes: ClusterWrites;
@@ -281,7 +267,7 @@ function storedIsBasis(stored: ClusterView | null, doc: ClusterDocument | null):
   return doc !== null && doc.summary !== undefined && doc.generation >= stored.generation && (doc.writing_generation ?? 0) <= stored.generation;
 }
 
-export async function createMongoStore(options: StoreOptions): Promise<ClusterStore> {
+export async function createClusterStore(options: StoreOptions): Promise<ClusterStore> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const client = new MongoClient(options.uri, {
     ...options.clientOptions,
@@ -364,31 +350,8 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     forgetIfIdle(writes);
   }
 
-  /** Runs the operations in commands of bounded size; stops at the first command that fails. */
-  async function runCommands(
-    collection: Collection<StringIdDocument>,
-    operations: AnyBulkWriteOperation<StringIdDocument>[],
-  ): Promise<{ outcomes: Outcome[]; error: Error | null }> {
-    const outcomes = new Array<Outcome>(operations.length).fill('not sent');
-    for (let start = 0; start < operations.length; start += maxOpsPerCommand) {
-      const chunk = operations.slice(start, start + maxOpsPerCommand);
-      try {
-        await withTimeout(collection.bulkWrite(chunk, { ordered: false, maxTimeMS: timeoutMs }), timeoutMs, `a write to ${collection.collectionName}`);
-        outcomes.fill('written', start, start + chunk.length);
-      } catch (err) {
-        if (!(err instanceof MongoBulkWriteError)) {
-          outcomes.fill('in doubt', start, start + chunk.length);
-          return { outcomes, error: err as Error };
-        }
-        // Unordered: every statement without an error was written.
-        outcomes.fill('written', start, start + chunk.length);
-        const errors = ([] as WriteError[]).concat(err.writeErrors as WriteError | WriteError[]);
-        for (const e of errors) outcomes[start + e.index] = e.code === duplicateKey ? 'refused' : 'in doubt';
-        if (errors.some((e) => e.code !== duplicateKey)) return { outcomes, error: err };
-      }
-    }
-    return { outcomes, error: null };
-  }
+  /** Every write command is bounded by the operation timeout, in the store and in the wait for its answer. */
+  const writeOptions: GuardedBulkWriteOptions = { maxTimeMS: timeoutMs, bound: (command, what) => withTimeout(command, timeoutMs, what) };
 
   /** Reads every document of `filter`, a batch per reply, each reply bounded by the timeout. */
   async function readEach<T extends Document>(collection: Collection<T>, filter: Filter<T>, onBatch: (docs: T[]) => void, sort?: Document, projection?: Document): Promise<void> {
@@ -510,7 +473,7 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     return entries;
   }
 
-  function recordOutcome(entry: FlushEntry, op: WriteOp, outcome: Outcome): void {
+  function recordOutcome(entry: FlushEntry, op: WriteOp, outcome: WriteOutcome): void {
     const known = entry.known[op.collection];
     switch (outcome) {
       case 'written':
@@ -541,9 +504,10 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     // The marker first: a worker taking the cluster over must see that entities are being written.
     const marking = entries.filter((entry) => entry.ops.length > 0 && entry.writes.writingSeen < entry.pending.view.generation);
     if (marking.length > 0) {
-      const { outcomes, error } = await runCommands(
+      const { outcomes, error } = await guardedBulkWrite(
         clusters as unknown as Collection<StringIdDocument>,
         marking.map((entry) => markWriting(entry.writes.clusterId, entry.pending.view.generation)),
+        writeOptions,
       );
       marking.forEach((entry, index) => {
         if (outcomes[index] === 'written') entry.writes.writingSeen = entry.pending.view.generation;
@@ -573,12 +537,12 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
           : item.insert
             ? { insertOne: { document: item.doc } }
             : guardedUpsert(item.doc);
-      const first = await runCommands(entities[collection], items.map(operationOf));
+      const first = await guardedBulkWrite(entities[collection], items.map(operationOf), writeOptions);
       const outcomes = first.outcomes;
       failure = first.error;
       const present = items.flatMap((item, index) => (item.insert && outcomes[index] === 'refused' ? [index] : []));
       if (present.length > 0 && !failure) {
-        const retry = await runCommands(entities[collection], present.map((index) => operationOf({ ...items[index]!, insert: false })));
+        const retry = await guardedBulkWrite(entities[collection], present.map((index) => operationOf({ ...items[index]!, insert: false })), writeOptions);
         present.forEach((index, i) => (outcomes[index] = retry.outcomes[i]!));
         failure = retry.error;
       } else {
@@ -595,7 +559,7 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
     // Then the cluster document of each write whose every entity write has landed.
     const complete = entries.filter((entry) => entry.completes && !entry.held && entry.leftover.length === 0);
     if (!failure && complete.length > 0) {
-      const { outcomes, error } = await runCommands(
+      const { outcomes, error } = await guardedBulkWrite(
         clusters as unknown as Collection<StringIdDocument>,
         complete.map((entry) => {
           const view = entry.pending.view;
@@ -605,6 +569,7 @@ export async function createMongoStore(options: StoreOptions): Promise<ClusterSt
             { view: '' },
           );
         }),
+        writeOptions,
       );
       complete.forEach((entry, index) => {
         // Without an answer nothing is left of the plan: the next flush writes the cluster document again.

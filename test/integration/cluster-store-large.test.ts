@@ -3,12 +3,12 @@
 // write goes in chunks across saves that each wait only a short deadline, nothing written is
 // written again, a small cluster's save goes through meanwhile, the cluster document stays small,
 // and the view loads back. The figures are test diagnostics:
-//   node scripts/test.mjs --skip-checks test/integration/mongo-store-large.test.ts
+//   node scripts/test.mjs --skip-checks test/integration/cluster-store-large.test.ts
 // (FLEETVIEW_LARGE_STORE_NODES=5000 for 5,000 × 50.)
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { BSON } from 'mongodb';
-import { createMongoStore, StoreUnavailableError, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, StoreUnavailableError, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import type { ClusterView } from '../../src/domain/cluster-view.js';
 import { materialViewKey } from '../../src/domain/material-view.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
@@ -31,7 +31,7 @@ before(async () => {
   const port = await freePort();
   server = isolatedService('store', { FLEETVIEW_MONGODB_PORT: String(port) });
   server.start();
-  store = await createMongoStore({
+  store = await createClusterStore({
     uri: `mongodb://127.0.0.1:${port}/`,
     database: uniqueName('store-large').replace(/-/g, '_'),
     onDocumentsWritten: (clusterId, documents) => written.set(clusterId, (written.get(clusterId) ?? 0) + documents),

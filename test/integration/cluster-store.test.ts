@@ -1,7 +1,7 @@
 // The store against the real MongoDB-compatible server: generation guards, idempotence, cleanup.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMongoStore, type ClusterStore } from '../../src/adapters/mongo-store.js';
+import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { loadConfig } from '../../src/config.js';
 import { aggregate } from '../../src/domain/aggregate.js';
 import type { ClusterView, ViewNode } from '../../src/domain/cluster-view.js';
@@ -50,7 +50,7 @@ describe('MongoDB cluster store', () => {
   const config = loadConfig();
 
   before(async () => {
-    store = await createMongoStore({ uri: config.mongodb.uri, database: uniqueName('store').replace(/-/g, '_') });
+    store = await createClusterStore({ uri: config.mongodb.uri, database: uniqueName('store').replace(/-/g, '_') });
     await store.ensureIndexes();
   }, setupBound);
 
@@ -135,9 +135,9 @@ describe('MongoDB cluster store: views rebuilt from their documents', () => {
   const database = uniqueName('store-views').replace(/-/g, '_');
 
   before(async () => {
-    store = await createMongoStore({ uri: config.mongodb.uri, database });
+    store = await createClusterStore({ uri: config.mongodb.uri, database });
     // A second worker's adapter on the same database: a workflow may move to it at any time.
-    other = await createMongoStore({ uri: config.mongodb.uri, database });
+    other = await createClusterStore({ uri: config.mongodb.uri, database });
   }, setupBound);
 
   after(

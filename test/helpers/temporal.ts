@@ -1,0 +1,67 @@
+/**
+ * Temporal for tests: a client on the suite's configuration (through the clients every fleetview
+ * process uses), ending workflows a test started, waiting on a cluster workflow's view, and reading
+ * its history's local activity markers.
+ */
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { openClients } from '../../src/adapters/clients.js';
+import type { Config } from '../../src/config.js';
+import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
+
+export interface TestClient {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/** A Temporal client that reads large payloads (a big cluster's view) from the store, as the CLI does. */
+export async function connectClient(config: Config): Promise<TestClient> {
+  const clients = openClients(config);
+  try {
+    return { client: await clients.temporal(), close: () => clients.close() };
+  } catch (err) {
+    await clients.close();
+    throw err;
+  }
+}
+
+/** Ends a workflow a test started, so the shared dev server keeps no orphans polling nothing. */
+export async function terminateQuietly(handle: WorkflowHandle): Promise<void> {
+  try {
+    await handle.terminate('test finished');
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError) && !/already completed|not found/i.test(String(err))) throw err;
+  }
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** The activity type of a local activity's marker in a history, or null for any other event. */
+export function localActivityType(event: HistoryEvent): string | null {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return null;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return null;
+  return (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type ?? null;
+}
+
+/** Polls the workflow's `view` query until `accept` holds (a worker must be running). */
+export async function waitForView(
+  handle: WorkflowHandle,
+  accept: (q: ViewQueryResult) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<ViewQueryResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // Each query bounded: with no worker polling, a query waits (and the test would hang).
+    const q = await handle.client
+      .withDeadline(Math.min(deadline, Date.now() + 10_000) + 1_000, () => handle.query(viewQuery))
+      .catch((err: unknown) => {
+        if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (the query failed: ${(err as Error).message})`);
+        return null;
+      });
+    if (q && accept(q)) return q;
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms (generation ${q?.view?.generation}, phase ${q?.phase})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The events topic as a test reads it: from the beginning, into memory, through fleetview's own
+ * topic reader; each event with its key, partition, offset and headers.
+ */
+import { openClients } from '../../src/adapters/clients.js';
+import { startTopicReader, type TopicReader as Reader } from '../../src/adapters/topic-reader.js';
+import type { Config } from '../../src/config.js';
+import type { FleetEvent } from '../../src/domain/event-catalogue.js';
+import { uniqueName } from './unique.js';
+
+export interface ReceivedEvent {
+  event: FleetEvent;
+  key: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+}
+
+export class TopicReader {
+  readonly received: ReceivedEvent[] = [];
+  private reader: Reader | undefined;
+
+  constructor(private readonly config: Config) {}
+
+  /** `waitForTopicMs`: how long the topic may take to appear (a worker starting beside the test creates it). */
+  async start({ waitForTopicMs = 0 }: { waitForTopicMs?: number } = {}): Promise<this> {
+    this.reader = await startTopicReader({
+      kafka: openClients(this.config).kafka(),
+      topic: this.config.kafka.topic,
+      groupId: uniqueName('reader'),
+      from: 'beginning',
+      maxWaitTimeInMs: 200,
+      waitForTopicMs,
+      onMessage: ({ event, key, partition, offset, headers }) => {
+        if (event !== null) this.received.push({ event, key, partition, offset: offset.toString(), headers });
+      },
+    });
+    return this;
+  }
+
+  /** The events in arrival order with duplicates (same id) dropped, as consumers are told to. */
+  unique(): FleetEvent[] {
+    const seen = new Set<string>();
+    return this.received.map((r) => r.event).filter((e) => !seen.has(e.id) && seen.add(e.id));
+  }
+
+  async waitFor(predicate: (events: FleetEvent[]) => boolean, timeoutMs = 30_000): Promise<FleetEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.unique())) {
+      if (Date.now() > deadline) throw new Error(`events did not arrive within ${timeoutMs} ms; got ${this.unique().length}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return this.unique();
+  }
+
+  /** Disconnects within a bound; no restart of the consumer after it. */
+  async stop(): Promise<void> {
+    await this.reader?.stop();
+    this.reader = undefined;
+  }
+}
