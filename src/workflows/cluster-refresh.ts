@@ -21,10 +21,12 @@
  * different: events are published before anything else happens, and while Kafka is down the
  * workflow holds them in a durable activity retried until they are out (order per cluster).
  *
- * This file wires the handlers, the activities and the loop. The decisions are pure code in
- * domain: what a refresh writes and carries on (refresh-cycle.ts), when the next slot is
- * (refresh-slots.ts), what an operator's change does and its audit events
- * (cluster-control-changes.ts). Messages and search attributes: messages.ts.
+ * This file holds the handlers and the loop. Beside it: the activities with their options
+ * (refresh-activities.ts), the node observations (node-observer.ts), the operator's controls and
+ * their recording (operator-controls.ts, control-recorder.ts), the messages and search attributes
+ * (messages.ts). The decisions are pure code in domain: what a refresh writes and carries on
+ * (refresh-cycle.ts), when the next slot is (refresh-slots.ts), what an operator's change does
+ * and its audit events (cluster-control-changes.ts).
  */
 import {
   ApplicationFailure,
@@ -41,45 +43,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { UpdateDefinition } from '@temporalio/common';
 import { aggregate } from '../domain/aggregate.js';
-import {
-  changeDefaults,
-  changeMaintenance,
-  changeOperatorSettings,
-  describeControls,
-  describeWindow,
-  discoveryActor,
-  expireWindows,
-  markedForMaintenance,
-  auditEvent,
-  pauseCluster,
-  resumeCluster,
-  settingLayers,
-  settingsInEffect,
-  type AuditContext,
-  type ControlChange,
-  type ControlState,
-} from '../domain/cluster-control-changes.js';
-import {
-  ControlRequestError,
-  changedSettings,
-  msUntilWindowEnds,
-  noControls,
-  parseActorRequest,
-  parseDefaultsRequest,
-  parseMaintenanceRequest,
-  parsePauseRequest,
-  parseSettingsRequest,
-  windowActive,
-  type Actor,
-  type ControlWindow,
-} from '../domain/cluster-controls.js';
+import { describeWindow, markedForMaintenance } from '../domain/cluster-control-changes.js';
+import { parseActorRequest, type ControlWindow } from '../domain/cluster-controls.js';
 import type { ClusterView } from '../domain/cluster-view.js';
 import { sameDiscoveryRecord } from '../domain/discovery-events.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { diff } from '../domain/diff.js';
-import type { ControlEventCode, EventPayloads, FleetEvent } from '../domain/event-catalogue.js';
+import type { FleetEvent } from '../domain/event-catalogue.js';
 import { clusterWorkflowId } from '../domain/ids.js';
 import {
   aboveGenerationFloor,
@@ -94,32 +65,23 @@ import {
 } from '../domain/refresh-cycle.js';
 import { planSlot, slotClockAdvanceMs } from '../domain/refresh-slots.js';
 import { pageBounds, viewPage, viewPageProblem } from '../domain/view-page.js';
-import { createControlRecorder } from './control-recorder.js';
 import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refreshNowArgumentsProblem, retireReason } from './input.js';
 import {
   clusterIdSearchAttribute,
   clusterRefreshDefaults,
-  defaultsUpdate,
-  maintenanceSearchAttribute,
-  maintenanceUpdate,
   nodesSignal,
-  pausedSearchAttribute,
-  pauseUpdate,
   publishedGenerationMemo,
   refreshBySignal,
   refreshNowByUpdate,
-  resumeUpdate,
   resumeViewQuery,
   retireSignal,
-  settingsUpdate,
   viewQuery,
   type ClusterRefreshInput,
   type ClusterRefreshResult,
-  type ControlsResult,
-  type ControlsState,
 } from './messages.js';
 import { createNodeObserver } from './node-observer.js';
-import { commitRefresh, loadResumePoint, loadStoredView, publishBatchSize, publishEvents, readClock, recordWaitMs, slotClockThreshold } from './refresh-activities.js';
+import { createOperatorControls } from './operator-controls.js';
+import { commitRefresh, loadResumePoint, loadStoredView, publishBatchSize, publishEvents, readClock, slotClockThreshold } from './refresh-activities.js';
 
 /**
  * Runs started before the resume point and the durable observation replay their recorded
@@ -158,101 +120,31 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let recordChanged = false;
   let retirement: { reason: string; at: string } | null = null;
 
-  // The operator's controls, and the default layer of the settings (the input's flat settings:
-  // the worker's configuration at start, or the last `defaults` update). The record holds the
-  // discovery's layer.
+  // The operator's controls, over the default layer of the settings (the input's flat settings:
+  // the worker's configuration at start, or the last `defaults` update) and the record's.
   const startSettings = 'settings' in parsed ? parsed.settings : clusterRefreshDefaults;
-  let controls = input?.carried?.controls ?? noControls;
-  let controlsOwed = input?.carried?.controls_owed ?? false;
-  let defaultLayer = defaultLayerOf(startSettings);
-  // Bumped by every change of controls or settings: wakes the loop to time its next slot anew.
-  let controlsVersion = 0;
-  // A new run reads the stored controls with its resume point; changes wait for them, so their
-  // revision (and their events' ids) goes on from the stored one.
-  let controlsLoaded = input?.carried !== undefined;
-
   const completedGeneration = () => cycle.view?.generation ?? 0;
-  const controlState = (): ControlState => ({ controls, defaults: defaultLayer, discovery: record.settings ?? {} });
-  const effective = () => settingsInEffect(controlState());
+  const operator = createOperatorControls(
+    {
+      usesControls,
+      clusterId: () => record.cluster_id,
+      discoverySettings: () => record.settings ?? {},
+      generation: completedGeneration,
+      retirement: () => retirement,
+      requestRefresh: () => (refreshRequested = true),
+    },
+    { controls: input?.carried?.controls, owed: input?.carried?.controls_owed, defaults: defaultLayerOf(startSettings), loaded: input?.carried !== undefined },
+  );
+  const effective = () => operator.effective();
   const intervalS = () => effective().refresh_interval_s.value ?? startSettings.refresh_interval_s;
   const agentTimeoutMs = () => effective().agent_timeout_ms.value;
   const nodeGraceS = () => effective().node_retire_grace_s.value ?? startSettings.node_retire_grace_s;
-  const paused = () => usesControls && windowActive(controls.pause, Date.now());
-  const auditContext = (): AuditContext => ({ cluster_id: record.cluster_id, generation: completedGeneration(), now_ms: Date.now() });
-
-  function controlsState(): ControlsState {
-    return { cluster_id: record.cluster_id, settings: effective(), layers: settingLayers(controlState()), pause: controls.pause, maintenance: controls.maintenance, revision: controls.revision };
-  }
-
-  /** Takes the state a change leaves; returns its audit events for the caller to record. */
-  function adopt(change: ControlChange): FleetEvent[] {
-    controls = change.state.controls;
-    defaultLayer = change.state.defaults;
-    return change.events;
-  }
-
-  /** An audit event numbered now (changes recorded once the stored controls are in). */
-  function audit<C extends ControlEventCode>(code: C, payload: EventPayloads[C]): FleetEvent {
-    const made = auditEvent(controls, code, payload, auditContext());
-    controls = made.controls;
-    return made.event;
-  }
-
-  const recorder = createControlRecorder({ clusterId: () => record.cluster_id, controls: () => controls, setOwed: (owed) => (controlsOwed = owed) });
-
-  function syncSearchAttributes(): void {
-    const info = workflowInfo().typedSearchAttributes;
-    const pausedNow = windowActive(controls.pause, Date.now());
-    const maintenanceNow = windowActive(controls.maintenance, Date.now());
-    const updates = [];
-    if ((info.get(pausedSearchAttribute) ?? false) !== pausedNow) updates.push({ key: pausedSearchAttribute, value: pausedNow });
-    if ((info.get(maintenanceSearchAttribute) ?? false) !== maintenanceNow) updates.push({ key: maintenanceSearchAttribute, value: maintenanceNow });
-    if (updates.length > 0) upsertSearchAttributes(updates);
-  }
-
-  /** Applies a change made by `change` (which returns its audit events), then records it, waiting a bounded time. */
-  async function applyControl(change: () => FleetEvent[]): Promise<ControlsResult> {
-    await condition(() => controlsLoaded);
-    const events = change();
-    if (events.length === 0) return { ...controlsState(), changed: false, recorded: !controlsOwed };
-    controlsVersion += 1;
-    syncSearchAttributes();
-    let finished = false;
-    void recorder.record(events).then(() => (finished = true));
-    const recorded = await condition(() => finished, recordWaitMs);
-    return { ...controlsState(), changed: true, recorded: recorded && !controlsOwed };
-  }
-
-  /** Ends windows whose time has passed: their events go out with no actor. */
-  function expireEndedWindows(): void {
-    if (!usesControls) return;
-    const events = adopt(expireWindows(controlState(), auditContext()));
-    if (events.length === 0) return;
-    controlsVersion += 1;
-    syncSearchAttributes();
-    void recorder.record(events);
-  }
-
-  /** What a rejected operator request says: an ApplicationFailure the client shows as is. */
-  function rejectRequest(err: unknown): never {
-    if (err instanceof ControlRequestError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidArgument', { problems: err.problems });
-    throw err;
-  }
-  function checkControllable(): void {
-    if (!usesControls) throw ApplicationFailure.nonRetryable('this run started before operator controls; it continues as new soon, try again then', 'NotYet');
-    if (retirement) throw ApplicationFailure.nonRetryable(`the cluster was retired: ${retirement.reason}`, 'Retired');
-  }
-
-  function requestRefreshBy(actor: Actor | null, wait: boolean): void {
-    if (!usesControls || actor === null) return;
-    recorder.recordWhen(() => controlsLoaded, () => [audit('CLUSTER_REFRESH_REQUESTED', { actor, wait })]);
-  }
 
   setHandler(refreshBySignal, (request?: unknown) => {
     refreshRequested = true;
     if (request === undefined || request === null) return;
     try {
-      requestRefreshBy(parseActorRequest(request).actor, false);
+      operator.refreshRequestedBy(parseActorRequest(request).actor, false);
     } catch (err) {
       log.warn('ignored the actor of a refresh signal', { cluster_id: record.cluster_id, error: (err as Error).message });
     }
@@ -273,11 +165,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       record = nextRecord;
       // New settings from discovery alone time the next slot anew; new members are refreshed now.
       if (membershipChanged) recordChanged = true;
-      const changes = changedSettings(before, effective());
-      if (usesControls && changes.length > 0) {
-        controlsVersion += 1;
-        recorder.recordWhen(() => controlsLoaded, () => [audit('CLUSTER_SETTINGS_CHANGED', { actor: discoveryActor, layer: 'discovery', changes })]);
-      }
+      operator.discoverySettingsChanged(before);
     } catch (err) {
       // A signal cannot be rejected; a bad one is logged (visible in the worker logs) and dropped.
       log.warn('ignored an invalid nodes signal', { cluster_id: record.cluster_id, error: (err as Error).message });
@@ -295,7 +183,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       const target = completedGeneration() + (cycle.refreshing ? 2 : 1);
       refreshRequested = true;
       if (request !== undefined && request !== null && !(typeof request === 'object' && Object.keys(request).length === 0)) {
-        requestRefreshBy(parseActorRequest(request).actor, true);
+        operator.refreshRequestedBy(parseActorRequest(request).actor, true);
       }
       await condition(() => completedGeneration() >= target || retirement !== null);
       if (completedGeneration() < target || !cycle.last_report) {
@@ -310,9 +198,10 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
         const problem = refreshNowArgumentsProblem(args);
         if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidArgument');
         if (retirement) throw new Error(`the cluster was retired: ${retirement.reason}`);
-        if (paused() && controls.pause) {
+        const pause = operator.controls().pause;
+        if (operator.paused() && pause) {
           throw ApplicationFailure.nonRetryable(
-            `cluster ${record.cluster_id} is paused ${describeWindow(controls.pause)}; resume it first (fleetview cluster resume ${record.cluster_id})`,
+            `cluster ${record.cluster_id} is paused ${describeWindow(pause)}; resume it first (fleetview cluster resume ${record.cluster_id})`,
             'Paused',
           );
         }
@@ -320,47 +209,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     },
   );
 
-  /**
-   * An operator's update: `parse` checks the request in the validator (a bad one is refused and
-   * nothing is recorded) and again in the handler, where `apply` changes the controls and returns
-   * the audit events (none: nothing changed).
-   */
-  function controlUpdate<Args extends [unknown], Request>(
-    definition: UpdateDefinition<ControlsResult, Args>,
-    parse: (raw: unknown) => Request,
-    apply: (request: Request) => FleetEvent[],
-  ): void {
-    // The request is checked by `parse`, not trusted for its declared type: it comes from outside.
-    setHandler(definition as unknown as UpdateDefinition<ControlsResult, [unknown]>, (raw: unknown) => applyControl(() => apply(parse(raw))), {
-      validator: (raw: unknown) => {
-        checkControllable();
-        try {
-          parse(raw);
-        } catch (err) {
-          rejectRequest(err);
-        }
-      },
-    });
-  }
-
-  controlUpdate(settingsUpdate, parseSettingsRequest, (request) => adopt(changeOperatorSettings(controlState(), request, auditContext())));
-  controlUpdate(defaultsUpdate, parseDefaultsRequest, (request) => adopt(changeDefaults(controlState(), request, auditContext())));
-  controlUpdate(
-    pauseUpdate,
-    (raw) => parsePauseRequest(raw, Date.now()),
-    (request) => adopt(pauseCluster(controlState(), request, auditContext())),
-  );
-  controlUpdate(resumeUpdate, parseActorRequest, ({ actor }) => {
-    const events = adopt(resumeCluster(controlState(), actor, auditContext()));
-    // What changed while paused is refreshed at once.
-    if (events.length > 0) refreshRequested = true;
-    return events;
-  });
-  controlUpdate(
-    maintenanceUpdate,
-    (raw) => parseMaintenanceRequest(raw, Date.now()),
-    (request) => adopt(changeMaintenance(controlState(), request, auditContext())),
-  );
+  operator.registerUpdates();
 
   setHandler(viewQuery, (request) => {
     const problem = viewPageProblem(request);
@@ -381,7 +230,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       store_error: cycle.store_error,
       published_generation: cycle.published_generation,
       publishing_view: cycle.publishing_view ? viewPage(cycle.publishing_view, request ?? {}).view : null,
-      ...(usesControls ? { controls: controlsState() } : {}),
+      ...(usesControls ? { controls: operator.state() } : {}),
     };
   });
 
@@ -463,7 +312,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     const aggregated = aggregate(cycle.view, record, observations, new Date(startedMs).toISOString(), { nodeRetireGraceMs: nodeGraceS() * 1000, unchanged });
     const next = aboveGenerationFloor(aggregated, cycle.generation_floor);
     const changes = diff(cycle.view, next);
-    const events = usesControls ? markedForMaintenance(changes, controls.maintenance, startedMs) : changes;
+    const events = usesControls ? markedForMaintenance(changes, operator.controls().maintenance, startedMs) : changes;
     const store = await commit(events, next);
     cycle.view = next;
     cycle.publishing_view = null;
@@ -496,18 +345,14 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       cycle.view = resume.view;
       cycle.stored_view = resume.stored_view;
       cycle.generation_floor = resume.generation_floor;
-      // The operator's controls outlive the workflow: a pause or an override set before it was
-      // terminated (or retired and listed again) still holds.
-      if (usesControls && resume.controls) {
-        controls = resume.controls;
-        syncSearchAttributes();
-      }
+      cycle.published_generation = Math.max(cycle.view?.generation ?? 0, cycle.generation_floor);
+      operator.loaded(resume.controls ?? null);
     } else {
       cycle.view = await loadStoredView(record.cluster_id);
       cycle.stored_view = cycle.view;
+      cycle.published_generation = cycle.view?.generation ?? 0;
+      operator.loaded(null);
     }
-    cycle.published_generation = Math.max(cycle.view?.generation ?? 0, cycle.generation_floor);
-    controlsLoaded = true;
   }
 
   let refreshesThisRun = 0;
@@ -517,16 +362,16 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   let pendingSlotAtMs: number | null = null;
   for (;;) {
     let scheduledAtMs: number | null = null;
-    expireEndedWindows();
-    if (controlsOwed && recorder.inFlight() === 0) void recorder.record([]);
-    if (paused()) {
+    operator.expireEndedWindows();
+    operator.retryOwed();
+    if (operator.paused()) {
       // No agent calls until resumed or the pause ends; discovery's records and retirement still apply.
-      const pause = controls.pause as ControlWindow;
+      const pause = operator.controls().pause as ControlWindow;
       const view = cycle.view;
       setCurrentDetails(`**${record.cluster_id}** paused ${describeWindow(pause)}${view ? `\n\nlast refresh: generation ${view.generation} at ${view.refreshed_at}, ${view.status}` : ''}`);
-      const seen = controlsVersion;
-      const endMs = msUntilWindowEnds({ ...controls, maintenance: null }, Date.now());
-      await condition(() => retirement !== null || controlsVersion !== seen, endMs ?? undefined);
+      const seen = operator.version();
+      const endMs = operator.msUntilWindowEnds(Date.now(), true);
+      await condition(() => retirement !== null || operator.version() !== seen, endMs ?? undefined);
       if (retirement) break;
       // Resumed (or expired, which the next round records): what changed meanwhile is refreshed at once.
       refreshNow = true;
@@ -551,11 +396,11 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
         last_slot_at_ms: lastSlotAtMs,
         pending_slot_at_ms: pendingSlotAtMs,
         // A window that ends before the slot wakes the run to record its end.
-        window_end_ms: usesControls ? msUntilWindowEnds(controls, nowMs) : null,
+        window_end_ms: usesControls ? operator.msUntilWindowEnds(nowMs) : null,
       });
-      if (cycle.view && cycle.last_report) setCurrentDetails(describeRefresh(cycle.view, cycle.last_report, slot.slot_at_ms) + describeControls(controls, nowMs));
-      const seen = controlsVersion;
-      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null || controlsVersion !== seen, slot.timer_ms);
+      if (cycle.view && cycle.last_report) setCurrentDetails(describeRefresh(cycle.view, cycle.last_report, slot.slot_at_ms) + operator.describe(nowMs));
+      const seen = operator.version();
+      const woken = await condition(() => refreshRequested || recordChanged || retirement !== null || operator.version() !== seen, slot.timer_ms);
       if (!woken && slot.timer_ms === slot.wait_ms) {
         // The lag is from the slot to this workflow task (its time is when the task started).
         scheduledAtMs = slot.slot_at_ms;
@@ -567,7 +412,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       }
     }
     if (retirement) break;
-    if (paused()) continue;
+    if (operator.paused()) continue;
     pendingSlotAtMs = null;
     refreshRequested = false;
     recordChanged = false;
@@ -586,21 +431,21 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
       // Let handlers finish first (a refreshNow caller answered by this refresh is about to
       // return), and the recording of operators' changes. One that waits for a further refresh
       // has requested it: serve it, then retry.
-      await condition(() => (allHandlersFinished() && recorder.inFlight() === 0) || refreshRequested || recordChanged || retirement !== null);
+      await condition(() => (allHandlersFinished() && operator.recordingsInFlight() === 0) || refreshRequested || recordChanged || retirement !== null);
       refreshNow = refreshRequested || recordChanged;
     }
-    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished() && recorder.inFlight() === 0) {
+    if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished() && operator.recordingsInFlight() === 0) {
       // The memo goes along: a successor of the next run must find it even if that run publishes nothing.
       await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: cycle.published_generation } })(
         continuedInput({
           record,
           start_settings: startSettings,
-          defaults: defaultLayer,
+          defaults: operator.defaults(),
           view: cycle.view,
           stored_view: cycle.stored_view,
           last_report: cycle.last_report,
           last_slot_at_ms: readsSlotClock ? lastSlotAtMs : undefined,
-          controls: usesControls ? { controls, owed: controlsOwed } : null,
+          controls: operator.handover(),
         }),
       );
     }
@@ -610,6 +455,6 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   setCurrentDetails(`**${record.cluster_id}** retired at ${retired.at}: ${retired.reason}`);
   // refreshNow callers still waiting are answered (they fail: no refresh will come), and
   // operators' changes recorded, before completing.
-  await condition(() => allHandlersFinished() && recorder.inFlight() === 0);
+  await condition(() => allHandlersFinished() && operator.recordingsInFlight() === 0);
   return { retired, last_generation: completedGeneration() };
 }
