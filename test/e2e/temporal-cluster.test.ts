@@ -30,6 +30,7 @@ import type { ViewQueryResult } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound } from '../helpers/bounded.js';
 import { expectExit, runCliProcess } from '../helpers/cli.js';
 import { discoveryConfigEnv } from '../helpers/discovery.js';
+import { assertNoIdReused, assertRefreshIdsInOrder } from '../helpers/event-order.js';
 import { eventually } from '../helpers/polling.js';
 import { connectClient, localActivityType, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -438,22 +439,14 @@ it('runs a short fleet on the cluster profile and survives a worker SIGKILL: eve
   await reader.waitFor((all) => clusterIds.every((id) => all.some((e) => e.cluster_id === id && e.generation >= publishedUpTo.get(id)!)), 60_000);
 
   // 7. An event id names one event, ever: every copy of an id on the topic has the same content.
-  const copies = new Map<string, Set<string>>();
-  for (const { event } of reader.received) copies.set(event.id, (copies.get(event.id) ?? new Set()).add(JSON.stringify(event)));
-  for (const [id, contents] of copies) assert.equal(contents.size, 1, `event id ${id} was published with different content:\n${[...contents].join('\n')}`);
+  const ids = assertNoIdReused(reader.received.map(({ event }) => event));
   // ... and per cluster, ids dense within a generation and generations only growing: nothing
   // dropped or reordered across the takeover.
   const unique = reader.unique();
   for (const id of clusterIds) {
     const refreshEvents = unique.filter((e: FleetEvent) => e.cluster_id === id && /^[^/]+\/\d+\/\d+$/.test(e.id));
     assert.ok(refreshEvents.length > 0, `${id}: refresh events on the topic`);
-    let previous = { generation: 0, index: -1 };
-    for (const event of refreshEvents) {
-      const [, generation, index] = event.id.split('/').map(Number) as [number, number, number];
-      if (generation === previous.generation) assert.equal(index, previous.index + 1, `gap before ${event.id}`);
-      else assert.ok(generation > previous.generation && index === 0, `out of order at ${event.id}`);
-      previous = { generation, index };
-    }
+    assertRefreshIdsInOrder(refreshEvents);
   }
-  t.diagnostic(`events: ${copies.size} ids, ${reader.received.length} copies read (${reader.received.length - copies.size} read more than once: sent again after the kill)`);
+  t.diagnostic(`events: ${ids} ids, ${reader.received.length} copies read (${reader.received.length - ids} read more than once: sent again after the kill)`);
 });

@@ -9,6 +9,7 @@ import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { viewQuery, type ViewQueryResult } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
+import { assertRefreshIdsInOrder } from '../helpers/event-order.js';
 import { waitUntil } from '../helpers/polling.js';
 import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -117,13 +118,7 @@ it('resumes after a SIGKILL with no transition lost or invented', async () => {
       ],
     );
     // Ids dense per generation and generations only growing: nothing dropped, nothing reordered.
-    let previous = { generation: 0, index: -1 };
-    for (const event of events) {
-      const [, generation, index] = event.id.split('/').map(Number) as [number, number, number];
-      if (generation === previous.generation) assert.equal(index, previous.index + 1, `gap before ${event.id}`);
-      else assert.ok(generation > previous.generation && index === 0, `out of order at ${event.id}`);
-      previous = { generation, index };
-    }
+    assertRefreshIdsInOrder(events);
   } finally {
     await reader.stop();
   }
