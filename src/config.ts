@@ -109,6 +109,8 @@ export interface Config {
     maxConcurrentLocalActivities: number;
     /** Bound of each call into a workflow's V8 context; undefined: none (see adapters/workflow-isolate-watchdog.ts). */
     workflowWatchdogMs: number | undefined;
+    /** How long a task waits on this worker's sticky queue before any worker may take it (a dead worker's clusters). */
+    stickyQueueTimeoutS: number;
   };
 }
 
@@ -482,6 +484,7 @@ export const settings = [
   setting({ key: 'worker.maxCachedWorkflows', env: 'FLEETVIEW_WORKER_MAX_CACHED_WORKFLOWS', default: 5000, parse: integer(0, 1_000_000), doc: 'workflows kept in the worker\'s cache: at least the clusters it refreshes, or each refresh replays its history' }),
   setting({ key: 'worker.maxConcurrentWorkflowTasks', env: 'FLEETVIEW_WORKER_WORKFLOW_TASKS', default: 40, parse: integer(2, 10_000), doc: 'workflow tasks the worker runs at once' }),
   setting({ key: 'worker.workflowWatchdogMs', env: 'FLEETVIEW_WORKER_WORKFLOW_WATCHDOG_MS', default: undefined as number | undefined, parse: optional(integer(100, 600_000)), doc: 'bound of each call into workflow code, after which its workflow task fails as a potential deadlock; unset: none. The SDK\'s own 5 s watchdog costs a thread per call (about a quarter of the worker\'s CPU at 1,000 × 3)' }),
+  setting({ key: 'worker.stickyQueueTimeoutS', env: 'FLEETVIEW_WORKER_STICKY_QUEUE_TIMEOUT_S', default: 5, parse: integer(1, 600), doc: 'seconds a cluster\'s workflow task waits for the worker that ran it last before any worker takes it: bounds the takeover of a dead worker\'s clusters (one interval + this); too short for a loaded worker costs replays' }),
   setting({ key: 'worker.maxConcurrentLocalActivities', env: 'FLEETVIEW_WORKER_LOCAL_ACTIVITIES', default: 200, parse: integer(1, 10_000), doc: 'local activities (node observations, commits) the worker runs at once' }),
 ] as const;
 

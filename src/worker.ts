@@ -134,6 +134,8 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       activities: createActivities({ agents, publisher, store, controls: controlStore, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
+      // The SDK's default, 10 s, made a dead worker's clusters wait interval + 10 s.
+      stickyQueueScheduleToStartTimeout: config.worker.stickyQueueTimeoutS * 1000,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
     });

@@ -11,6 +11,7 @@ import { clusterWorkflowId } from '../domain/ids.js';
 import {
   clusterIdSearchAttribute,
   clusterRefreshWorkflowType,
+  clusterWorkflowTaskTimeout,
   nodesSignal,
   pauseUpdate,
   retireSignal,
@@ -84,6 +85,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
         taskQueue: deps.taskQueue,
         workflowId: clusterWorkflowId(record.cluster_id),
         args: [startInput(record, input.node_retire_grace_s)],
+        workflowTaskTimeout: clusterWorkflowTaskTimeout,
         signal: nodesSignal,
         signalArgs: [record],
         // Set at start, so a new cluster's workflow is listable by cluster id before its first task.
@@ -103,6 +105,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
         workflowId: clusterWorkflowId(doc.cluster_id),
         args: [startInput(doc.record, input.node_retire_grace_s)],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowTaskTimeout: clusterWorkflowTaskTimeout,
         typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: doc.cluster_id }],
       });
     });

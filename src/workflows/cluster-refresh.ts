@@ -69,6 +69,7 @@ import { InvalidInputError, parseClusterRefreshInput, parseDiscoveryRecord, refr
 import {
   clusterIdSearchAttribute,
   clusterRefreshDefaults,
+  clusterWorkflowTaskTimeout,
   nodesSignal,
   publishedGenerationMemo,
   refreshBySignal,
@@ -436,7 +437,10 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     }
     if (wantsNewRun && !refreshNow && !retirement && allHandlersFinished() && operator.recordingsInFlight() === 0) {
       // The memo goes along: a successor of the next run must find it even if that run publishes nothing.
-      await makeContinueAsNewFunc<typeof clusterRefresh>({ memo: { [publishedGenerationMemo]: cycle.published_generation } })(
+      await makeContinueAsNewFunc<typeof clusterRefresh>({
+        memo: { [publishedGenerationMemo]: cycle.published_generation },
+        workflowTaskTimeout: clusterWorkflowTaskTimeout,
+      })(
         continuedInput({
           record,
           start_settings: startSettings,

@@ -87,6 +87,17 @@ export interface ControlsResult extends ControlsState {
  */
 export const publishedGenerationMemo = 'published_generation';
 
+/**
+ * Workflow task timeout of every cluster workflow run (set at start and at continue-as-new, so
+ * runs started without it, by an operator's `temporal workflow start`, get it at their next run).
+ * A refresh runs its observation and commit as local activities inside one workflow task; when
+ * the worker running it dies, that task is retried elsewhere only after this timeout, so the
+ * takeover of a cluster caught mid-refresh takes one interval plus this (the server's default,
+ * 10 s, exceeded "interval + 10 s" by the replay). Longer local activities heartbeat the task
+ * at 80% of it. Below 8 s a loaded worker's tasks would start to time out and replay.
+ */
+export const clusterWorkflowTaskTimeout = '8 seconds';
+
 /** Force a refresh, fire-and-forget. Several before the refresh starts make one refresh. */
 export const refreshSignal = defineSignal('refresh');
 /** The same signal naming who asks: CLUSTER_REFRESH_REQUESTED goes out with the actor. */
