@@ -533,16 +533,21 @@ EOF
   spawn kafka "${jvm[@]}" -cp "$cp" kafka.Kafka "$props"
 }
 
-start_store() {
-  require_free_port store "$MONGO_PORT" FLEETVIEW_MONGODB_PORT
-  mkdir -p "$DATA_DIR/store"
+start_store() { launch_store "$MONGO_PORT" FLEETVIEW_MONGODB_PORT "$STORE_HEAP" "$DATA_DIR/store"; }
+
+# The store on PORT (its setting: PORT_SETTING) with the JVM heap flags HEAP, data in DIR; both
+# profiles run it so.
+launch_store() {
+  local port=$1 port_setting=$2 heap=$3 dir=$4
+  require_free_port store "$port" "$port_setting"
+  mkdir -p "$dir"
   # One data file; the launcher commits every write to it before it answers (see its header).
   # Out of memory, the library closes its MVStore and answers every command "This store is
   # closed" while the process lives on: exit instead, so status and callers see it down.
   spawn store env FLEETVIEW_STORE_THREADS="$STORE_THREADS" \
-    java $STORE_HEAP -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    java $heap -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
-    -cp "$STORE_HOME/libs/*:$(store_classes)" FleetviewStore "$HOST" "$MONGO_PORT" "$DATA_DIR/store/fleetview.mv.db"
+    -cp "$STORE_HOME/libs/*:$(store_classes)" FleetviewStore "$HOST" "$port" "$dir/fleetview.mv.db"
 }
 
 cmd_start() {
@@ -1194,14 +1199,7 @@ kafka_node_ready() { kafka_answers "$(kafka_node_port "$1")" "$CLUSTER_KAFKA_NOD
 
 # --- cluster: the store ---
 
-start_cluster_store() {
-  require_free_port store "$CLUSTER_MONGO_PORT" FLEETVIEW_CLUSTER_MONGODB_PORT
-  mkdir -p "$CLUSTER_DATA_DIR/store"
-  spawn store env FLEETVIEW_STORE_THREADS="$STORE_THREADS" \
-    java $CLUSTER_STORE_HEAP -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.showDateTime=true \
-    -cp "$STORE_HOME/libs/*:$(store_classes)" FleetviewStore "$HOST" "$CLUSTER_MONGO_PORT" "$CLUSTER_DATA_DIR/store/fleetview.mv.db"
-}
+start_cluster_store() { launch_store "$CLUSTER_MONGO_PORT" FLEETVIEW_CLUSTER_MONGODB_PORT "$CLUSTER_STORE_HEAP" "$CLUSTER_DATA_DIR/store"; }
 
 # --- cluster: start / stop / status / env / clean ---
 
