@@ -1,8 +1,10 @@
 /**
  * The whole-fleet benchmark: fleetview as operators run it (the real Temporal, Kafka and store,
- * one worker process, discovery through the CLI) on simulated fleets of growing size, next to
- * two anchors on the same sim fleet: Prometheus scraping every node with one alerting rule, and
- * a bare HTTP poller doing the agent calls of a refresh and nothing else.
+ * one worker process or --workers N on one task queue, discovery through the CLI) on simulated
+ * fleets of growing size, next to two anchors on the same sim fleet: Prometheus scraping every
+ * node with one alerting rule, and a bare HTTP poller doing the agent calls of a refresh and
+ * nothing else. --temporal cluster runs it on scripts/services.sh's cluster profile (PostgreSQL,
+ * a process per Temporal service, three Kafka brokers) instead of the dev server's services.
  *
  *   npm run bench:fleet -- --clusters 100,300,1000 --nodes 3 --interval 15 --measure 120
  *
@@ -29,9 +31,10 @@ import { runPollerAnchor, type PollerResult } from './fleet/poller-anchor.js';
 import { startedGroups } from './fleet/processes.js';
 import { runPrometheusAnchor, type PrometheusResult } from './fleet/prometheus-anchor.js';
 import { ratios, sizeTable, type SizeResult } from './fleet/report.js';
-import { ensureServices, ensureTool, gitCommit, machine, servicePgids, stopServices, versions } from './fleet/services.js';
+import { ensureServices, ensureTool, gitCommit, machine, stopServices, versions, type TemporalKind } from './fleet/services.js';
 import { startSimProcess, type SimProcess } from './fleet/sim-process.js';
 import { sizeRuns, summaryTable, type SizeRuns } from './fleet/summary.js';
+import { databaseText, profileEnv, serviceGroups, temporalDatabase, temporalTarget } from './fleet/temporal-profile.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -50,9 +53,17 @@ const usage = `usage: npm run bench:fleet -- [options]
                              cleanup; a median | worst table per size after them (default 1)
   --no-anchors               fleetview only: no Prometheus and no bare-poller phase (each takes
                              another window per run); the ratios are then null
+  --workers N                worker processes on the run's task queue, each its own metrics
+                             port, log and process group (default 1); CPU and RSS per worker
+                             and summed
+  --temporal dev|cluster     dev: the services of scripts/services.sh (the Temporal dev server);
+                             cluster: its --profile cluster (PostgreSQL, a process per Temporal
+                             service, three Kafka brokers, its own store), started when it does
+                             not answer, with the settings its \`env\` prints (default dev)
   --worker-cpu-prof DIR      the worker runs as node --cpu-prof --import tsx src/worker.ts and
-                             writes its CPU profile into DIR/<task queue> when it stops
-                             (it gets 30 s from SIGTERM for its drain and the profile)
+                             writes its CPU profile into DIR/<task queue> when it stops (several
+                             workers: DIR/<task queue>/worker-N each; each gets 30 s from
+                             SIGTERM for its drain and the profile)
   --out FILE                 results JSON (default bench/results/fleet.json)`;
 
 interface Options {
@@ -67,6 +78,8 @@ interface Options {
   onboardingTimeoutS: number | null;
   repeat: number;
   anchors: boolean;
+  workers: number;
+  temporal: TemporalKind;
   workerCpuProfDir: string | null;
   out: string;
 }
@@ -86,6 +99,8 @@ function parseOptions(argv: string[]): Options {
       'onboarding-timeout': { type: 'string' },
       repeat: { type: 'string', default: '1' },
       'no-anchors': { type: 'boolean', default: false },
+      workers: { type: 'string', default: '1' },
+      temporal: { type: 'string', default: 'dev' },
       'worker-cpu-prof': { type: 'string' },
       out: { type: 'string', default: join(root, 'bench', 'results', 'fleet.json') },
       help: { type: 'boolean' },
@@ -94,6 +109,7 @@ function parseOptions(argv: string[]): Options {
   });
   exitWithUsageIf(values.help, usage);
   const positive = positiveInteger;
+  if (values.temporal !== 'dev' && values.temporal !== 'cluster') throw new Error(`--temporal must be dev or cluster, got ${JSON.stringify(values.temporal)}`);
   return {
     clusters: values.clusters.split(',').map((part) => positive('clusters', part.trim())),
     nodes: positive('nodes', values.nodes),
@@ -106,6 +122,8 @@ function parseOptions(argv: string[]): Options {
     onboardingTimeoutS: values['onboarding-timeout'] === undefined ? null : positive('onboarding-timeout', values['onboarding-timeout']),
     repeat: positive('repeat', values.repeat),
     anchors: !values['no-anchors'],
+    workers: positive('workers', values.workers),
+    temporal: values.temporal,
     workerCpuProfDir: values['worker-cpu-prof'] === undefined ? null : resolve(values['worker-cpu-prof']),
     out: resolve(values.out),
   };
@@ -117,7 +135,7 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message.split('\n').slice(0, 6).join(' | ') : String(err);
 }
 
-/** The CPU profiles the worker wrote into its directory (none: it did not exit by itself in time). */
+/** The CPU profiles a worker wrote into its directory (none: it did not exit by itself in time). */
 function cpuProfiles(dir: string): string[] {
   try {
     return readdirSync(dir)
@@ -126,6 +144,11 @@ function cpuProfiles(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Each worker's profile folder: the run's own with one worker, worker-N under it with several (bench/fleet/workers.ts). */
+function workerProfileDirs(dir: string, workers: number): string[] {
+  return workers === 1 ? [dir] : Array.from({ length: workers }, (_, i) => join(dir, `worker-${i + 1}`));
 }
 
 /** The two anchors on the same sim, one after the other; an anchor that cannot run leaves an error and a null. */
@@ -159,7 +182,15 @@ async function runAnchors(
   return { prometheus, poller };
 }
 
-async function runSize(options: Options, clusters: number, repeat: SizeResult['repeat'], cleanup: Cleanup, logDir: string, runId: string): Promise<SizeResult> {
+async function runSize(
+  options: Options,
+  clusters: number,
+  repeat: SizeResult['repeat'],
+  cleanup: Cleanup,
+  logDir: string,
+  runId: string,
+  serviceEnv: Record<string, string>,
+): Promise<SizeResult> {
   const startedMs = Date.now();
   // Repeated runs of a size each get their own names: nothing of one run can count in the next.
   const tag = repeat.of > 1 ? `bench-${runId}-${clusters}-${repeat.run}` : `bench-${runId}-${clusters}`;
@@ -176,7 +207,12 @@ async function runSize(options: Options, clusters: number, repeat: SizeResult['r
   let workerProfiles: SizeResult['worker_cpu_profiles'] = null;
   const problemsBefore = cleanup.problems.length;
   const mark = cleanup.mark();
-  log(`== ${clusters} clusters × ${options.nodes} nodes, interval ${options.intervalS} s${repeat.of > 1 ? `, run ${repeat.run} of ${repeat.of}` : ''}, names ${tag}`);
+  // Each run's own: the database grows over the runs of a benchmark.
+  const temporalDatabaseAtStart = temporalDatabase(options.temporal);
+  log(
+    `== ${clusters} clusters × ${options.nodes} nodes, interval ${options.intervalS} s${repeat.of > 1 ? `, run ${repeat.run} of ${repeat.of}` : ''}, names ${tag}, ` +
+      `${options.workers} worker${options.workers === 1 ? '' : 's'}, Temporal ${options.temporal} (${databaseText(options.temporal, temporalDatabaseAtStart)})`,
+  );
   try {
     const sizeLogDir = join(logDir, repeat.of > 1 ? `${clusters}-${repeat.run}` : String(clusters));
     mkdirSync(sizeLogDir, { recursive: true });
@@ -193,20 +229,27 @@ async function runSize(options: Options, clusters: number, repeat: SizeResult['r
       faults,
       historySample: options.historySample,
       workerCpuProfDir: profileDir,
+      workers: options.workers,
+      temporal: options.temporal,
     };
     if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
     try {
-      fleetview = await runFleetview({ cleanup, root, logDir: sizeLogDir, sim, names, settings, servicePgids: servicePgids(), log });
+      // Read when the window starts: a service restarted before has new groups by then.
+      fleetview = await runFleetview({ cleanup, root, logDir: sizeLogDir, sim, names, settings, serviceEnv, serviceGroups: () => serviceGroups(options.temporal), log });
       if (fleetview.window_start.note) notes.push(fleetview.window_start.note);
+      notes.push(...fleetview.service_changes);
     } catch (err) {
       errors.push(`fleetview: ${errorText(err)}`);
       log(`fleetview phase failed: ${errorText(err)}`);
     }
-    // The worker has stopped by now: its profile is written, or will never be.
+    // The workers have stopped by now: their profiles are written, or will never be.
     if (profileDir !== null) {
-      workerProfiles = { dir: profileDir, files: cpuProfiles(profileDir) };
+      const dirs = workerProfileDirs(profileDir, options.workers);
+      workerProfiles = { dir: profileDir, files: dirs.flatMap(cpuProfiles) };
       log(workerProfiles.files.length > 0 ? `worker CPU profiles: ${workerProfiles.files.join(', ')}` : `no worker CPU profile in ${profileDir}`);
-      if (workerProfiles.files.length === 0) notes.push(`no worker CPU profile was written in ${profileDir}: the worker did not start, or did not exit by itself within its stop grace after SIGTERM and was killed`);
+      for (const dir of dirs) {
+        if (cpuProfiles(dir).length === 0) notes.push(`no worker CPU profile was written in ${dir}: the worker did not start, or did not exit by itself within its stop grace after SIGTERM and was killed`);
+      }
     }
 
     if (options.anchors) ({ prometheus, poller } = await runAnchors(options, cleanup, sizeLogDir, sim, faults, errors));
@@ -222,6 +265,8 @@ async function runSize(options: Options, clusters: number, repeat: SizeResult['r
     nodes_per_cluster: options.nodes,
     nodes: totalNodes,
     interval_s: options.intervalS,
+    worker_processes: options.workers,
+    temporal: { profile: options.temporal, database_at_start: temporalDatabaseAtStart },
     repeat,
     names,
     status,
@@ -251,17 +296,21 @@ async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), `fleetview-bench-${runId}-`));
   const startedAt = new Date();
   const machineAtStart = machine();
-  const config = loadConfig();
+  // The worker, the CLI and the benchmark's own clients all reach the profile's services through these.
+  const serviceEnv = profileEnv(root, options.temporal);
+  const config = loadConfig({ ...process.env, ...serviceEnv });
 
-  const startedServices = await ensureServices(config, root, log);
-  cleanup.add(`stopping the services this run started (${startedServices.join(', ') || 'none'})`, () => stopServices(root, startedServices));
+  const startedServices = await ensureServices(config, root, log, options.temporal);
+  cleanup.add(`stopping the services this run started (${startedServices.join(', ') || 'none'})`, () => stopServices(root, startedServices, options.temporal));
+  const temporal = temporalTarget(options.temporal, config);
+  log(`Temporal: ${options.temporal} at ${temporal.address} (${databaseText(options.temporal, temporal.database_at_start)}); processes counted: ${Object.entries(temporal.processes).map(([service, procs]) => `${service} ${procs.join(' ') || '-'}`).join(', ')}`);
 
   const sizes: SizeRuns[] = [];
   try {
     for (const clusters of options.clusters) {
       const runs: SizeResult[] = [];
       for (let run = 1; run <= options.repeat; run++) {
-        const result = await runSize(options, clusters, { run, of: options.repeat }, cleanup, logDir, runId);
+        const result = await runSize(options, clusters, { run, of: options.repeat }, cleanup, logDir, runId, serviceEnv);
         runs.push(result);
         process.stdout.write(`\n${sizeTable(result)}\n`);
       }
@@ -284,12 +333,15 @@ async function main(): Promise<void> {
         onboarding: 'from `fleetview discovery apply` returning until every node\'s AGENT_NEW is on the topic (Kafka timestamp) and fleetview_refreshes >= clusters (views saved)',
         refreshes: 'fleetview_refreshes, fleetview_refresh_lag and fleetview_refresh_duration from the worker\'s metrics endpoint, differences over the window; due = clusters × window ÷ interval; quantiles interpolated within histogram buckets',
         detection: 'sim admin change (at_ms) → NODE_DOWN / AGENT_DOWN Kafka timestamp; Prometheus: → the alert\'s activeAt (the rule evaluation that fired it) in /api/v1/alerts; faults spread evenly over one interval; missed = not reported within 3 intervals + 10 s of the last fault',
-        cpu: 'utime+stime of every process of each group from /proc over the window; worker = the node --import tsx src/worker.ts process group (with --worker-cpu-prof: run with --cpu-prof too); per node-refresh = refreshes done × nodes per cluster; scrapes and node polls counted by the sim',
+        cpu: 'utime+stime of every process of each group from /proc over the window; worker = the node --import tsx src/worker.ts process group (with --worker-cpu-prof: run with --cpu-prof too), summed over the --workers processes (fleetview.workers: each alone, its CPU per its own node-refreshes); per node-refresh = refreshes done × nodes per cluster; scrapes and node polls counted by the sim; temporal = every Temporal process (cluster profile: frontend, each history, matching, worker service; not the Web UI), postgres = the cluster profile\'s PostgreSQL, the process tree under its postmaster (each backend is a process group of its own), with the backends that exited inside the window (the postmaster\'s cutime + cstime), memory as PSS summed (null on the dev server), kafka = every broker; fleetview_total = worker + temporal + postgres + kafka + store',
+        memory: 'RSS of each group at the window\'s end (costs.*.rss_mb; postgres: PSS); fleetview.workers[].rss_peak_mb: the largest RSS of each worker\'s own process read every second from its start to the end of detection; fleetview.worker_rss_peak_mb: those peaks summed',
+        temporal: 'temporal.profile: dev (scripts/services.sh, the Temporal dev server on SQLite) or cluster (scripts/services.sh --profile cluster, with the FLEETVIEW_* settings its env prints); database_at_start: dev the SQLite file\'s size (and its WAL), cluster pg_database_size of temporal and temporal_visibility through psql (else the data folder on disk), at the start of the benchmark and of each run (sizes[i].runs[j].temporal)',
         history: 'whole timer cycles of sampled cluster workflows (current run, up to the end of the window) ÷ cycles',
         store: 'server counters (serverStatus.opcounters or FerretDB\'s serverStatus.metrics.commands), server-wide, over the window',
       },
       machine: machineAtStart,
-      versions: await versions(config, root),
+      temporal,
+      versions: await versions(config, root, options.temporal),
       git: gitCommit(root),
       services_started_by_the_benchmark: startedServices,
       process_groups_started: startedGroups,

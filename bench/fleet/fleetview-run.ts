@@ -1,18 +1,21 @@
 /**
- * fleetview on one sim fleet, run as users run it: one worker process (`node --import tsx src/worker.ts`, `npm start`),
+ * fleetview on one sim fleet, run as users run it: one worker process, or `--workers N` on one
+ * task queue (`node --import tsx src/worker.ts`, `npm start`; bench/fleet/workers.ts),
  * `fleetview start` for the topic, indexes and discovery schedule, and `fleetview discovery
- * apply` of an http discovery over the sim's /discovery; every name unique to the run.
+ * apply` of an http discovery over the sim's /discovery; every name unique to the run, every
+ * service the Temporal profile's (`--temporal`, bench/fleet/temporal-profile.ts).
  *
  * What is read, chosen to keep working when the workflow and the store layout change:
  * - onboarding from the events topic (AGENT_NEW per node) and the worker's refresh counter;
  * - detection from the events topic (NODE_DOWN, AGENT_DOWN);
- * - refreshes, lag and duration from the worker's Prometheus metrics (`fleetview_refreshes`,
- *   `fleetview_refresh_lag`, `fleetview_refresh_duration`), as differences over the window;
+ * - refreshes, lag and duration from the workers' Prometheus metrics (`fleetview_refreshes`,
+ *   `fleetview_refresh_lag`, `fleetview_refresh_duration`), as differences over the window,
+ *   summed over the workers (and kept per worker);
  * - Temporal's cost per refresh from a sample of cluster workflow histories, counted per timer
  *   cycle (see historyCost);
  * - store commands from the server's own counters (the worker's driver cannot be hooked from
  *   outside its process);
- * - CPU and RSS of every process group from /proc.
+ * - CPU and RSS of every process group from /proc: each worker's, summed as `worker`.
  * Every wait is bounded; a fleet that cannot keep up is measured all the same and its stall
  * described (diagnoseStall).
  */
@@ -28,14 +31,16 @@ import type { Cleanup } from './cleanup.js';
 import { measureDetection, stateFault, type DetectionResult } from './detection.js';
 import { findDiscoveryRunEnd } from './discovery-run.js';
 import { eventTimeMs, type HistoryEventShape } from './history.js';
-import { freePort } from './ports.js';
-import { delay, spawnGroup, type ChildGroup } from './processes.js';
+import { delay } from './processes.js';
 import { counterTotal, gaugeTotal, histogram, histogramDelta, histogramQuantile, parsePromText, type Sample } from './prom-text.js';
 import type { SimProcess } from './sim-process.js';
 import { ratio, round, sample, sum } from './stats.js';
+import type { TemporalKind } from './services.js';
+import { postgresActivity, postgresWrites, serviceChanges, type ServiceGroups } from './temporal-profile.js';
 import { terminateTaskQueueWorkflows } from './terminate.js';
 import { TopicReader } from './topic-reader.js';
 import { UsageWindow, type ProcessCost } from './usage-window.js';
+import { anyWorkerAlive, startWorkers, waitForWorkers, WorkersRssSampler, type WorkerProcess } from './workers.js';
 
 export interface FleetviewNames {
   taskQueue: string;
@@ -67,8 +72,12 @@ export interface FleetviewSettings {
   onboardingTimeoutS: number;
   faults: number;
   historySample: number;
-  /** With --worker-cpu-prof: where this run's worker writes its CPU profile (the directory exists). */
+  /** With --worker-cpu-prof: where this run's worker writes its CPU profile (the directory exists; several workers: a sub-folder each). */
   workerCpuProfDir: string | null;
+  /** Worker processes on the run's task queue (--workers). */
+  workers: number;
+  /** Which Temporal the run is on (--temporal; default dev): the cluster profile's persistence writes are counted. */
+  temporal?: TemporalKind;
 }
 
 export interface FleetviewContext {
@@ -78,8 +87,30 @@ export interface FleetviewContext {
   sim: SimProcess;
   names: FleetviewNames;
   settings: FleetviewSettings;
-  servicePgids: Record<'temporal' | 'kafka' | 'store', number | null>;
+  /** The Temporal profile's FLEETVIEW_* settings (SessionContext's). */
+  serviceEnv?: Record<string, string>;
+  /** The services' process groups now (temporal-profile.ts), read when the window starts and ends; postgres only on the cluster profile. */
+  serviceGroups: () => ServiceGroups;
   log: (line: string) => void;
+}
+
+/** One worker's figures over the window (refreshes, CPU) and the whole run (RSS peak). */
+export interface WorkerFigures {
+  /** 1-based; its log is worker-N.log (worker.log when it is the only one). */
+  worker: number;
+  pgid: number;
+  metrics_port: number;
+  /** Its fleetview_refreshes over the window; null when its endpoint did not answer. */
+  refreshes_done: number | null;
+  /** Its share of the refreshes all workers did. */
+  refreshes_share: number | null;
+  cost: ProcessCost;
+  /** Its CPU ÷ its own node-refreshes (refreshes done × nodes per cluster). */
+  cpu_ms_per_node_refresh: number | null;
+  /** Largest RSS of its own process from its start to the end of detection, read every second. */
+  rss_peak_mb: number | null;
+  /** How it ended, when it exited before the benchmark stopped it. */
+  exited: string | null;
 }
 
 export interface HistoryCost {
@@ -130,10 +161,25 @@ export interface FleetviewResult {
     node_observations_seen_by_sim: number;
   };
   detection: { datastore_down: DetectionResult; agent_down: DetectionResult };
-  costs: Record<'worker' | 'sim' | 'temporal' | 'kafka' | 'store', ProcessCost>;
-  /** CPU milliseconds per node-refresh (refreshes done × nodes per cluster). */
-  cpu_ms_per_node_refresh: Record<'worker' | 'sim' | 'temporal' | 'kafka' | 'store' | 'fleetview_total', number | null>;
+  /**
+   * worker: every worker summed (CPU, cores, RSS at the window's end; largest_process_rss_mb: the
+   * workers' own processes summed). temporal: every Temporal process (the cluster profile's
+   * frontend, histories, matching and worker service); postgres: the cluster profile's
+   * PostgreSQL, null on the dev server (its SQLite is inside its process).
+   */
+  costs: Record<'worker' | 'sim' | 'temporal' | 'postgres' | 'kafka' | 'store', ProcessCost>;
+  /** CPU milliseconds per node-refresh (refreshes done × nodes per cluster); fleetview_total: worker + Temporal + PostgreSQL (cluster) + Kafka + store. */
+  cpu_ms_per_node_refresh: Record<'worker' | 'sim' | 'temporal' | 'postgres' | 'kafka' | 'store' | 'fleetview_total', number | null>;
+  /** Worker processes on the task queue. */
+  worker_count: number;
+  workers: WorkerFigures[];
+  /** The workers' RSS peaks summed (each its own peak, not necessarily at the same moment). */
+  worker_rss_peak_mb: number | null;
+  /** Services whose processes changed during the window (a restart, by a test or a crash): their costs are null. */
+  service_changes: string[];
   temporal: HistoryCost;
+  /** Temporal's PostgreSQL writes over the window (cluster profile only), per database. */
+  persistence: ReturnType<typeof postgresWrites>;
   store: StoreCost;
   events: { in_window: number; per_refresh: number | null; published_metric_delta: number | null };
   stalled: boolean;
@@ -168,14 +214,17 @@ const callsPerNodeObservation = 3;
 /** Below this share of due refreshes done, a size is reported as not keeping up. */
 const keepingUpRatio = 0.9;
 
-/** What startFleetview brought up for one run: clients, the worker, the topic reader. */
+/** What startFleetview brought up for one run: clients, the workers, the topic reader. */
 export interface FleetviewSession {
-  /** The worker's and the CLI's environment: the run's names and settings. */
+  /** The workers' and the CLI's environment: the run's names and settings, the Temporal profile's services. */
   env: NodeJS.ProcessEnv;
   config: Config;
   client: Client;
   mongo: MongoClient;
-  worker: ChildGroup;
+  /** Every worker process (one unless settings.workers says more). */
+  workers: WorkerProcess[];
+  /** The first worker's group, log and metrics port (the whole of it with one worker). */
+  worker: WorkerProcess['group'];
   workerLogFile: string;
   metricsPort: number;
   reader: TopicReader;
@@ -188,28 +237,29 @@ export interface SessionContext {
   root: string;
   logDir: string;
   names: FleetviewNames;
-  settings: Pick<FleetviewSettings, 'intervalS' | 'tickS' | 'workerCpuProfDir'>;
+  settings: Pick<FleetviewSettings, 'intervalS' | 'tickS' | 'workerCpuProfDir'> & Partial<Pick<FleetviewSettings, 'workers'>>;
+  /** The Temporal profile's FLEETVIEW_* settings (temporal-profile.ts profileEnv), under the run's names. */
+  serviceEnv?: Record<string, string>;
   log: (line: string) => void;
   /** Every message of the topic, parsed, with where it was read (TopicReader's onMessage). */
   onMessage?: ConstructorParameters<typeof TopicReader>[3];
 }
 
 /**
- * fleetview for one run: the worker on the run's task queue (metrics on a free port), `fleetview
- * start`, a reader of the run's topic from its beginning. Every step registers its undo on
- * `context.cleanup` at once (the caller undoes them with its mark): reader, schedule and the
- * run's workflows, worker, the discoveries applied, the run's database and topic, the clients.
+ * fleetview for one run: the workers on the run's task queue (metrics each on a free port),
+ * `fleetview start`, a reader of the run's topic from its beginning. Every step registers its
+ * undo on `context.cleanup` at once (the caller undoes them with its mark): reader, schedule and
+ * the run's workflows, workers, the discoveries applied, the run's database and topic, the clients.
  */
 export async function startFleetview(context: SessionContext): Promise<FleetviewSession> {
   const { cleanup, names, settings, log } = context;
-  const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...context.serviceEnv,
     FLEETVIEW_TASK_QUEUE: names.taskQueue,
     FLEETVIEW_MONGODB_DATABASE: names.database,
     FLEETVIEW_EVENTS_TOPIC: names.topic,
     FLEETVIEW_DISCOVERY_SCHEDULE_ID: names.scheduleId,
-    FLEETVIEW_METRICS_PORT: String(metricsPort),
     FLEETVIEW_REFRESH_INTERVAL_S: String(settings.intervalS),
     FLEETVIEW_DISCOVERY_TICK_S: String(settings.tickS),
     FLEETVIEW_LOG_LEVEL: 'warn',
@@ -233,18 +283,21 @@ export async function startFleetview(context: SessionContext): Promise<Fleetview
     }
   });
 
-  const command = workerCommand(settings.workerCpuProfDir);
-  log(`worker: ${command.text} on task queue ${names.taskQueue}, metrics on :${metricsPort}`);
-  const workerLogFile = join(context.logDir, 'worker.log');
-  const worker = spawnGroup('worker', command.command, command.args, { cwd: context.root, env, logFile: workerLogFile });
-  cleanup.add('stopping the worker', async () => {
-    // SIGTERM drains the worker (up to its 10 s shutdown grace), closes its clients, and only
-    // then does Node write a CPU profile, which takes seconds for a long run of a big fleet.
-    await worker.stop(settings.workerCpuProfDir === null ? 20_000 : 30_000);
-    // Runs started while the worker was stopping.
-    await terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the benchmark finished');
+  const count = settings.workers ?? 1;
+  log(`${count === 1 ? 'worker' : `${count} workers`} on task queue ${names.taskQueue}, Temporal ${config.temporal.address}`);
+  const workers = await startWorkers({
+    cleanup,
+    root: context.root,
+    logDir: context.logDir,
+    env,
+    count,
+    profileDir: settings.workerCpuProfDir,
+    log,
+    // Runs started while the workers were stopping.
+    afterStop: () => terminateTaskQueueWorkflows(client, config.temporal.namespace, names.taskQueue, 'the benchmark finished'),
   });
-  await waitForWorker(client, config, worker, metricsPort);
+  await waitForWorkers(client, config, workers);
+  const first = workers[0]!;
 
   await runCliOrThrow(context.root, env, ['start'], 120_000);
   cleanup.add(`deleting schedule ${names.scheduleId}, terminating the run's workflows`, async () => {
@@ -260,7 +313,7 @@ export async function startFleetview(context: SessionContext): Promise<Fleetview
   const reader = new TopicReader(kafka, names.topic, names.consumerGroup, context.onMessage);
   await reader.start();
   cleanup.add('stopping the topic reader', () => reader.stop());
-  return { env, config, client, mongo, worker, workerLogFile, metricsPort, reader, discoveries };
+  return { env, config, client, mongo, workers, worker: first.group, workerLogFile: first.logFile, metricsPort: first.metricsPort, reader, discoveries };
 }
 
 /**
@@ -287,12 +340,16 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
   const mark = cleanup.mark();
   try {
     const session = await startFleetview(context);
-    const { config, client, mongo, worker, metricsPort, reader } = session;
+    const { config, client, mongo, workers, reader } = session;
+    // Over the whole run, not only the window: a worker's memory peaks while it onboards.
+    const rss = new WorkersRssSampler(workers.map((worker) => worker.group.pgid));
+    rss.start();
+    cleanup.add('stopping the RSS sampler', () => rss.stop());
     const { applyStartedMs, appliedMs } = await applyDiscovery(session, context, names.discovery, `${sim.url}/discovery`, settings.discoveryIntervalS);
     log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
 
     // Measured beside the window, not before it: onboarding may end inside the window.
-    const onboardingDone = waitForOnboarding(reader, sim, worker, metricsPort, appliedMs, settings.onboardingTimeoutS).then((onboarding) => {
+    const onboardingDone = waitForOnboarding(reader, sim, workers, appliedMs, settings.onboardingTimeoutS).then((onboarding) => {
       log(
         onboarding.completed
           ? `onboarded in ${onboarding.seconds} s`
@@ -300,30 +357,44 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
       );
       return onboarding;
     });
-    const windowRule = await waitForWindowStart(client, names, settings, worker, applyStartedMs, appliedMs, onboardingDone, log);
+    const windowRule = await waitForWindowStart(client, names, settings, workers, applyStartedMs, appliedMs, onboardingDone, log);
     log(`measuring the steady state for ${settings.measureS} s`);
+    const workerKey = (worker: WorkerProcess): string => `worker-${worker.index}`;
+    const services = context.serviceGroups();
     const usage = new UsageWindow({
-      worker: worker.pgid,
+      ...Object.fromEntries(workers.map((worker) => [workerKey(worker), worker.group.pgid])),
       sim: sim.group.pgid,
-      temporal: context.servicePgids.temporal,
-      kafka: context.servicePgids.kafka,
-      store: context.servicePgids.store,
+      temporal: services.temporal,
+      postgres: services.postgres,
+      kafka: services.kafka,
+      store: services.store,
     });
-    const metricsBefore = await scrapeWorker(metricsPort);
+    // Per worker; summed over the workers by reading their samples as one endpoint's.
+    const scrapesBefore = await scrapeWorkers(workers);
+    const metricsBefore = scrapesBefore.flat();
     const storeBefore = workerStoreCommands(metricsBefore) ?? (await storeCommandCounts(mongo));
     const requestsBefore = await sim.nodeRequests();
+    const postgresBefore = postgresActivity(settings.temporal ?? 'dev');
     usage.start();
     const windowStartMs = Date.now();
     await delay(settings.measureS * 1000);
     const { seconds, costs } = usage.end();
     const windowEndMs = Date.now();
-    const metricsAfter = await scrapeWorker(metricsPort);
+    const servicesChanged = serviceChanges(services, context.serviceGroups());
+    for (const change of servicesChanged) log(change);
+    const scrapesAfter = await scrapeWorkers(workers);
+    const metricsAfter = scrapesAfter.flat();
     const storeAfter = workerStoreCommands(metricsAfter) ?? (await storeCommandCounts(mongo));
+    const postgresAfter = postgresActivity(settings.temporal ?? 'dev');
     const observations = ((await sim.nodeRequests()) - requestsBefore) / callsPerNodeObservation;
     // Bounded by its own timeout: once the window is over, onboarding is either done or still has that long.
     const onboarding = await onboardingDone;
 
-    const refreshesDone = delta(counterTotal(metricsAfter, 'fleetview_refreshes'), counterTotal(metricsBefore, 'fleetview_refreshes'), metricsAfter.length > 0);
+    // A worker whose endpoint did not answer leaves the sum unknown, not smaller.
+    const refreshesByWorker = workers.map((_, i) =>
+      delta(counterTotal(scrapesAfter[i]!, 'fleetview_refreshes'), counterTotal(scrapesBefore[i]!, 'fleetview_refreshes'), scrapesAfter[i]!.length > 0),
+    );
+    const refreshesDone = sum(refreshesByWorker);
     const due = (sim.clusterIds.length * seconds) / settings.intervalS;
     const lag = histogramDelta(histogram(metricsBefore, 'fleetview_refresh_lag'), histogram(metricsAfter, 'fleetview_refresh_lag'));
     const duration = histogramDelta(histogram(metricsBefore, 'fleetview_refresh_duration'), histogram(metricsAfter, 'fleetview_refresh_duration'));
@@ -338,7 +409,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const doneRatio = ratio(refreshesDone, due);
     const stalled = !onboarding.completed || doneRatio === null || doneRatio < keepingUpRatio;
     const stall = stalled
-      ? await diagnoseStall(client, config, mongo, worker, metricsBefore, metricsAfter, sample(sim.clusterIds, 3), onboarding, refreshesDone, due)
+      ? await diagnoseStall(client, config, mongo, workers, metricsBefore, metricsAfter, sample(sim.clusterIds, 3), onboarding, refreshesDone, due)
       : null;
     if (stall) log(`not keeping up: ${stall.summary}`);
 
@@ -360,6 +431,28 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
         waitAfterLastS,
       ),
     ]);
+    rss.stop();
+
+    const workerFigures: WorkerFigures[] = [];
+    for (const [i, worker] of workers.entries()) {
+      const done = refreshesByWorker[i]!;
+      const cost = costs[workerKey(worker)]!;
+      workerFigures.push({
+        worker: worker.index,
+        pgid: worker.group.pgid,
+        metrics_port: worker.metricsPort,
+        refreshes_done: done,
+        refreshes_share: round(ratio(done, refreshesDone), 3),
+        cost,
+        cpu_ms_per_node_refresh: round(ratio(cost.cpu_s, done === null ? null : (done * nodesPerCluster) / 1000), 3),
+        rss_peak_mb: rss.readings(worker.group.pgid).peak_mb,
+        exited: worker.group.exited() ? await worker.group.exit : null,
+      });
+    }
+    const workerCost = sumCosts(workerFigures.map((figures) => figures.cost));
+    // PostgreSQL counts where it runs (the cluster profile); the dev server has none to add.
+    const withPostgres = services.postgres !== null;
+    const servicesCpu = [costs.temporal!.cpu_s, ...(withPostgres ? [costs.postgres!.cpu_s] : []), costs.kafka!.cpu_s, costs.store!.cpu_s];
 
     return {
       onboarding,
@@ -376,16 +469,23 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
         node_observations_seen_by_sim: Math.round(observations),
       },
       detection: { datastore_down: datastoreDown, agent_down: agentDown },
-      costs: { worker: costs.worker!, sim: costs.sim!, temporal: costs.temporal!, kafka: costs.kafka!, store: costs.store! },
+      costs: { worker: workerCost, sim: costs.sim!, temporal: costs.temporal!, postgres: costs.postgres!, kafka: costs.kafka!, store: costs.store! },
       cpu_ms_per_node_refresh: {
-        worker: perNodeRefresh(costs.worker!.cpu_s),
+        worker: perNodeRefresh(workerCost.cpu_s),
         sim: perNodeRefresh(costs.sim!.cpu_s),
         temporal: perNodeRefresh(costs.temporal!.cpu_s),
+        postgres: perNodeRefresh(costs.postgres!.cpu_s),
         kafka: perNodeRefresh(costs.kafka!.cpu_s),
         store: perNodeRefresh(costs.store!.cpu_s),
-        fleetview_total: perNodeRefresh(sum([costs.worker!.cpu_s, costs.temporal!.cpu_s, costs.kafka!.cpu_s, costs.store!.cpu_s])),
+        fleetview_total: perNodeRefresh(sum([workerCost.cpu_s, ...servicesCpu])),
       },
+      worker_count: workers.length,
+      workers: workerFigures,
+      worker_rss_peak_mb: round(sum(workerFigures.map((figures) => figures.rss_peak_mb)), 1),
+      service_changes: servicesChanged,
       temporal,
+      // Temporal's persistence on the cluster profile (pg_stat_database; server-wide: every client of the database counts).
+      persistence: postgresWrites(postgresBefore, postgresAfter, refreshesDone),
       store,
       events: {
         in_window: eventsInWindow,
@@ -409,14 +509,14 @@ async function waitForWindowStart(
   client: Client,
   names: FleetviewNames,
   settings: FleetviewSettings,
-  worker: ChildGroup,
+  workers: readonly WorkerProcess[],
   applyStartedMs: number,
   appliedMs: number,
   onboardingDone: Promise<FleetviewResult['onboarding']>,
   log: (line: string) => void,
 ): Promise<Omit<WindowStart, 'window_start_s'>> {
   const deadlineMs = appliedMs + settings.onboardingTimeoutS * 1000;
-  const search = await findDiscoveryRunEnd(client, names.scheduleId, names.discovery, applyStartedMs, deadlineMs, () => !worker.exited());
+  const search = await findDiscoveryRunEnd(client, names.scheduleId, names.discovery, applyStartedMs, deadlineMs, () => anyWorkerAlive(workers));
   const intervalMs = settings.intervalS * 1000;
   if (search.run) {
     const endS = round((search.run.closeMs - appliedMs) / 1000, 1);
@@ -429,17 +529,6 @@ async function waitForWindowStart(
   const onboarding = await onboardingDone;
   if (onboarding.completed) await delay(intervalMs);
   return { rule: 'onboarding_fallback', discovery_run: null, discovery_run_end_s: null, note };
-}
-
-/**
- * The worker's command: `node --import tsx src/worker.ts`, as `npm start` runs it (the `tsx`
- * command relays SIGTERM to its child and SIGKILLs it unless it acknowledges within about 60 ms,
- * which a busy worker does not: no graceful drain, no CPU profile). With a profile, Node's
- * --cpu-prof on that same command (Node 20 refuses it in NODE_OPTIONS).
- */
-function workerCommand(profileDir: string | null): { command: string; args: string[]; text: string } {
-  const args = [...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--import', 'tsx', 'src/worker.ts'];
-  return { command: process.execPath, args, text: `node ${args.join(' ')}` };
 }
 
 /** after − before; a counter the worker has not emitted yet counts as 0 once the endpoint answered. */
@@ -470,22 +559,20 @@ export async function runCliOrThrow(root: string, env: NodeJS.ProcessEnv, args: 
   if (code !== 0) throw new Error(`fleetview ${args.join(' ')} exited ${code}:\n${output}`);
 }
 
-/** Until the worker serves metrics and polls its task queue (bundling the workflows takes seconds). */
-export async function waitForWorker(client: Client, config: Config, worker: ChildGroup, metricsPort: number): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (worker.exited()) throw new Error(`the worker exited while starting:\n${worker.tail()}`);
-    const metricsUp = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (metricsUp) {
-      const queue = await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: config.temporal.taskQueue } });
-      if ((queue.pollers ?? []).length > 0) return;
-    }
-    if (Date.now() > deadline) throw new Error(`the worker did not poll its task queue within 180 s:\n${worker.tail()}`);
-    await delay(250);
-  }
+/** Every worker's endpoint at once, in the workers' order (an endpoint that does not answer: no samples). */
+async function scrapeWorkers(workers: readonly WorkerProcess[]): Promise<Sample[][]> {
+  return Promise.all(workers.map((worker) => scrapeWorker(worker.metricsPort)));
+}
+
+/** Costs of several groups as one: CPU, cores and RSS summed; null when one of them has none. */
+function sumCosts(costs: readonly ProcessCost[]): ProcessCost {
+  const total = (pick: (cost: ProcessCost) => number | null, digits: number): number | null => round(sum(costs.map(pick)), digits);
+  return {
+    cpu_s: total((cost) => cost.cpu_s, 3),
+    cores: total((cost) => cost.cores, 3),
+    rss_mb: total((cost) => cost.rss_mb, 1),
+    largest_process_rss_mb: total((cost) => cost.largest_process_rss_mb, 1),
+  };
 }
 
 export async function scrapeWorker(port: number): Promise<Sample[]> {
@@ -533,15 +620,15 @@ async function dropDatabaseForGood(mongo: MongoClient, database: string): Promis
 
 /**
  * Onboarding is done when both are true: every node's AGENT_NEW is on the topic (its cluster's
- * first refresh computed and published its view) and the worker has completed at least one
- * refresh per cluster (fleetview_refreshes counts a refresh once its view is saved). Either
+ * first refresh computed and published its view) and the workers have completed at least one
+ * refresh per cluster (fleetview_refreshes, summed over the workers, counts a refresh once its
+ * view is saved). Either
  * alone would call a fleet onboarded whose saves hang, or one that refreshed some clusters twice.
  */
 async function waitForOnboarding(
   reader: TopicReader,
   sim: SimProcess,
-  worker: ChildGroup,
-  metricsPort: number,
+  workers: readonly WorkerProcess[],
   appliedMs: number,
   timeoutS: number,
 ): Promise<FleetviewResult['onboarding']> {
@@ -550,11 +637,11 @@ async function waitForOnboarding(
   let refreshedMs: number | null = null;
   let refreshes = 0;
   let firstSeen = reader.firstByAddress('AGENT_NEW', appliedMs);
-  while ((firstSeen.size < sim.nodes.length || refreshedMs === null) && Date.now() < deadline && !worker.exited()) {
+  while ((firstSeen.size < sim.nodes.length || refreshedMs === null) && Date.now() < deadline && anyWorkerAlive(workers)) {
     await delay(250);
     firstSeen = reader.firstByAddress('AGENT_NEW', appliedMs);
     if (refreshedMs === null) {
-      refreshes = counterTotal(await scrapeWorker(metricsPort), 'fleetview_refreshes') ?? 0;
+      refreshes = counterTotal((await scrapeWorkers(workers)).flat(), 'fleetview_refreshes') ?? 0;
       if (refreshes >= clusters) refreshedMs = Date.now();
     }
   }
@@ -709,7 +796,7 @@ async function diagnoseStall(
   client: Client,
   config: Config,
   mongo: MongoClient,
-  worker: ChildGroup,
+  workers: readonly WorkerProcess[],
   metricsBefore: Sample[],
   metricsAfter: Sample[],
   sampleClusters: readonly string[],
@@ -766,7 +853,7 @@ async function diagnoseStall(
 
   const report: StallReport = {
     summary: '',
-    worker_alive: !worker.exited(),
+    worker_alive: workers.every((worker) => !worker.group.exited()),
     task_slots_used: slots,
     workflow_task_schedule_to_start_p99_ms: p99('temporal_workflow_task_schedule_to_start_latency'),
     activity_schedule_to_start_p99_ms: p99('temporal_activity_schedule_to_start_latency'),
@@ -779,7 +866,11 @@ async function diagnoseStall(
       ? null
       : `onboarding incomplete in ${onboarding.timeout_s} s (AGENT_NEW of ${onboarding.clusters_onboarded} clusters' nodes, ${onboarding.refreshes_completed} refreshes completed)`,
     `${refreshesDone ?? 'unknown'} refreshes done of ${Math.round(due)} due`,
-    report.worker_alive ? null : 'the worker process died',
+    report.worker_alive
+      ? null
+      : workers.length === 1
+        ? 'the worker process died'
+        : `worker processes died: ${workers.filter((worker) => worker.group.exited()).map((worker) => worker.group.name).join(', ')}`,
     `${pending.pending} pending activities in ${pending.sampled_workflows} sampled workflows (max attempt ${pending.max_attempt})`,
     pending.last_failures[0] ? `last failure ${pending.last_failures[0]}` : null,
     `backlog workflow ${report.backlog.workflow ?? '?'} / activity ${report.backlog.activity ?? '?'}`,

@@ -145,8 +145,11 @@ const units = (() => {
 
 interface ProcessStat {
   pid: number;
+  ppid: number;
   pgid: number;
   cpuTicks: number;
+  /** CPU of its children that exited and were waited for (cutime + cstime). */
+  reapedChildTicks: number;
   rssBytes: number;
 }
 
@@ -159,11 +162,13 @@ function readStat(pid: number): ProcessStat | null {
   }
   // The command name (2nd field) may hold spaces and parentheses: fields are counted after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) ... rss(21), in pages.
+  // After the name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12) cutime(13) cstime(14) ... rss(21), in pages.
   return {
     pid,
+    ppid: Number(fields[1]),
     pgid: Number(fields[2]),
     cpuTicks: Number(fields[11]) + Number(fields[12]),
+    reapedChildTicks: Number(fields[13]) + Number(fields[14]),
     rssBytes: Number(fields[21]) * units.pageBytes,
   };
 }
@@ -176,6 +181,11 @@ function allStats(): ProcessStat[] {
     if (stat) stats.push(stat);
   }
   return stats;
+}
+
+/** The process group of a live process; null when it is gone. */
+export function processGroupOf(pid: number): number | null {
+  return readStat(pid)?.pgid ?? null;
 }
 
 export function groupPids(pgid: number): number[] {
@@ -211,6 +221,55 @@ export function groupsUsage(pgids: readonly number[]): Map<number, GroupUsage | 
             processes: members.length,
           },
     );
+  }
+  return usage;
+}
+
+/** Proportional set size (shared pages divided among their sharers); null when unreadable. */
+function pssBytes(pid: number): number | null {
+  try {
+    const kb = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return kb === undefined ? null : Number(kb) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Usage of the process tree under each root pid (the root and every descendant by parent pid),
+ * for servers whose children leave the root's process group: PostgreSQL's backends each call
+ * setsid. CPU also counts the children that exited and were waited for (the root's cutime and
+ * cstime), so a backend that ends inside a window still counts, once. Memory is PSS summed
+ * (shared buffers once, as scripts/services.sh status shows it; RSS where PSS cannot be read).
+ * A root that is gone maps to null.
+ */
+export function treesUsage(roots: readonly number[]): Map<number, GroupUsage | null> {
+  const stats = allStats();
+  const children = new Map<number, ProcessStat[]>();
+  for (const stat of stats) {
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(stat);
+    else children.set(stat.ppid, [stat]);
+  }
+  const usage = new Map<number, GroupUsage | null>();
+  for (const root of roots) {
+    const top = stats.find((stat) => stat.pid === root);
+    if (!top) {
+      usage.set(root, null);
+      continue;
+    }
+    const members: ProcessStat[] = [];
+    for (let queue = [top]; queue.length > 0; ) {
+      const next = queue.shift()!;
+      members.push(next);
+      queue.push(...(children.get(next.pid) ?? []));
+    }
+    usage.set(root, {
+      cpuSeconds: (members.reduce((sum, m) => sum + m.cpuTicks, 0) + top.reapedChildTicks) / units.ticksPerSecond,
+      rssBytes: members.reduce((sum, m) => sum + (pssBytes(m.pid) ?? m.rssBytes), 0),
+      largestRssBytes: Math.max(...members.map((m) => m.rssBytes)),
+      processes: members.length,
+    });
   }
   return usage;
 }

@@ -1,7 +1,9 @@
 /**
  * The three servers as the benchmark sees them: started through scripts/services.sh when they
  * do not answer (and only those stopped at the end), their process groups found from the
- * script's pid files (for CPU and RSS), and the versions that go into the results.
+ * script's pid files (for CPU and RSS), and the versions that go into the results. `temporal`
+ * picks the script's profile: `dev` its default (the Temporal dev server), `cluster` its
+ * `--profile cluster` (bench/fleet/temporal-profile.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,24 +17,42 @@ import type { Config } from '../../src/config.js';
 const scriptNames = { temporal: 'temporal', kafka: 'kafka', mongodb: 'store' } as const;
 export type ServiceName = (typeof scriptNames)[keyof typeof scriptNames];
 export const serviceNames: readonly ServiceName[] = Object.values(scriptNames);
+/** The cluster profile's services also count PostgreSQL, which its Temporal needs. */
+export type ProfileServiceName = ServiceName | 'postgres';
+
+/** Which Temporal the benchmark runs on: the dev server of the script's default profile, or its cluster profile. */
+export type TemporalKind = 'dev' | 'cluster';
 
 export function servicesScript(root: string): string {
   return join(root, 'scripts', 'services.sh');
 }
 
-/** Starts the services that do not answer; returns the names started (to stop at the end). */
-export async function ensureServices(config: Config, root: string, log: (line: string) => void): Promise<ServiceName[]> {
+/** The script's arguments that pick the profile of `temporal`. */
+export function profileArgs(temporal: TemporalKind): string[] {
+  return temporal === 'cluster' ? ['--profile', 'cluster'] : [];
+}
+
+/**
+ * Starts the services that do not answer (`config` points at the profile's); returns the names
+ * started (to stop at the end). The cluster profile's `start temporal` brings PostgreSQL up too:
+ * when it was not running before, it is one of the names started.
+ */
+export async function ensureServices(config: Config, root: string, log: (line: string) => void, temporal: TemporalKind = 'dev'): Promise<ProfileServiceName[]> {
   const down = (await checkServices(config, 3000)).filter((health) => !health.ok);
   if (down.length === 0) return [];
-  const names = down.map((health) => scriptNames[health.service]);
-  log(`starting ${names.join(', ')} with scripts/services.sh (a first run installs them: minutes)`);
-  const result = spawnSync('bash', [servicesScript(root), 'start', ...names], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000 });
-  if (result.status !== 0) throw new Error(`scripts/services.sh start ${names.join(' ')} failed (${result.status ?? result.signal})`);
+  const names: ProfileServiceName[] = down.map((health) => scriptNames[health.service]);
+  const postgresWasUp = temporal === 'cluster' && clusterPidAlive('postgres');
+  const args = [servicesScript(root), ...profileArgs(temporal), 'start', ...names];
+  log(`starting ${names.join(', ')} with scripts/services.sh${temporal === 'cluster' ? ' --profile cluster' : ''} (a first run installs them: minutes)`);
+  const result = spawnSync('bash', args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000 });
+  if (result.status !== 0) throw new Error(`scripts/services.sh ${args.slice(1).join(' ')} failed (${result.status ?? result.signal})`);
+  // To stop at the end as well (the script stops the profile's services in its own order: Temporal before its database).
+  if (temporal === 'cluster' && names.includes('temporal') && !postgresWasUp) names.push('postgres');
   return names;
 }
 
-export function stopServices(root: string, names: readonly ServiceName[]): void {
-  if (names.length > 0) spawnSync('bash', [servicesScript(root), 'stop', ...names], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
+export function stopServices(root: string, names: readonly ProfileServiceName[], temporal: TemporalKind = 'dev'): void {
+  if (names.length > 0) spawnSync('bash', [servicesScript(root), ...profileArgs(temporal), 'stop', ...names], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
 }
 
 /** Installs the Debian tools (prometheus) through the script when missing; true when it is there afterwards. */
@@ -46,9 +66,34 @@ function commandExists(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** scripts/services.sh's cache folder (FLEETVIEW_CACHE_DIR). */
+export function cacheDir(): string {
+  return process.env.FLEETVIEW_CACHE_DIR ?? join(homedir(), '.cache', 'fleetview');
+}
+
 function runDir(): string {
-  const cache = process.env.FLEETVIEW_CACHE_DIR ?? join(homedir(), '.cache', 'fleetview');
-  return process.env.FLEETVIEW_RUN_DIR ?? join(cache, 'run');
+  return process.env.FLEETVIEW_RUN_DIR ?? join(cacheDir(), 'run');
+}
+
+/** The cluster profile's folder (FLEETVIEW_CLUSTER_DIR): its data/ and run/ (pid files and logs). */
+export function clusterDir(): string {
+  return process.env.FLEETVIEW_CLUSTER_DIR ?? join(cacheDir(), 'cluster');
+}
+
+/** Whether the cluster profile's process `name` (its pid file's name) is alive. */
+export function clusterPidAlive(name: string): boolean {
+  const pid = readPidFile(join(clusterDir(), 'run', `${name}.pid`));
+  return pid !== null;
+}
+
+/** The live pid a pid file names, else null. */
+export function readPidFile(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim().split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The log file scripts/services.sh writes for a server it started (it may not exist). */
@@ -62,14 +107,7 @@ export function serviceLogFile(name: ServiceName): string {
  * by hand) has no pid file: its costs are reported as null.
  */
 export function servicePgids(): Record<ServiceName, number | null> {
-  const read = (name: ServiceName): number | null => {
-    try {
-      const pid = Number(readFileSync(join(runDir(), `${name}.pid`), 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null;
-    } catch {
-      return null;
-    }
-  };
+  const read = (name: ServiceName): number | null => readPidFile(join(runDir(), `${name}.pid`));
   return { temporal: read('temporal'), kafka: read('kafka'), store: read('store') };
 }
 
@@ -100,7 +138,7 @@ export interface Versions {
   prometheus: string | null;
 }
 
-export async function versions(config: Config, root: string): Promise<Versions> {
+export async function versions(config: Config, root: string, temporal: TemporalKind = 'dev'): Promise<Versions> {
   // The CLI's path is what `scripts/services.sh env` prints as FLEETVIEW_TEMPORAL_CLI.
   const env = spawnSync('bash', [servicesScript(root), 'env'], { encoding: 'utf8' }).stdout ?? '';
   const temporalCli = /^export FLEETVIEW_TEMPORAL_CLI=(\S+)$/m.exec(env)?.[1];
@@ -109,15 +147,14 @@ export async function versions(config: Config, root: string): Promise<Versions> 
     node: process.version,
     temporal_cli: temporalCli ? firstLine(temporalCli, ['--version']) : null,
     temporal_server: server.ok ? server.detail : null,
-    kafka: kafkaVersion(),
+    kafka: kafkaVersion(temporal === 'cluster' ? readPidFile(join(clusterDir(), 'run', 'kafka-1.pid')) : servicePgids().kafka),
     store: await storeVersion(config),
     prometheus: firstLine('prometheus', ['--version']),
   };
 }
 
 /** Kafka does not tell its version over the wire; the script's install path in the running broker's classpath does. */
-function kafkaVersion(): string | null {
-  const pgid = servicePgids().kafka;
+function kafkaVersion(pgid: number | null): string | null {
   if (pgid === null) return null;
   try {
     const cmdline = readFileSync(`/proc/${pgid}/cmdline`, 'utf8').replace(/\0/g, ' ');

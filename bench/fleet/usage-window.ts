@@ -1,9 +1,11 @@
 /**
  * CPU and memory of named process groups over a measuring window: CPU seconds used inside the
- * window (difference of two /proc readings) and RSS at its end. A group that is not there
- * (a server not started by scripts/services.sh, a process that died) reports null.
+ * window (difference of two /proc readings) and RSS at its end. A name may stand for several
+ * groups (the cluster profile's Temporal is five processes, its Kafka three brokers): their sum.
+ * A name with a group that is not there (a server not started by scripts/services.sh, a process
+ * that died) reports null, rather than the cost of only the groups left.
  */
-import { groupsUsage, type GroupUsage } from './processes.js';
+import { groupsUsage, treesUsage, type GroupUsage } from './processes.js';
 import { round } from './stats.js';
 
 export interface ProcessCost {
@@ -15,26 +17,50 @@ export interface ProcessCost {
   largest_process_rss_mb: number | null;
 }
 
+/** One process group, several (summed), the process tree under a pid (processes.ts treesUsage), or none. */
+export type Groups = number | readonly number[] | { tree: number } | null;
+
+function groupList(groups: Groups): number[] {
+  return groups === null || isTree(groups) ? [] : typeof groups === 'number' ? [groups] : [...groups];
+}
+
+function isTree(groups: Groups): groups is { tree: number } {
+  return groups !== null && typeof groups === 'object' && 'tree' in groups;
+}
+
+/** The usage of every listed group summed; null when there is none or one of them is gone. Largest: the largest single process. */
+function combined(pgids: readonly number[], usage: Map<number, GroupUsage | null>): GroupUsage | null {
+  const each = pgids.map((pgid) => usage.get(pgid) ?? null);
+  if (each.length === 0 || each.some((u) => u === null)) return null;
+  const present = each as GroupUsage[];
+  return {
+    cpuSeconds: present.reduce((total, u) => total + u.cpuSeconds, 0),
+    rssBytes: present.reduce((total, u) => total + u.rssBytes, 0),
+    largestRssBytes: Math.max(...present.map((u) => u.largestRssBytes)),
+    processes: present.reduce((total, u) => total + u.processes, 0),
+  };
+}
+
 export class UsageWindow {
   private startMs = 0;
   private readonly before = new Map<string, GroupUsage | null>();
 
-  constructor(private readonly groups: Readonly<Record<string, number | null>>) {}
+  constructor(private readonly groups: Readonly<Record<string, Groups>>) {}
 
   start(): void {
     this.startMs = Date.now();
-    const usage = groupsUsage(this.pgids());
-    for (const [name, pgid] of Object.entries(this.groups)) this.before.set(name, pgid === null ? null : (usage.get(pgid) ?? null));
+    this.before.clear();
+    for (const [name, usage] of this.read()) this.before.set(name, usage);
   }
 
   /** Costs per group name, and the window's length in seconds. */
   end(): { seconds: number; costs: Record<string, ProcessCost> } {
     const seconds = (Date.now() - this.startMs) / 1000;
-    const usage = groupsUsage(this.pgids());
+    const now = this.read();
     const costs: Record<string, ProcessCost> = {};
-    for (const [name, pgid] of Object.entries(this.groups)) {
+    for (const name of Object.keys(this.groups)) {
       const before = this.before.get(name) ?? null;
-      const after = pgid === null ? null : (usage.get(pgid) ?? null);
+      const after = now.get(name) ?? null;
       const cpu = before && after ? Math.max(0, after.cpuSeconds - before.cpuSeconds) : null;
       costs[name] = {
         cpu_s: round(cpu, 3),
@@ -46,8 +72,13 @@ export class UsageWindow {
     return { seconds, costs };
   }
 
-  private pgids(): number[] {
-    return Object.values(this.groups).filter((pgid): pgid is number => pgid !== null);
+  /** Every name's usage now: one pass over /proc for the groups, one more when there are trees. */
+  private read(): Map<string, GroupUsage | null> {
+    const entries = Object.entries(this.groups);
+    const usage = groupsUsage(Object.values(this.groups).flatMap(groupList));
+    const roots = entries.flatMap(([, groups]) => (isTree(groups) ? [groups.tree] : []));
+    const trees = roots.length > 0 ? treesUsage(roots) : new Map<number, GroupUsage | null>();
+    return new Map(entries.map(([name, groups]) => [name, isTree(groups) ? (trees.get(groups.tree) ?? null) : combined(groupList(groups), usage)]));
   }
 }
 
