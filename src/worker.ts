@@ -27,8 +27,21 @@ const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = {
 
 /** The workflow bundle's entry: the TypeScript source under tsx, the compiled file under dist/. */
 export function workflowsPath(): string {
-  const source = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
-  return existsSync(source) ? source : fileURLToPath(new URL('./workflows/index.js', import.meta.url));
+  return workflowModule('index');
+}
+
+/** A module of src/workflows: the TypeScript source under tsx, else the compiled file. */
+function workflowModule(name: string): string {
+  const source = fileURLToPath(new URL(`./workflows/${name}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`./workflows/${name}.js`, import.meta.url));
+}
+
+/**
+ * Loaded once into the workflow sandbox and shared by every workflow (see its header): each cached
+ * workflow otherwise holds its own copy of every module it imports.
+ */
+export function sharedWorkflowModules(): string[] {
+  return [workflowModule('shared-modules')];
 }
 
 /**
@@ -130,6 +143,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsPath(),
+      bundlerOptions: { preloadModules: sharedWorkflowModules() },
       dataConverter: clients.dataConverter,
       activities: createActivities({ agents, publisher, store, controls: controlStore, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
