@@ -10,9 +10,17 @@
  * duplicates by id, reused ids, out of order, clusters retired; and measures per fault the time
  * until every cluster refreshed again.
  *
- *   npm run chaos -- --clusters 100 --nodes 3 --interval 5
+ * With --temporal cluster the run uses the cluster profile of scripts/services.sh instead (a
+ * self-hosted Temporal with two history processes on PostgreSQL, three Kafka brokers, its
+ * store), shared and left running, under names of the run's own; its faults there: the worker
+ * ones, one history process SIGKILLed and one Kafka broker SIGKILLed (each started again after
+ * a while), the agent faults and the failing discovery endpoint.
  *
- * Results: a table on stdout, bench/results/chaos.json (--out elsewhere). Exit 0 when the oracle
+ *   npm run chaos -- --clusters 100 --nodes 3 --interval 5
+ *   npm run chaos -- --temporal cluster --clusters 40 --nodes 3 --interval 5
+ *
+ * Results: a table on stdout, bench/results/chaos.json (chaos-cluster.json with --temporal
+ * cluster; --out elsewhere). Exit 0 when the oracle
  * found nothing (0 lost, invented, reused ids, out of order, retired; no stuck cluster), 1
  * otherwise, 2 for a bad command line.
  */
@@ -21,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { faultNames, type FaultName } from './chaos/faults.js';
+import { faultNames, faultsOf, type FaultName, type ServicesMode } from './chaos/faults.js';
 import { chaosTable } from './chaos/report.js';
 import { runChaos, writeResults, type ChaosOptions } from './chaos/run.js';
 import { Cleanup } from './fleet/cleanup.js';
@@ -30,10 +38,14 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 const usage = `usage: npm run chaos -- [options]
 
+  --temporal own|cluster     own: a Temporal dev server, Kafka and store of the run's own on free
+                             ports (default); cluster: the cluster profile of scripts/services.sh
+                             (started if down, left running; names of the run's own)
   --clusters N               clusters (default 100)
   --nodes N                  nodes per cluster (default 3)
   --interval S               refresh interval in seconds (default 5)
-  --faults LIST              faults, in order (default all: ${faultNames.join(',')})
+  --faults LIST              faults, in order (default all of the mode: ${faultsOf.own.join(',')};
+                             with --temporal cluster: ${faultsOf.cluster.join(',')})
   --tick S                   discovery schedule tick (default 2)
   --discovery-interval S     the sim discovery's interval (default 10)
   --agent-timeout-ms MS      agent call budget (default 2000)
@@ -43,21 +55,28 @@ const usage = `usage: npm run chaos -- [options]
   --temporal-down S          Temporal down for this long before its restart (default 10)
   --kafka-outage S           Kafka stopped for this long (default 60)
   --store-freeze S           store frozen for this long (default 60)
+  --history-down S           cluster: the killed history process is started again after this long (default 30)
+  --history N                cluster: kill temporal-history-N (default 1)
+  --broker-down S            cluster: the killed Kafka broker is started again after this long (default 30)
+  --broker N                 cluster: kill kafka-N (default: the broker leading most of the topic's partitions)
+  --recovery-goal S          cluster: every cluster refreshed within this long of a history or broker kill,
+                             and of its restart; else the run is not OK (default 30)
   --agent-fault-share F      share of the nodes given an agent fault (default 0.1; at least one per mode)
   --agent-fault-hold S       agent faults held this long once reported (default 3 intervals)
   --discovery-fail-runs N    discovery runs that fail (default 3)
   --seed N                   the script's choices (default 1)
-  --out FILE                 results JSON (default bench/results/chaos.json)
+  --out FILE                 results JSON (default bench/results/chaos.json; with --temporal cluster chaos-cluster.json)
   --keep-logs                keep the log folder (workers, sim, changes, topic) also when the run is OK`;
 
 function parseOptions(argv: string[]): ChaosOptions & { out: string; keepLogs: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
+      temporal: { type: 'string', default: 'own' },
       clusters: { type: 'string', default: '100' },
       nodes: { type: 'string', default: '3' },
       interval: { type: 'string', default: '5' },
-      faults: { type: 'string', default: faultNames.join(',') },
+      faults: { type: 'string' },
       tick: { type: 'string', default: '2' },
       'discovery-interval': { type: 'string', default: '10' },
       'agent-timeout-ms': { type: 'string', default: '2000' },
@@ -67,11 +86,16 @@ function parseOptions(argv: string[]): ChaosOptions & { out: string; keepLogs: b
       'temporal-down': { type: 'string', default: '10' },
       'kafka-outage': { type: 'string', default: '60' },
       'store-freeze': { type: 'string', default: '60' },
+      'history-down': { type: 'string', default: '30' },
+      history: { type: 'string' },
+      'broker-down': { type: 'string', default: '30' },
+      broker: { type: 'string' },
+      'recovery-goal': { type: 'string', default: '30' },
       'agent-fault-share': { type: 'string', default: '0.1' },
       'agent-fault-hold': { type: 'string' },
       'discovery-fail-runs': { type: 'string', default: '3' },
       seed: { type: 'string', default: '1' },
-      out: { type: 'string', default: join(root, 'bench', 'results', 'chaos.json') },
+      out: { type: 'string' },
       'keep-logs': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -86,15 +110,22 @@ function parseOptions(argv: string[]): ChaosOptions & { out: string; keepLogs: b
     if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)}`);
     return value;
   };
-  const faults = values.faults
+  if (values.temporal !== 'own' && values.temporal !== 'cluster') throw new Error(`--temporal must be own or cluster, got ${JSON.stringify(values.temporal)}`);
+  const mode: ServicesMode = values.temporal;
+  const faults = (values.faults ?? faultsOf[mode].join(','))
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  for (const name of faults) if (!(faultNames as readonly string[]).includes(name)) throw new Error(`unknown fault ${JSON.stringify(name)}: expected some of ${faultNames.join(', ')}`);
+  for (const name of faults) {
+    if (!(faultNames as readonly string[]).includes(name)) throw new Error(`unknown fault ${JSON.stringify(name)}: expected some of ${faultNames.join(', ')}`);
+    if (!faultsOf[mode].includes(name as FaultName)) throw new Error(`fault ${name} does not fit --temporal ${mode}: expected some of ${faultsOf[mode].join(', ')}`);
+  }
   const intervalS = number('interval', values.interval, 1);
   const share = number('agent-fault-share', values['agent-fault-share'], 0, false);
   if (share > 1) throw new Error('--agent-fault-share must be at most 1');
   return {
+    temporal: mode,
+    recoveryGoalS: number('recovery-goal', values['recovery-goal'], 1, false),
     clusters: number('clusters', values.clusters, 1),
     nodes: number('nodes', values.nodes, 3),
     intervalS,
@@ -108,11 +139,15 @@ function parseOptions(argv: string[]): ChaosOptions & { out: string; keepLogs: b
     temporalDownS: number('temporal-down', values['temporal-down'], 0),
     kafkaOutageS: number('kafka-outage', values['kafka-outage'], 1),
     storeFreezeS: number('store-freeze', values['store-freeze'], 1),
+    historyDownS: number('history-down', values['history-down'], 0),
+    historyNode: values.history === undefined ? null : number('history', values.history, 1),
+    brokerDownS: number('broker-down', values['broker-down'], 0),
+    brokerNode: values.broker === undefined ? null : number('broker', values.broker, 1),
     agentFaultShare: share,
     agentFaultHoldS: number('agent-fault-hold', values['agent-fault-hold'] ?? String(3 * intervalS), 0),
     discoveryFailRuns: number('discovery-fail-runs', values['discovery-fail-runs'], 1),
     seed: number('seed', values.seed, 0),
-    out: resolve(values.out),
+    out: resolve(values.out ?? join(root, 'bench', 'results', mode === 'cluster' ? 'chaos-cluster.json' : 'chaos.json')),
     keepLogs: values['keep-logs'] === true,
   };
 }

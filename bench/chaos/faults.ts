@@ -5,15 +5,30 @@
  * changes the script makes in it are "scripted during the fault".
  */
 import type { Client } from '@temporalio/client';
+import type { KafkaClient } from '../../src/adapters/clients.js';
 import { delay } from '../fleet/processes.js';
+import type { ClusterProfile, ProfileProc } from './cluster-profile.js';
 import type { OwnServices } from './own-services.js';
-import { queryViews } from './recovery.js';
+import { measureRecovery, queryViews, type Recovery } from './recovery.js';
 import type { ChaosScript, ScriptedChange, SimAdmin } from './script.js';
 import type { LiveTopic } from './topic.js';
 import type { Workers } from './workers.js';
 
-export const faultNames = ['worker-kill', 'two-workers', 'temporal-kill', 'kafka-stop', 'store-freeze', 'store-kill', 'agent-faults', 'discovery-fail'] as const;
+export const faultNames = ['worker-kill', 'two-workers', 'temporal-kill', 'kafka-stop', 'store-freeze', 'store-kill', 'history-kill', 'broker-kill', 'agent-faults', 'discovery-fail'] as const;
 export type FaultName = (typeof faultNames)[number];
+
+/** Where the run's Temporal, Kafka and store come from: its own (dev server, one broker) or the shared cluster profile. */
+export type ServicesMode = 'own' | 'cluster';
+
+/**
+ * The faults each mode can play, in their default order. On its own services the run may stop,
+ * kill and freeze them whole; the cluster profile is shared (fixed ports, other users), so there
+ * the run kills one process of a replicated service at a time, and leaves the store alone.
+ */
+export const faultsOf: Record<ServicesMode, readonly FaultName[]> = {
+  own: ['worker-kill', 'two-workers', 'temporal-kill', 'kafka-stop', 'store-freeze', 'store-kill', 'agent-faults', 'discovery-fail'],
+  cluster: ['worker-kill', 'two-workers', 'history-kill', 'broker-kill', 'agent-faults', 'discovery-fail'],
+};
 
 export const faultLabels: Record<FaultName, string> = {
   'worker-kill': 'worker SIGKILL, started again',
@@ -22,6 +37,8 @@ export const faultLabels: Record<FaultName, string> = {
   'kafka-stop': 'Kafka stopped',
   'store-freeze': 'store frozen (SIGSTOP)',
   'store-kill': 'store SIGKILL, restarted',
+  'history-kill': 'one Temporal history process SIGKILLed, started again',
+  'broker-kill': 'one Kafka broker SIGKILLed, started again',
   'agent-faults': 'agent faults on nodes: hang, reset, 500, not JSON, 10 MiB',
   'discovery-fail': 'discovery endpoint failing for 3 runs',
 };
@@ -36,6 +53,12 @@ export interface FaultSettings {
   temporalDownS: number;
   kafkaOutageS: number;
   storeFreezeS: number;
+  /** Cluster profile: how long the killed history process stays down, and which one (null: the first). */
+  historyDownS: number;
+  historyNode: number | null;
+  /** Cluster profile: how long the killed Kafka node stays down, and which (null: the one leading most of the topic's partitions). */
+  brokerDownS: number;
+  brokerNode: number | null;
   /** Share of the nodes that get an agent fault (at least one per mode). */
   agentFaultShare: number;
   /** How long the agent faults hold once every one of them is reported. */
@@ -45,13 +68,17 @@ export interface FaultSettings {
 }
 
 export interface FaultContext {
-  services: OwnServices;
+  services: OwnServices | ClusterProfile;
+  kafka: KafkaClient;
+  topic: string;
   workers: Workers;
   script: ChaosScript;
   live: LiveTopic;
   admin: SimAdmin;
   client: Client;
   clusterIds: readonly string[];
+  /** The run's task queue: the namespace may be shared (cluster profile). */
+  taskQueue: string;
   nodes: number;
   settings: FaultSettings;
   /** The chaos discovery's last run as the store has it (at: the run's time). */
@@ -65,6 +92,14 @@ export interface FaultRecord {
   started_ms: number;
   ended_ms: number;
   details: Record<string, unknown>;
+  /**
+   * A measure still running when the fault returns (the refreshes after a kill, measured from
+   * the kill while the process is down and after it is back): the run awaits it after the
+   * recovery from the fault's end.
+   */
+  pending?: Promise<void>;
+  /** From the kill, for the faults that kill one process of a replicated service. */
+  after_kill?: Recovery | null;
 }
 
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
@@ -77,8 +112,70 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
   }
 }
 
+function ownServices(context: FaultContext, name: FaultName): OwnServices {
+  if (context.services.kind !== 'own') throw new Error(`${name} stops, kills or freezes a whole service: only with the run's own services (not --temporal cluster)`);
+  return context.services;
+}
+
+function clusterProfile(context: FaultContext, name: FaultName): ClusterProfile {
+  if (context.services.kind !== 'cluster') throw new Error(`${name} kills one process of the cluster profile: only with --temporal cluster`);
+  return context.services;
+}
+
+/** Partitions of the topic each broker leads now. */
+async function partitionLeaders(kafka: KafkaClient, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leaders = new Map<number, number>();
+    for (const partition of metadata.topics[0]?.partitions ?? []) leaders.set(partition.leader, (leaders.get(partition.leader) ?? 0) + 1);
+    return leaders;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * One process of a replicated cluster-profile service SIGKILLed, down for `downS`, then started
+ * again through services.sh. The refreshes are measured from the kill (every cluster completed a
+ * refresh that started after it: the survivors took over, or the process came back), at the
+ * same time as the run measures them from the restart.
+ */
+async function killOne(context: FaultContext, name: FaultName, proc: ProfileProc, downS: number, details: Record<string, unknown>): Promise<FaultRecord> {
+  const profile = clusterProfile(context, name);
+  const boundMs = Math.max(180_000, 20 * context.settings.intervalS * 1000);
+  const started = Date.now();
+  const { pid } = await profile.kill(proc);
+  context.log(`${proc} (pid ${pid}) SIGKILLed; starting it again in ${downS} s`);
+  const afterKill = measureRecovery(context.client, context.clusterIds, started, boundMs);
+  let backBeforeRestart: boolean | null = null;
+  void afterKill.then((recovery) => {
+    backBeforeRestart ??= recovery.all_refreshed_s !== null;
+    context.log(recovery.all_refreshed_s === null ? `not every cluster refreshed within ${boundMs / 1000} s of the kill` : `every cluster refreshed ${recovery.all_refreshed_s} s after the kill (median ${recovery.p50_s} s)`);
+  });
+  await delay(downS * 1000);
+  backBeforeRestart ??= false;
+  const restarting = Date.now();
+  await profile.startMissing(proc.startsWith('kafka-') ? 'kafka' : 'temporal');
+  const result: FaultRecord = {
+    name,
+    label: faultLabels[name],
+    started_ms: started,
+    ended_ms: Date.now(),
+    details: { ...details, killed: proc, pid, down_s: seconds(restarting - started), restart_to_ready_s: seconds(Date.now() - restarting) },
+  };
+  result.pending = afterKill.then((recovery) => {
+    result.after_kill = recovery;
+    result.details.every_cluster_refreshed_after_kill_s = recovery.all_refreshed_s;
+    result.details.median_cluster_refreshed_after_kill_s = recovery.p50_s;
+    result.details.refreshed_again_before_the_restart = backBeforeRestart;
+  });
+  return result;
+}
+
 export async function injectFault(name: FaultName, context: FaultContext): Promise<FaultRecord> {
-  const { services, workers, settings, log } = context;
+  const { workers, settings, log } = context;
   const record = (startedMs: number, details: Record<string, unknown> = {}): FaultRecord => ({ name, label: faultLabels[name], started_ms: startedMs, ended_ms: Date.now(), details });
   switch (name) {
     case 'worker-kill': {
@@ -106,6 +203,7 @@ export async function injectFault(name: FaultName, context: FaultContext): Promi
       return record(started, { second_worker: second.name, killed: victim.name });
     }
     case 'temporal-kill': {
+      const services = ownServices(context, name);
       const started = Date.now();
       await services.kill('temporal');
       log(`Temporal killed; starting it again in ${settings.temporalDownS} s`);
@@ -115,6 +213,7 @@ export async function injectFault(name: FaultName, context: FaultContext): Promi
       return record(started, { down_s: seconds(restarting - started), restart_to_ready_s: seconds(Date.now() - restarting) });
     }
     case 'kafka-stop': {
+      const services = ownServices(context, name);
       const started = Date.now();
       const observedBefore = context.script.observedOnly();
       context.script.setKafkaDown(true);
@@ -134,6 +233,7 @@ export async function injectFault(name: FaultName, context: FaultContext): Promi
       return result;
     }
     case 'store-freeze': {
+      const services = ownServices(context, name);
       const started = Date.now();
       services.freeze('store');
       await delay(settings.storeFreezeS * 1000);
@@ -141,11 +241,31 @@ export async function injectFault(name: FaultName, context: FaultContext): Promi
       return record(started, { frozen_s: seconds(Date.now() - started) });
     }
     case 'store-kill': {
+      const services = ownServices(context, name);
       const started = Date.now();
       await services.kill('store');
       const restarting = Date.now();
       await services.start('store');
       return record(started, { restart_to_ready_s: seconds(Date.now() - restarting) });
+    }
+    case 'history-kill': {
+      const profile = clusterProfile(context, name);
+      const proc = (settings.historyNode === null ? profile.historyProcs[0]! : `temporal-history-${settings.historyNode}`) as ProfileProc;
+      if (!profile.historyProcs.includes(proc)) throw new Error(`--history ${settings.historyNode}: the profile's history processes are ${profile.historyProcs.join(', ')}`);
+      return killOne(context, name, proc, settings.historyDownS, { history_processes: profile.historyProcs.length });
+    }
+    case 'broker-kill': {
+      const profile = clusterProfile(context, name);
+      const leaders = await partitionLeaders(context.kafka, context.topic);
+      // The broker leading most of the run's partitions (the lowest id on a tie): its partitions must elect new leaders.
+      const node = settings.brokerNode ?? [...leaders].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 1;
+      const proc = `kafka-${node}` as ProfileProc;
+      if (!profile.kafkaProcs.includes(proc)) throw new Error(`broker ${node}: the profile's Kafka nodes are ${profile.kafkaProcs.join(', ')}`);
+      const result = await killOne(context, name, proc, settings.brokerDownS, { partition_leaders_before: Object.fromEntries(leaders) });
+      // A reader that lost its broker may have given up: a new one (consumers drop duplicates by id).
+      await context.live.restart();
+      result.details.partition_leaders_after = Object.fromEntries(await partitionLeaders(context.kafka, context.topic).catch(() => new Map<number, number>()));
+      return result;
     }
     case 'agent-faults':
       return agentFaults(context);
@@ -211,7 +331,7 @@ async function discoveryFailure(context: FaultContext): Promise<FaultRecord> {
   const { admin, client, settings, log } = context;
   const failed = async (sinceIso: string): Promise<number> => {
     try {
-      return (await client.workflow.count(`WorkflowType = 'discovery' AND ExecutionStatus = 'Failed' AND StartTime >= '${sinceIso}'`)).count;
+      return (await client.workflow.count(`WorkflowType = 'discovery' AND TaskQueue = '${context.taskQueue}' AND ExecutionStatus = 'Failed' AND StartTime >= '${sinceIso}'`)).count;
     } catch {
       return 0;
     }

@@ -14,6 +14,7 @@ import { freePort } from '../fleet/ports.js';
 import { processAlive, servicesScript, type ServiceName } from '../fleet/services.js';
 
 export interface OwnServices {
+  readonly kind: 'own';
   readonly dir: string;
   /** The script's environment: ports and folders. */
   readonly scriptEnv: Record<string, string>;
@@ -83,6 +84,7 @@ export async function startOwnServices(root: string, log: (line: string) => void
   };
 
   const services: OwnServices = {
+    kind: 'own',
     dir,
     scriptEnv,
     clientEnv: {

@@ -18,7 +18,17 @@ export function chaosTable(results: ChaosResults): string {
   lines.push(`| **total** (${t.changes} changes, ${t.expected_keys} expected events, ${t.messages} messages) | | | | | **${t.lost}** | **${t.invented}** | ${t.duplicates_by_id} | **${t.reused_ids}** | ${t.out_of_order} | **${t.retired}** |`);
   const notes = [
     `id order violations ${t.id_order_violations}, id gaps ${t.id_gaps}, clusters stuck ${t.clusters_stuck}, final views differing from the model ${t.final_state_mismatches}, cluster workflows running at the end ${cell(t.cluster_workflows_running_at_end)} of ${results.settings.clusters}`,
-    `${results.settings.clusters} clusters × ${results.settings.nodes} nodes, refresh interval ${results.settings.intervalS} s, load average at start ${results.machine.load_average_at_start.join(' / ')}, at end ${results.machine.load_average_at_end.join(' / ')}; ${results.ok ? 'OK' : 'NOT OK'}${results.errors.length ? `: ${results.errors.join('; ')}` : ''}`,
+    `${results.settings.temporal === 'cluster' ? 'on the cluster profile, ' : ''}${results.settings.clusters} clusters × ${results.settings.nodes} nodes, refresh interval ${results.settings.intervalS} s, load average at start ${results.machine.load_average_at_start.join(' / ')}, at end ${results.machine.load_average_at_end.join(' / ')}; ${results.ok ? 'OK' : 'NOT OK'}${results.errors.length ? `: ${results.errors.join('; ')}` : ''}`,
   ];
+  for (const row of results.rows) {
+    if (row.recovery_after_kill === undefined || row.recovery_after_kill === null) continue;
+    const d = row.details;
+    notes.push(
+      `${row.name}: ${String(d.killed)} SIGKILLed, started again after ${cell(d.down_s as number)} s (ready ${cell(d.restart_to_ready_s as number)} s later); every cluster refreshed ${cell(row.recovery_after_kill.all_refreshed_s)} s after the kill (median ${cell(row.recovery_after_kill.p50_s)} s${d.refreshed_again_before_the_restart === true ? ', before the restart' : ''}), ${cell(row.recovery?.all_refreshed_s)} s after the restart`,
+    );
+  }
+  if (results.settings.temporal === 'cluster') {
+    notes.push(results.recovery_goal_misses.length === 0 ? `recovery goal ${results.settings.recoveryGoalS} s (history and broker kills, from the kill and from the restart): met` : `recovery goal ${results.settings.recoveryGoalS} s missed: ${results.recovery_goal_misses.join('; ')}`);
+  }
   return `${lines.join('\n')}\n\n${notes.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@
  * oracle over the whole topic. Every phase is bounded; everything started is undone through the
  * Cleanup stack, also on failure and on SIGINT.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openClients } from '../../src/adapters/clients.js';
@@ -16,7 +17,8 @@ import { gitCommit, machine, versions, type Machine, type Versions } from '../fl
 import { startSimProcess } from '../fleet/sim-process.js';
 import { terminateTaskQueueWorkflows } from '../fleet/terminate.js';
 import { percentile, round } from '../fleet/stats.js';
-import { agentFaultModes, faultLabels, injectFault, type FaultName, type FaultRecord, type FaultSettings } from './faults.js';
+import { useClusterProfile } from './cluster-profile.js';
+import { agentFaultModes, faultLabels, injectFault, type FaultName, type FaultRecord, type FaultSettings, type ServicesMode } from './faults.js';
 import { judge, type Finding, type RowCounts, type Window } from './oracle.js';
 import { startOwnServices } from './own-services.js';
 import { measureRecovery, queryViews, type Recovery } from './recovery.js';
@@ -25,6 +27,10 @@ import { LiveTopic, readWholeTopic } from './topic.js';
 import { Workers } from './workers.js';
 
 export interface ChaosOptions extends FaultSettings {
+  /** own: a dev server, Kafka and store of the run's own; cluster: the shared cluster profile of scripts/services.sh. */
+  temporal: ServicesMode;
+  /** Refreshes back within this long after a history or broker kill (from the kill and from the restart), else the run is not OK. */
+  recoveryGoalS: number;
   clusters: number;
   nodes: number;
   faults: FaultName[];
@@ -43,6 +49,8 @@ export interface ChaosRow extends RowCounts {
   fault_s: [number, number] | null;
   fault_duration_s: number | null;
   recovery: Recovery | null;
+  /** For a process killed and started again later (history-kill, broker-kill): every cluster refreshed again, from the kill. */
+  recovery_after_kill: Recovery | null;
   /** Changes the script made during the fault and the recovery after it, and how long their events took (last event). */
   scripted_during_fault: number;
   detection_p50_s: number | null;
@@ -75,6 +83,8 @@ export interface ChaosResults {
     cluster_workflows_running_at_end: number | null;
   };
   examples: Record<string, Finding[]>;
+  /** Faults whose refreshes were not back within the recovery goal (history-kill and broker-kill, from the kill and from the restart). */
+  recovery_goal_misses: string[];
   stuck: { cluster: string; why: string }[];
   final_state_mismatches: { cluster: string; expected: unknown; seen: unknown }[];
   changes_by_kind: Record<string, number>;
@@ -98,20 +108,29 @@ export const changeMapping: ChaosResults['mapping'] = [
   { change: 'node leaves (its agent goes down first, a change of its own; then the sim removes it)', events: 'CLUSTER_CHANGED -<node> (discovery); the refresh that gets the new record: CLUSTER_STATUS_CHANGED if it no longer counts; after the grace period (two discovery intervals): NODE_RETIRED <node>' },
   { change: `agent fault: ${agentFaultModes.join(', ')} (agent info hangs past the timeout, is reset, answers 500, answers a body that is not JSON, answers 10 MiB)`, events: 'AGENT_DOWN <node> UP>AGENT_DOWN (agent info fails, nothing else is called), and AGENT_UP when it ends; primaries and status as for agent down/up; the reason names the cause (status_and_reason in the agent-faults row)' },
   { change: 'discovery endpoint failing (500)', events: 'none: clusters keep their last records, nothing retires' },
-  { change: 'worker, Temporal, Kafka, store faults', events: 'none of their own: the changes scripted meanwhile arrive once each, late' },
+  { change: 'worker, Temporal, Kafka, store faults; a history process or a Kafka broker of the cluster profile killed', events: 'none of their own: the changes scripted meanwhile arrive once each, late' },
 ];
 
 export async function runChaos(root: string, options: ChaosOptions, cleanup: Cleanup, logDir: string, log: (line: string) => void, command: string): Promise<ChaosResults> {
   const startedAt = new Date();
   const machineAtStart = machine();
   const errors: string[] = [];
-  const names = { taskQueue: 'chaos', database: 'chaos', topic: 'chaos.events', scheduleId: 'chaos-discovery', discovery: 'chaos-sim', simIdPrefix: 'chaos-' };
+  // On the shared cluster profile every name is the run's own (as bench:fleet's), so nothing of another run or user is read, counted or deleted.
+  const tag = `chaos-${randomBytes(3).toString('hex')}`;
+  const names =
+    options.temporal === 'cluster'
+      ? { taskQueue: tag, database: tag.replace(/-/g, '_'), topic: `${tag}.events`, scheduleId: `${tag}-discovery`, discovery: tag, simIdPrefix: `${tag}-` }
+      : { taskQueue: 'chaos', database: 'chaos', topic: 'chaos.events', scheduleId: 'chaos-discovery', discovery: 'chaos-sim', simIdPrefix: 'chaos-' };
   const dwellMs = 2 * options.intervalS * 1000;
   const gateTimeoutMs = Math.max(240_000, 30 * options.intervalS * 1000);
   const say = log;
 
-  const services = await startOwnServices(root, say);
-  cleanup.add('stopping the chaos services and deleting their folders', () => services.dispose());
+  const services = options.temporal === 'cluster' ? await useClusterProfile(root, say) : await startOwnServices(root, say);
+  cleanup.add(
+    services.kind === 'cluster' ? 'starting again the cluster-profile processes the run killed (the profile is left running)' : 'stopping the chaos services and deleting their folders',
+    () => services.dispose(),
+  );
+  if (services.kind === 'cluster') say(`names of this run: task queue, discovery ${tag}, topic ${names.topic}, database ${names.database}, clusters ${names.simIdPrefix}*`);
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -136,6 +155,23 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
   cleanup.add('closing the run\'s clients', () => clients.close());
   const client = await clients.temporal();
   const store = await clients.clusterStore();
+  if (services.kind === 'cluster') {
+    // Undone after the workers stopped and the workflows ended: the run's database and topic, nothing else of the shared services.
+    cleanup.add(`dropping the run's database ${names.database} and topic ${names.topic}`, async () => {
+      const problems: string[] = [];
+      await store.db.dropDatabase().catch((err: unknown) => problems.push(`drop database: ${String(err)}`));
+      const admin = clients.kafka().admin();
+      await admin.connect();
+      try {
+        await admin.deleteTopics({ topics: [names.topic], timeout: 10_000 }).catch((err: unknown) => {
+          if (!/does not exist|UNKNOWN_TOPIC/i.test(String(err))) problems.push(`delete topic: ${String(err)}`);
+        });
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    });
+  }
 
   const workers = new Workers(root, env, logDir, client, config.temporal.namespace, names.taskQueue, say);
   cleanup.add('stopping the workers', () => workers.stopAll());
@@ -177,7 +213,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
       .findOne({ _id: names.discovery }, { maxTimeMS: 3000 });
     return doc?.last_run ? { atMs: doc.last_run.at.getTime(), ok: doc.last_run.ok } : null;
   };
-  const context = { services, workers, script, live, admin, client, clusterIds: sim.clusterIds, nodes: sim.nodes.length, settings: options, discoveryLastRun, log: say };
+  const context = { services, kafka: clients.kafka(), topic: names.topic, workers, script, live, admin, client, clusterIds: sim.clusterIds, taskQueue: names.taskQueue, nodes: sim.nodes.length, settings: options, discoveryLastRun, log: say };
 
   script.start();
   const baselineStart = Date.now();
@@ -203,6 +239,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
         ? `not every cluster refreshed within ${recoveryTimeoutMs / 1000} s: ${recovery.not_refreshed.slice(0, 10).join(', ')}`
         : `every cluster refreshed ${recovery.all_refreshed_s} s after the fault's end (median ${recovery.p50_s} s)`,
     );
+    if (record.pending) await record.pending;
     faults.push({ record, recovery, windowStart });
     await delay(options.settleS * 1000);
   }
@@ -223,7 +260,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     if (JSON.stringify(sortKeys(expected)) !== JSON.stringify(sortKeys(seen))) mismatches.push({ cluster: id, expected, seen });
   }
   const running = await client.workflow
-    .count(`WorkflowType = 'clusterRefresh' AND ExecutionStatus = 'Running'`)
+    .count(`WorkflowType = 'clusterRefresh' AND TaskQueue = '${names.taskQueue}' AND ExecutionStatus = 'Running'`)
     .then((answer) => answer.count)
     .catch(() => null);
 
@@ -258,6 +295,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
       fault_s: fault ? [fromStart(fault.record.started_ms), fromStart(fault.record.ended_ms)] : null,
       fault_duration_s: fault ? round((fault.record.ended_ms - fault.record.started_ms) / 1000, 1) : null,
       recovery: fault?.recovery ?? null,
+      recovery_after_kill: fault?.record.after_kill ?? null,
       ...verdict.rows[window.name]!,
       scripted_during_fault: fault ? during.length : 0,
       detection_p50_s: round(percentile(delays, 50), 1),
@@ -269,6 +307,18 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
   for (const change of changes) {
     const kind = change.tag?.replace(/:end$/, ' end') ?? (change.what === 'onboarding' ? 'onboarding' : change.what.replace(/^n\d+ /, '').replace(/ to n\d+$/, '').replace(/ \(decommission\)$/, ' (node leaving)'));
     changesByKind[kind] = (changesByKind[kind] ?? 0) + 1;
+  }
+  const goalMisses: string[] = [];
+  for (const fault of faults) {
+    if (fault.record.name !== 'history-kill' && fault.record.name !== 'broker-kill') continue;
+    const measures: [string, Recovery | null | undefined][] = [
+      ['from the kill', fault.record.after_kill],
+      ['from the restart', fault.recovery],
+    ];
+    for (const [from, recovery] of measures) {
+      const s = recovery?.all_refreshed_s ?? null;
+      if (s === null || s > options.recoveryGoalS) goalMisses.push(`${fault.record.name}: every cluster refreshed ${s === null ? 'not within the bound' : `${s} s`} ${from} (goal ${options.recoveryGoalS} s)`);
+    }
   }
   const stuck = script.stuck();
   const totals = {
@@ -291,11 +341,12 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     totals.id_order_violations === 0 &&
     totals.id_gaps === 0 &&
     stuck.length === 0 &&
+    goalMisses.length === 0 &&
     mismatches.length === 0 &&
     running === sim.clusterIds.length;
 
   const previousRunDir = process.env.FLEETVIEW_RUN_DIR;
-  process.env.FLEETVIEW_RUN_DIR = services.scriptEnv.FLEETVIEW_RUN_DIR;
+  if (services.kind === 'own') process.env.FLEETVIEW_RUN_DIR = services.scriptEnv.FLEETVIEW_RUN_DIR;
   const serviceVersions = await versions(config, root).catch(() => null);
   if (previousRunDir === undefined) delete process.env.FLEETVIEW_RUN_DIR;
   else process.env.FLEETVIEW_RUN_DIR = previousRunDir;
@@ -310,11 +361,14 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     settings: { ...options, dwell_s: dwellMs / 1000, gate_timeout_s: gateTimeoutMs / 1000, names },
     mapping: changeMapping,
     method: {
-      services: 'own Temporal dev server, Kafka and store started through scripts/services.sh on free ports in a temporary folder; killed with SIGKILL to the process group, stopped with services.sh stop, frozen with SIGSTOP',
+      services:
+        services.kind === 'cluster'
+          ? `the cluster profile of scripts/services.sh (${services.foundDown.length > 0 ? `found with ${services.foundDown.join(', ')} down and started` : 'found running'}; left running): self-hosted Temporal (frontend, ${services.historyProcs.length} history, matching, worker on PostgreSQL), ${services.kafkaProcs.length} Kafka nodes (RF 3, min.insync.replicas 2), store; names of the run's own (${tag}); one history process or broker SIGKILLed (its process group, from the profile's pid file) and started again with services.sh --profile cluster start temporal|kafka, which starts only the processes that do not run`
+          : 'own Temporal dev server, Kafka and store started through scripts/services.sh on free ports in a temporary folder; killed with SIGKILL to the process group, stopped with services.sh stop, frozen with SIGSTOP',
       script: `one change at a time per cluster, each at least ${dwellMs / 1000} s after the last (two intervals) and only once every event the last one must cause is on the topic; changes land half an interval from the cluster's refresh slots; a node leaves after its agent went down (a change of its own)`,
       expected: 'bench/chaos/model.ts from the sim cluster before and after each change (GET /admin/clusters/<id>), keys like "AGENT_DOWN n2 UP>AGENT_DOWN"; the model agrees with aggregate + diff (test/unit/chaos-model.test.ts)',
       oracle: 'every message of the topic read at the end; duplicates by id = same id, same content; reused ids = same id, other content; per cluster, unique events in topic order matched to the expected keys of changes made before the event was first read from the topic, in change order (behind the last match: out of order); unmatched events invented, unmatched keys lost; CLUSTER_RETIRED never expected; refresh event ids must grow in topic order without gaps',
-      recovery: 'from the fault\'s end until every cluster\'s view query shows a completed refresh that started after it (last_report.started_at, workflow time)',
+      recovery: `from the fault's end until every cluster's view query shows a completed refresh that started after it (last_report.started_at, workflow time); for history-kill and broker-kill also from the kill (recovery_after_kill), measured at the same time; goal ${options.recoveryGoalS} s for both`,
       detection: 'per change scripted during the fault: from the sim change log\'s at_ms until the last of its events was first read from the topic by the run\'s live reader (fleetview gives Kafka the event\'s own timestamp, the refresh\'s start, not the publish time)',
       attribution: 'lost by the change\'s time, invented and out of order by the event\'s arrival, duplicate and reused copies by their Kafka timestamp, to the row whose window (from the phase\'s start to the next one\'s) holds it',
     },
@@ -322,6 +376,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     rows,
     totals,
     examples: verdict.examples,
+    recovery_goal_misses: goalMisses,
     stuck,
     final_state_mismatches: mismatches.slice(0, 20),
     changes_by_kind: changesByKind,
