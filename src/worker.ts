@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { DefaultLogger, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import { createDiscoveryMetrics } from './activities/discovery.js';
 import { createActivities } from './activities/index.js';
@@ -22,6 +23,7 @@ import { createLogger, type Logger } from './adapters/logger.js';
 import { setWorkflowWatchdog } from './adapters/workflow-isolate-watchdog.js';
 import { sweepStoredPayloads } from './adapters/payload-store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { workerNodeFlags } from './worker-node-flags.js';
 
 const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
 
@@ -193,6 +195,9 @@ function startPayloadSweeps(config: Config, logger: Logger, sweep: () => Promise
 }
 
 async function main(): Promise<void> {
+  // Started without them (`node dist/worker.js`), the flags still reach the workflow thread,
+  // created later: V8 reads them when a thread's heap is made (the main heap is made already).
+  for (const flag of workerNodeFlags) if (!process.execArgv.includes(flag)) v8.setFlagsFromString(flag);
   let config: Config;
   try {
     config = loadConfig();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { freePort } from '../fleet/ports.js';
 import { delay, groupPids, spawnGroup, type ChildGroup } from '../fleet/processes.js';
+import { workerNodeFlags } from '../../src/worker-node-flags.js';
 
 export interface ChaosWorker {
   name: string;
@@ -40,7 +41,7 @@ export class Workers {
   async start(wait = true): Promise<ChaosWorker> {
     const name = `worker-${++this.count}`;
     const metricsPort = await freePort();
-    const group = spawnGroup(name, process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    const group = spawnGroup(name, process.execPath, [...workerNodeFlags, '--import', 'tsx', 'src/worker.ts'], {
       cwd: this.root,
       env: { ...this.env, FLEETVIEW_METRICS_PORT: String(metricsPort) },
       logFile: join(this.logDir, `${name}.log`),

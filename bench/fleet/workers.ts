@@ -12,6 +12,7 @@ import type { Cleanup } from './cleanup.js';
 import { freePort } from './ports.js';
 import { delay, groupsUsage, spawnGroup, type ChildGroup } from './processes.js';
 import { round } from './stats.js';
+import { workerNodeFlags } from '../../src/worker-node-flags.js';
 
 export interface WorkerProcess {
   /** 1-based. */
@@ -38,13 +39,13 @@ export interface WorkersOptions {
 }
 
 /**
- * The worker's command: `node --import tsx src/worker.ts`, as `npm start` runs it (the `tsx`
+ * The worker's command: `node FLAGS --import tsx src/worker.ts`, as `npm start` runs it (the `tsx`
  * command relays SIGTERM to its child and SIGKILLs it unless it acknowledges within about 60 ms,
  * which a busy worker does not: no graceful drain, no CPU profile). With a profile, Node's
  * --cpu-prof on that same command (Node 20 refuses it in NODE_OPTIONS).
  */
 export function workerCommand(profileDir: string | null): { command: string; args: string[]; text: string } {
-  const args = [...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), '--import', 'tsx', 'src/worker.ts'];
+  const args = [...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...workerNodeFlags, '--import', 'tsx', 'src/worker.ts'];
   return { command: process.execPath, args, text: `node ${args.join(' ')}` };
 }
 

@@ -32,6 +32,7 @@ import { freePort } from '../helpers/isolated-service.js';
 import { startSecureKafka, type SecureKafka } from '../helpers/secure-kafka.js';
 import { TestPki, startTlsProxy, type TlsProxy } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
+import { workerNodeFlags } from '../../src/worker-node-flags.js';
 
 const marker = `planted${randomBytes(6).toString('hex')}`;
 const secrets = {
@@ -130,7 +131,7 @@ async function cli(args: string[], expectCode = 0): Promise<CliResult> {
 }
 
 function startWorker(): Promise<void> {
-  worker = spawn(process.execPath, ['--import', 'tsx', workerScript], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawn(process.execPath, [...workerNodeFlags, '--import', 'tsx', workerScript], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (chunk: Buffer) => (workerLog += chunk.toString());
   worker.stdout?.on('data', collect);
   worker.stderr?.on('data', collect);
