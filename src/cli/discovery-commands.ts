@@ -4,7 +4,7 @@ import { ControlRequestError, parsePauseRequest, windowActive, type Actor, type 
 import { discoveryScopedEvent, type FleetEvent } from '../domain/event-catalogue.js';
 import { discoveryNameProblem } from '../domain/ids.js';
 import { describeRetirementHold, type RetirementHold } from '../domain/retirement-guard.js';
-import { discoveryWorkflowType, type DiscoveryRunResult } from '../workflows/discovery-messages.js';
+import { discoveryPriority, discoveryWorkflowType, type DiscoveryRunResult } from '../workflows/discovery-messages.js';
 import { parseCommand, secondsOption } from './args.js';
 import { publishAudit } from './audit.js';
 import type { CommandContext } from './context.js';
@@ -282,7 +282,7 @@ async function runCommand(argv: string[], context: CommandContext): Promise<void
   }
   const client = await context.services.temporal();
   const workflowId = `${context.config.discovery.scheduleId}-cli-${new Date().toISOString()}`;
-  const handle = await client.workflow.start(discoveryWorkflowType, { taskQueue: context.config.temporal.taskQueue, workflowId, args: [] });
+  const handle = await client.workflow.start(discoveryWorkflowType, { taskQueue: context.config.temporal.taskQueue, workflowId, args: [], priority: discoveryPriority });
   context.note(`started discovery run ${workflowId}`);
   let result: DiscoveryRunResult;
   try {

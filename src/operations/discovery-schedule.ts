@@ -4,26 +4,30 @@
  * demo and the tests). Its runs get the id `<schedule id>-<scheduled time>`, so the Web UI lists
  * them under the schedule.
  */
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions, type ScheduleOptionsAction, type WorkflowStartOptions } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { discoveryWorkflowType } from '../workflows/discovery-messages.js';
+import { discoveryPriority, discoveryWorkflowType } from '../workflows/discovery-messages.js';
 
 /** A run that hangs (e.g. every retry of a dead MongoDB) ends here, so SKIP never blocks the schedule for long. */
 const runTimeout = '10 minutes';
 
 export function discoveryScheduleOptions(config: Config): ScheduleOptions {
   const { scheduleId, tickS, catchupWindowS } = config.discovery;
+  // The SDK's ScheduleOptionsAction type (1.24) leaves out `priority`, which its encoder sends
+  // (schedule-helpers.js) and the schedule's description returns.
+  const action: ScheduleOptionsAction & Pick<WorkflowStartOptions, 'priority'> = {
+    type: 'startWorkflow',
+    workflowType: discoveryWorkflowType,
+    workflowId: scheduleId,
+    taskQueue: config.temporal.taskQueue,
+    args: [],
+    workflowRunTimeout: runTimeout,
+    priority: discoveryPriority,
+  };
   return {
     scheduleId,
     spec: { intervals: [{ every: `${tickS}s` }] },
-    action: {
-      type: 'startWorkflow',
-      workflowType: discoveryWorkflowType,
-      workflowId: scheduleId,
-      taskQueue: config.temporal.taskQueue,
-      args: [],
-      workflowRunTimeout: runTimeout,
-    },
+    action,
     policies: {
       // A tick that finds the previous run still going is dropped: runs never pile up.
       overlap: ScheduleOverlapPolicy.SKIP,

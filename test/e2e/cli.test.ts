@@ -285,6 +285,8 @@ describe('fleetview CLI', () => {
     assert.match(second.stdout, /updated: every 3600 s/);
     const described = await temporal.client.schedule.getHandle(config.discovery.scheduleId).describe();
     assert.equal(described.action.workflowType, 'discovery');
+    // Discovery runs go ahead of the cluster workflows' tasks (src/workflows/discovery-messages.ts).
+    assert.equal(described.action.type === 'startWorkflow' ? described.action.priority?.priorityKey : undefined, 1, 'the schedule starts discovery runs with priority key 1');
     // With the schedule in place, apply no longer warns.
     assert.doesNotMatch((await cli(['discovery', 'apply', '-f', join(dir, 'good.yaml')])).stderr, /fleetview start/);
   });

@@ -45,7 +45,7 @@ const clusterCount = 6;
 // Takeover. A cluster workflow's tasks go to the sticky queue of the worker that ran it last.
 // When that worker dies, its next task (the refresh timer firing, within one interval) waits on
 // that sticky queue until the sticky schedule-to-start timeout (FLEETVIEW_WORKER_STICKY_QUEUE_TIMEOUT_S,
-// 5 s), then goes to the task queue, where the other worker takes it and replays the history. A
+// 8 s), then goes to the task queue, where the other worker takes it and replays the history. A
 // task the dead worker had already started (a refresh in flight) waits out the workflow task
 // timeout instead (8 s, clusterWorkflowTaskTimeout). So a cluster of the killed worker refreshes
 // again at most about interval + 8 s after its last refresh, plus the replay. The test's bound
