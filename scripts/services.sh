@@ -943,7 +943,7 @@ write_cluster_temporal_config() {
         user: $CLUSTER_DB_USER
         password: $CLUSTER_DB_PASSWORD
         maxConnLifetime: 1h"
-  cat >"$(cluster_temporal_config)" <<EOF
+  cat >"$(cluster_temporal_config).new" <<EOF
 # enable-template
 # Written by scripts/services.sh --profile cluster at each start; edits are lost.
 log:
@@ -1028,7 +1028,28 @@ EOF
     for kv in $TEMPORAL_DYNAMIC_CONFIG; do
       printf '%s:\n  - value: %s\n' "${kv%%=*}" "${kv#*=}"
     done
-  } >"$dir/dynamicconfig.yaml"
+  } >"$dir/dynamicconfig.yaml.new"
+  replace_unless_temporal_runs "$(cluster_temporal_config)"
+  replace_unless_temporal_runs "$dir/dynamicconfig.yaml"
+}
+
+# FILE.new replaces FILE unless a Temporal process of the profile runs and FILE would change: the
+# running processes share these files (the dynamic config is reloaded every 10 s), so restarting
+# one process from a shell with other settings must not change the others' (a kill-and-restart
+# of one history process, as the chaos run does).
+replace_unless_temporal_runs() {
+  local file=$1 proc
+  if [[ -f "$file" ]] && cmp -s "$file.new" "$file"; then rm -f "$file.new"; return; fi
+  if [[ -f "$file" ]]; then
+    for proc in $(cluster_temporal_procs); do
+      if [[ -n "$(running_pid "$proc")" ]]; then
+        say "warning: $file kept as the running Temporal processes read it: this start's settings differ (stop temporal, then start it, to apply them)"
+        rm -f "$file.new"
+        return
+      fi
+    done
+  fi
+  mv "$file.new" "$file"
 }
 
 start_cluster_temporal_proc() {
@@ -1262,7 +1283,8 @@ cluster_start() {
     fi
   fi
   if cluster_selected temporal; then
-    cluster_temporal_schema
+    # With the frontend up the schema is in place: restarting one process skips the schema tool.
+    [[ -n "$(running_pid temporal-frontend)" ]] || cluster_temporal_schema
     write_cluster_temporal_config
     # On a new database the first process to start writes the cluster's metadata record (shard
     # count included); processes starting together race for it and the losers exit ("failed to
