@@ -53,6 +53,9 @@ const usage = `usage: npm run bench:fleet -- [options]
                              cleanup; a median | worst table per size after them (default 1)
   --no-anchors               fleetview only: no Prometheus and no bare-poller phase (each takes
                              another window per run); the ratios are then null
+  --window-after-onboarding  the steady-state window starts one interval after onboarding
+                             completed (default: one interval after the discovery run ended,
+                             so a slow onboarding is inside the window)
   --workers N                worker processes on the run's task queue, each its own metrics
                              port, log and process group (default 1); CPU and RSS per worker
                              and summed
@@ -80,6 +83,7 @@ interface Options {
   anchors: boolean;
   workers: number;
   temporal: TemporalKind;
+  windowAfterOnboarding: boolean;
   workerCpuProfDir: string | null;
   out: string;
 }
@@ -100,6 +104,7 @@ function parseOptions(argv: string[]): Options {
       repeat: { type: 'string', default: '1' },
       'no-anchors': { type: 'boolean', default: false },
       workers: { type: 'string', default: '1' },
+      'window-after-onboarding': { type: 'boolean', default: false },
       temporal: { type: 'string', default: 'dev' },
       'worker-cpu-prof': { type: 'string' },
       out: { type: 'string', default: join(root, 'bench', 'results', 'fleet.json') },
@@ -123,6 +128,7 @@ function parseOptions(argv: string[]): Options {
     repeat: positive('repeat', values.repeat),
     anchors: !values['no-anchors'],
     workers: positive('workers', values.workers),
+    windowAfterOnboarding: values['window-after-onboarding'],
     temporal: values.temporal,
     workerCpuProfDir: values['worker-cpu-prof'] === undefined ? null : resolve(values['worker-cpu-prof']),
     out: resolve(values.out),
@@ -231,6 +237,7 @@ async function runSize(
       workerCpuProfDir: profileDir,
       workers: options.workers,
       temporal: options.temporal,
+      windowAfterOnboarding: options.windowAfterOnboarding,
     };
     if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
     try {

@@ -76,6 +76,8 @@ export interface FleetviewSettings {
   workerCpuProfDir: string | null;
   /** Worker processes on the run's task queue (--workers). */
   workers: number;
+  /** --window-after-onboarding: the steady-state window starts one interval after onboarding completed, not after the discovery run. */
+  windowAfterOnboarding?: boolean;
   /** Which Temporal the run is on (--temporal; default dev): the cluster profile's persistence writes are counted. */
   temporal?: TemporalKind;
 }
@@ -187,11 +189,14 @@ export interface FleetviewResult {
 }
 
 export const windowStartRule =
-  'one refresh interval after the discovery run that ran the applied discovery ended (its Temporal close time; the first completed run of the discovery schedule whose result lists the discovery), or at once if that is past; onboarding is measured meanwhile and may end inside the window. If that run is not found within the onboarding timeout: one interval after onboarding completed (at once if it did not), with a note';
+  'one refresh interval after the discovery run that ran the applied discovery ended (its Temporal close time; the first completed run of the discovery schedule whose result lists the discovery), or at once if that is past; onboarding is measured meanwhile and may end inside the window. If that run is not found within the onboarding timeout: one interval after onboarding completed (at once if it did not), with a note. With --window-after-onboarding: one interval after onboarding completed';
 
 export interface WindowStart {
-  /** discovery_run: the rule above; onboarding_fallback: the run was not found, the window started after onboarding. */
-  rule: 'discovery_run' | 'onboarding_fallback';
+  /**
+   * discovery_run: the rule above; onboarding_fallback: the run was not found, the window started
+   * after onboarding; after_onboarding: --window-after-onboarding, one interval after onboarding.
+   */
+  rule: 'discovery_run' | 'onboarding_fallback' | 'after_onboarding';
   discovery_run: { workflow_id: string; run_id: string } | null;
   /** Seconds from `fleetview discovery apply` returning; negative when the run ended while the CLI was still running. */
   discovery_run_end_s: number | null;
@@ -520,6 +525,12 @@ async function waitForWindowStart(
   const intervalMs = settings.intervalS * 1000;
   if (search.run) {
     const endS = round((search.run.closeMs - appliedMs) / 1000, 1);
+    const discoveryRun = { workflow_id: search.run.workflowId, run_id: search.run.runId };
+    if (settings.windowAfterOnboarding) {
+      log(`discovery run ${search.run.workflowId} ran ${names.discovery} and ended ${endS} s after the apply; the window starts one interval after onboarding`);
+      if ((await onboardingDone).completed) await delay(intervalMs);
+      return { rule: 'after_onboarding', discovery_run: discoveryRun, discovery_run_end_s: endS, note: null };
+    }
     log(`discovery run ${search.run.workflowId} ran ${names.discovery} and ended ${endS} s after the apply; the window starts one interval later`);
     await delay(Math.max(0, search.run.closeMs + intervalMs - Date.now()));
     return { rule: 'discovery_run', discovery_run: { workflow_id: search.run.workflowId, run_id: search.run.runId }, discovery_run_end_s: endS, note: null };
