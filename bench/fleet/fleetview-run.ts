@@ -39,8 +39,8 @@ import type { TemporalKind } from './services.js';
 import { postgresActivity, postgresWrites, serviceChanges, type ServiceGroups } from './temporal-profile.js';
 import { terminateTaskQueueWorkflows } from './terminate.js';
 import { TopicReader } from './topic-reader.js';
-import { UsageWindow, type ProcessCost } from './usage-window.js';
-import { anyWorkerAlive, startWorkers, waitForWorkers, WorkersRssSampler, type WorkerProcess } from './workers.js';
+import { RssSampler, UsageWindow, type ProcessCost } from './usage-window.js';
+import { anyWorkerAlive, startWorkers, waitForWorkers, type WorkerProcess } from './workers.js';
 
 export interface FleetviewNames {
   taskQueue: string;
@@ -347,7 +347,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const session = await startFleetview(context);
     const { config, client, mongo, workers, reader } = session;
     // Over the whole run, not only the window: a worker's memory peaks while it onboards.
-    const rss = new WorkersRssSampler(workers.map((worker) => worker.group.pgid));
+    const rss = new RssSampler(workers.map((worker) => worker.group.pgid));
     rss.start();
     cleanup.add('stopping the RSS sampler', () => rss.stop());
     const { applyStartedMs, appliedMs } = await applyDiscovery(session, context, names.discovery, `${sim.url}/discovery`, settings.discoveryIntervalS);

@@ -83,17 +83,18 @@ export class UsageWindow {
 }
 
 /**
- * A process group's memory over a whole phase, not only at a window's end: the RSS of its
- * largest process (the worker itself, without npx/tsx wrappers) read every `everyMs`, the peak
- * and the last reading. The timer is unref'd: it never keeps the benchmark alive.
+ * Process groups' memory over a whole phase, not only at a window's end: the RSS of each group's
+ * largest process (the worker itself, without npx/tsx wrappers), read every `everyMs` in one pass
+ * over /proc for all of them: the peak and the last reading per group. The timer is unref'd: it
+ * never keeps the benchmark alive.
  */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
-  private peakBytes: number | null = null;
-  private lastBytes: number | null = null;
+  private readonly peak = new Map<number, number>();
+  private readonly last = new Map<number, number>();
 
   constructor(
-    private readonly pgid: number,
+    private readonly pgids: readonly number[],
     private readonly everyMs = 1000,
   ) {}
 
@@ -103,23 +104,24 @@ export class RssSampler {
     this.timer.unref();
   }
 
-  /** Reads once more (unless the group is gone) and stops. */
+  /** Reads once more (for the groups still there) and stops. */
   stop(): void {
     this.sample();
     clearInterval(this.timer);
     this.timer = undefined;
   }
 
-  /** Peak and last largest-process RSS in MB; null before any reading. */
-  readings(): { peak_mb: number | null; last_mb: number | null } {
-    const mb = (bytes: number | null): number | null => (bytes === null ? null : round(bytes / 2 ** 20, 1));
-    return { peak_mb: mb(this.peakBytes), last_mb: mb(this.lastBytes) };
+  /** Peak and last largest-process RSS in MB of group `pgid` (default: the first); null before any reading. */
+  readings(pgid: number | undefined = this.pgids[0]): { peak_mb: number | null; last_mb: number | null } {
+    const mb = (bytes: number | undefined): number | null => (bytes === undefined ? null : round(bytes / 2 ** 20, 1));
+    return pgid === undefined ? { peak_mb: null, last_mb: null } : { peak_mb: mb(this.peak.get(pgid)), last_mb: mb(this.last.get(pgid)) };
   }
 
   private sample(): void {
-    const usage = groupsUsage([this.pgid]).get(this.pgid);
-    if (!usage) return;
-    this.lastBytes = usage.largestRssBytes;
-    this.peakBytes = Math.max(this.peakBytes ?? 0, usage.largestRssBytes);
+    for (const [pgid, usage] of groupsUsage(this.pgids)) {
+      if (!usage) continue;
+      this.last.set(pgid, usage.largestRssBytes);
+      this.peak.set(pgid, Math.max(this.peak.get(pgid) ?? 0, usage.largestRssBytes));
+    }
   }
 }

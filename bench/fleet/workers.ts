@@ -10,8 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../src/config.js';
 import type { Cleanup } from './cleanup.js';
 import { freePort } from './ports.js';
-import { delay, groupsUsage, spawnGroup, type ChildGroup } from './processes.js';
-import { round } from './stats.js';
+import { delay, spawnGroup, type ChildGroup } from './processes.js';
 import { workerNodeFlags } from '../../src/worker-node-flags.js';
 
 export interface WorkerProcess {
@@ -131,45 +130,3 @@ export function anyWorkerAlive(workers: readonly WorkerProcess[]): boolean {
   return workers.some((worker) => !worker.group.exited());
 }
 
-/**
- * The RSS of each worker's own process (the largest of its group: no wrapper) over a whole phase,
- * read every `everyMs` in one pass over /proc for all of them: the peak and the last reading per
- * worker. The timer is unref'd: it never keeps the benchmark alive.
- */
-export class WorkersRssSampler {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly peak = new Map<number, number>();
-  private readonly last = new Map<number, number>();
-
-  constructor(
-    private readonly pgids: readonly number[],
-    private readonly everyMs = 1000,
-  ) {}
-
-  start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.everyMs);
-    this.timer.unref();
-  }
-
-  /** Reads once more (for the groups still there) and stops. */
-  stop(): void {
-    this.sample();
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Peak and last RSS in MB of the worker of group `pgid`; null before any reading. */
-  readings(pgid: number): { peak_mb: number | null; last_mb: number | null } {
-    const mb = (bytes: number | undefined): number | null => (bytes === undefined ? null : round(bytes / 2 ** 20, 1));
-    return { peak_mb: mb(this.peak.get(pgid)), last_mb: mb(this.last.get(pgid)) };
-  }
-
-  private sample(): void {
-    for (const [pgid, usage] of groupsUsage(this.pgids)) {
-      if (!usage) continue;
-      this.last.set(pgid, usage.largestRssBytes);
-      this.peak.set(pgid, Math.max(this.peak.get(pgid) ?? 0, usage.largestRssBytes));
-    }
-  }
-}

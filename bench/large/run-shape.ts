@@ -175,7 +175,7 @@ export async function startWatchedFleetview(
       if (event) events.add(event);
     },
   });
-  const rss = new RssSampler(session.worker.pgid);
+  const rss = new RssSampler([session.worker.pgid]);
   rss.start();
   context.cleanup.add('stopping the RSS sampler', () => rss.stop());
   return { session, events, rss };
