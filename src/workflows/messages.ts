@@ -94,7 +94,8 @@ export const publishedGenerationMemo = 'published_generation';
  * the worker running it dies, that task is retried elsewhere only after this timeout, so the
  * takeover of a cluster caught mid-refresh takes one interval plus this (the server's default,
  * 10 s, exceeded "interval + 10 s" by the replay). Longer local activities heartbeat the task
- * at 80% of it. Below 8 s a loaded worker's tasks would start to time out and replay.
+ * at 80% of it. Shorter would cut the takeover further, but a loaded worker's slow tasks would
+ * time out sooner (each timeout costs a retry and a replay).
  */
 export const clusterWorkflowTaskTimeout = '8 seconds';
 
