@@ -17,7 +17,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { delay } from '../fleet/processes.js';
-import { processAlive, servicesScript } from '../fleet/services.js';
+import { parseServicesEnv, processAlive, readPidFile, servicesScript } from '../fleet/services.js';
+import { commandLine } from '../fleet/temporal-profile.js';
 
 /** The cluster profile's processes the chaos run may kill, and the service that starts each again. */
 export type ProfileProc = `temporal-history-${number}` | `kafka-${number}`;
@@ -103,11 +104,10 @@ export async function useClusterProfile(root: string, log: (line: string) => voi
 
   const env = await call(['env'], {}, 60_000);
   if (env.code !== 0) throw new Error(`scripts/services.sh --profile cluster env failed:\n${env.output}`);
-  const clientEnv: Record<string, string> = {};
-  for (const line of env.output.split('\n')) {
-    const match = /^export (FLEETVIEW_(?:TEMPORAL_ADDRESS|TEMPORAL_NAMESPACE|TEMPORAL_UI_URL|KAFKA_BROKERS|MONGODB_URI))=(.*)$/.exec(line.trim());
-    if (match) clientEnv[match[1]!] = match[2]!;
-  }
+  const printed = parseServicesEnv(env.output);
+  const clientEnv: Record<string, string> = Object.fromEntries(
+    ['FLEETVIEW_TEMPORAL_ADDRESS', 'FLEETVIEW_TEMPORAL_NAMESPACE', 'FLEETVIEW_TEMPORAL_UI_URL', 'FLEETVIEW_KAFKA_BROKERS', 'FLEETVIEW_MONGODB_URI'].flatMap((name) => (printed[name] ? [[name, printed[name]]] : [])),
+  );
   for (const name of ['FLEETVIEW_TEMPORAL_ADDRESS', 'FLEETVIEW_KAFKA_BROKERS', 'FLEETVIEW_MONGODB_URI']) {
     if (!clientEnv[name]) throw new Error(`scripts/services.sh --profile cluster env printed no ${name}:\n${env.output}`);
   }
@@ -126,14 +126,8 @@ export async function useClusterProfile(root: string, log: (line: string) => voi
   const marker = (proc: string): ((cmdline: string) => boolean) =>
     proc.startsWith('kafka-') ? (cmdline) => cmdline.includes('kafka.Kafka') && cmdline.includes(`/${proc}/server.properties`) : (cmdline) => cmdline.includes('temporal-server') && /--service history\b/.test(cmdline);
   const pid = (proc: string): number | null => {
-    try {
-      const value = Number(readFileSync(join(runDir, `${proc}.pid`), 'utf8').trim());
-      if (!Number.isInteger(value) || value <= 0 || !processAlive(value)) return null;
-      const cmdline = readFileSync(`/proc/${value}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      return marker(proc)(cmdline) ? value : null;
-    } catch {
-      return null;
-    }
+    const value = readPidFile(join(runDir, `${proc}.pid`));
+    return value !== null && marker(proc)(commandLine(value)) ? value : null;
   };
   for (const proc of [...historyProcs, ...kafkaProcs]) if (pid(proc) === null) throw new Error(`${proc}: no live process in ${join(runDir, `${proc}.pid`)} (not started by services.sh --profile cluster?)`);
 

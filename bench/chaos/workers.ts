@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { freePort } from '../fleet/ports.js';
 import { delay, groupPids, spawnGroup, type ChildGroup } from '../fleet/processes.js';
-import { workerNodeFlags } from '../../src/worker-node-flags.js';
+import { workerCommand } from '../fleet/workers.js';
 
 export interface ChaosWorker {
   name: string;
@@ -41,7 +41,8 @@ export class Workers {
   async start(wait = true): Promise<ChaosWorker> {
     const name = `worker-${++this.count}`;
     const metricsPort = await freePort();
-    const group = spawnGroup(name, process.execPath, [...workerNodeFlags, '--import', 'tsx', 'src/worker.ts'], {
+    const { command, args } = workerCommand(null);
+    const group = spawnGroup(name, command, args, {
       cwd: this.root,
       env: { ...this.env, FLEETVIEW_METRICS_PORT: String(metricsPort) },
       logFile: join(this.logDir, `${name}.log`),

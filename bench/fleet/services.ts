@@ -23,6 +23,19 @@ export type ProfileServiceName = ServiceName | 'postgres';
 /** Which Temporal the benchmark runs on: the dev server of the script's default profile, or its cluster profile. */
 export type TemporalKind = 'dev' | 'cluster';
 
+/** The variables `scripts/services.sh [--profile NAME] env` prints, `export NAME=VALUE` per line. */
+export function parseServicesEnv(stdout: string): Record<string, string> {
+  return Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter((line) => line.startsWith('export '))
+      .map((line) => {
+        const [name, ...value] = line.slice('export '.length).split('=');
+        return [name!, value.join('=')];
+      }),
+  );
+}
+
 export function servicesScript(root: string): string {
   return join(root, 'scripts', 'services.sh');
 }
@@ -141,7 +154,7 @@ export interface Versions {
 export async function versions(config: Config, root: string, temporal: TemporalKind = 'dev'): Promise<Versions> {
   // The CLI's path is what `scripts/services.sh env` prints as FLEETVIEW_TEMPORAL_CLI.
   const env = spawnSync('bash', [servicesScript(root), 'env'], { encoding: 'utf8' }).stdout ?? '';
-  const temporalCli = /^export FLEETVIEW_TEMPORAL_CLI=(\S+)$/m.exec(env)?.[1];
+  const temporalCli = parseServicesEnv(env).FLEETVIEW_TEMPORAL_CLI;
   const server = await checkTemporal(config, 3000);
   return {
     node: process.version,

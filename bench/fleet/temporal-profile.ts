@@ -17,7 +17,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node
 import { join } from 'node:path';
 import type { Config } from '../../src/config.js';
 import { processGroupOf } from './processes.js';
-import { cacheDir, clusterDir, profileArgs, readPidFile, servicePgids, servicesScript, type TemporalKind } from './services.js';
+import { cacheDir, clusterDir, parseServicesEnv, profileArgs, readPidFile, servicePgids, servicesScript, type TemporalKind } from './services.js';
 
 /** The FLEETVIEW_* settings of the profile: none for `dev` (the configuration's defaults are the dev services'). */
 export function profileEnv(root: string, temporal: TemporalKind): Record<string, string> {
@@ -25,11 +25,7 @@ export function profileEnv(root: string, temporal: TemporalKind): Record<string,
   const args = [servicesScript(root), ...profileArgs(temporal), 'env'];
   const result = spawnSync('bash', args, { encoding: 'utf8', timeout: 30_000 });
   if (result.status !== 0) throw new Error(`scripts/services.sh ${args.slice(1).join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}`);
-  const env: Record<string, string> = {};
-  for (const line of result.stdout.split('\n')) {
-    const match = /^export (FLEETVIEW_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) env[match[1]!] = match[2]!;
-  }
+  const env = parseServicesEnv(result.stdout);
   if (!env.FLEETVIEW_TEMPORAL_ADDRESS) throw new Error(`scripts/services.sh ${args.slice(1).join(' ')} printed no FLEETVIEW_TEMPORAL_ADDRESS:\n${result.stdout}`);
   return env;
 }
@@ -48,7 +44,8 @@ const markers: [RegExp, string][] = [
   [/^postgres$/, 'postgres'],
 ];
 
-function commandLine(pid: number): string {
+/** A process's command line, arguments joined by spaces ('' when it is gone). */
+export function commandLine(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Admin } from 'kafkajs';
 import { longToNumber } from '../../bench/fleet/history.js';
+import { parseServicesEnv } from '../../bench/fleet/services.js';
 import { createClusterStore, type ClusterStore } from '../../src/adapters/cluster-store.js';
 import { within } from '../../src/adapters/deadline.js';
 import { openClients } from '../../src/adapters/clients.js';
@@ -123,18 +124,6 @@ async function profileServicesRunning(): Promise<Set<string>> {
   return running;
 }
 
-function parseEnv(stdout: string): Record<string, string> {
-  return Object.fromEntries(
-    stdout
-      .split('\n')
-      .filter((line) => line.startsWith('export '))
-      .map((line) => {
-        const [name, ...value] = line.slice('export '.length).split('=');
-        return [name!, value.join('=')];
-      }),
-  );
-}
-
 /** A Kafka admin client of the profile's brokers for `work`, disconnected after it. */
 async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = openClients(config).kafka().admin();
@@ -166,7 +155,7 @@ before(async () => {
   profileToStop = profileServices.filter((service) => !running.has(service));
   const started = mustSucceed(await profile(['start'], profileStartMs), 'services.sh --profile cluster start');
   profileStartedMs = started.ms;
-  const env = parseEnv(mustSucceed(await profile(['env'], 30_000), 'services.sh --profile cluster env').stdout);
+  const env = parseServicesEnv(mustSucceed(await profile(['env'], 30_000), 'services.sh --profile cluster env').stdout);
   config = testConfig({
     FLEETVIEW_TEMPORAL_ADDRESS: env.FLEETVIEW_TEMPORAL_ADDRESS!,
     FLEETVIEW_TEMPORAL_NAMESPACE: env.FLEETVIEW_TEMPORAL_NAMESPACE!,
