@@ -25,7 +25,7 @@
 #   temporal   the self-hosted server, built from go.temporal.io/server into the cache, one binary
 #              and one generated config, one process per service: frontend 17233 (HTTP 17243),
 #              history-1 17234, history-2 17334, matching 17235, worker 17239 (membership ports:
-#              gRPC - 300); SQL persistence and visibility on PostgreSQL; namespace "default" with
+#              gRPC - 300; Prometheus metrics at /metrics: gRPC + 20); SQL persistence and visibility on PostgreSQL; namespace "default" with
 #              fleetview's search attributes
 #   ui         the Temporal Web UI (github.com/temporalio/ui-server 2.54.1, built from the Go
 #              module proxy; the module embeds the built UI), http://127.0.0.1:18233
@@ -700,6 +700,8 @@ tc_grpc_port() {
 
 tc_membership_port() { echo $(($(tc_grpc_port "$1") - 300)); }
 tc_http_port() { echo $((CLUSTER_TEMPORAL_PORT + 10)); }
+# Each process serves its own Prometheus metrics (/metrics) on its gRPC port + 20.
+tc_metrics_port() { echo $(($(tc_grpc_port "$1") + 20)); }
 
 tc_health_service() {
   case $(tc_role "$1") in
@@ -976,6 +978,13 @@ global:
     broadcastAddress: "$HOST"
   pprof:
     port: 0
+  # Temporal's own metrics (schedule-to-start, task queue and persistence latencies) per process:
+  # each one's address comes from its environment (start_cluster_temporal_proc).
+  metrics:
+    prometheus:
+      framework: tally
+      timerType: histogram
+      listenAddress: '{{ env "FLEETVIEW_TEMPORAL_METRICS_ADDRESS" }}'
 
 services:
   frontend:
@@ -1058,9 +1067,10 @@ start_cluster_temporal_proc() {
   require_free_port "$proc" "$grpc" FLEETVIEW_CLUSTER_TEMPORAL_PORT
   require_free_port "$proc (membership)" "$membership" FLEETVIEW_CLUSTER_TEMPORAL_PORT
   [[ $role == frontend ]] && require_free_port "$proc (HTTP)" "$(tc_http_port)" FLEETVIEW_CLUSTER_TEMPORAL_PORT
-  local ports=()
-  [[ $role == history ]] && ports=(FLEETVIEW_HISTORY_GRPC_PORT="$grpc" FLEETVIEW_HISTORY_MEMBERSHIP_PORT="$membership")
-  spawn "$proc" env ${ports[@]+"${ports[@]}"} \
+  require_free_port "$proc (metrics)" "$(tc_metrics_port "$proc")" FLEETVIEW_CLUSTER_TEMPORAL_PORT
+  local ports=(FLEETVIEW_TEMPORAL_METRICS_ADDRESS="$HOST:$(tc_metrics_port "$proc")")
+  [[ $role == history ]] && ports+=(FLEETVIEW_HISTORY_GRPC_PORT="$grpc" FLEETVIEW_HISTORY_MEMBERSHIP_PORT="$membership")
+  spawn "$proc" env "${ports[@]}" \
     "$TEMPORAL_SERVER_BIN" --config-file "$(cluster_temporal_config)" --allow-no-auth start --service "$role"
 }
 
@@ -1237,9 +1247,9 @@ cluster_proc_ready() {
 cluster_proc_address() {
   case $1 in
     postgres) echo "postgresql://$CLUSTER_DB_USER@$HOST:$CLUSTER_PG_PORT (databases temporal, temporal_visibility)" ;;
-    temporal-frontend) echo "$HOST:$(tc_grpc_port "$1") (HTTP $(tc_http_port), membership $(tc_membership_port "$1"))" ;;
+    temporal-frontend) echo "$HOST:$(tc_grpc_port "$1") (HTTP $(tc_http_port), membership $(tc_membership_port "$1"), metrics $(tc_metrics_port "$1"))" ;;
     temporal-ui) echo "http://$HOST:$CLUSTER_UI_PORT" ;;
-    temporal-*) echo "$HOST:$(tc_grpc_port "$1") (membership $(tc_membership_port "$1"))" ;;
+    temporal-*) echo "$HOST:$(tc_grpc_port "$1") (membership $(tc_membership_port "$1"), metrics $(tc_metrics_port "$1"))" ;;
     kafka-*) echo "$HOST:$(kafka_node_port "$1") (controller $(kafka_node_controller_port "$1"))" ;;
     store) echo "mongodb://$HOST:$CLUSTER_MONGO_PORT" ;;
   esac
