@@ -303,6 +303,7 @@ async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), `fleetview-bench-${runId}-`));
   const startedAt = new Date();
   const machineAtStart = machine();
+  log(`machine: ${machineAtStart.cores} cores, ${machineAtStart.cpu_model}; calibration ${machineAtStart.calibration_ms} ms (a fixed workload: compare runs of other days with it)`);
   // The worker, the CLI and the benchmark's own clients all reach the profile's services through these.
   const serviceEnv = profileEnv(root, options.temporal);
   const config = loadConfig({ ...process.env, ...serviceEnv });

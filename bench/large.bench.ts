@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), `fleetview-bench-large-${runId}-`));
   const startedAt = new Date();
   const machineAtStart = machine();
+  log(`machine: ${machineAtStart.cores} cores, ${machineAtStart.cpu_model}; calibration ${machineAtStart.calibration_ms} ms (a fixed workload: compare runs of other days with it)`);
   const config = loadConfig();
   log(`logs in ${logDir}`);
 

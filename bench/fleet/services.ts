@@ -197,6 +197,8 @@ export interface Machine {
   memory_gb: number;
   load_average_at_start: number[];
   platform: string;
+  /** cpuCalibrationMs() at the start: how fast this machine ran a fixed workload that day. */
+  calibration_ms: number;
 }
 
 export function machine(): Machine {
@@ -206,7 +208,27 @@ export function machine(): Machine {
     memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     load_average_at_start: loadavg().map((load) => Math.round(load * 100) / 100),
     platform: `${platform()} ${release()}`,
+    calibration_ms: cpuCalibrationMs(),
   };
+}
+
+/**
+ * The median of 5 runs, in ms, of a fixed single-threaded workload shaped like a worker's
+ * (200,000 small objects built, serialised to JSON and parsed back). Machines of the same model
+ * and core count ran the same code at 1,000 x 3 up to ~1.8x slower on one day than on another
+ * (shared hosts): results from different sessions compare only with this beside them.
+ */
+export function cpuCalibrationMs(): number {
+  const times: number[] = [];
+  for (let run = 0; run < 5; run++) {
+    const started = performance.now();
+    const objects = Array.from({ length: 200_000 }, (_, i) => ({ id: i, name: `node-${i}`, up: i % 3 !== 0, shards: [i, i + 1] }));
+    const parsed = JSON.parse(JSON.stringify(objects)) as unknown[];
+    if (parsed.length !== objects.length) throw new Error('calibration workload lost objects');
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[2]!);
 }
 
 export function gitCommit(root: string): { commit: string | null; dirty: boolean | null } {
