@@ -124,6 +124,17 @@ async function profileServicesRunning(): Promise<Set<string>> {
   return running;
 }
 
+/** Each Temporal process's metrics address as `status` lists it ("metrics PORT"), by process name. */
+async function temporalMetricsPorts(): Promise<Map<string, number>> {
+  const status = mustSucceed(await profile(['status'], 60_000), 'services.sh --profile cluster status');
+  const ports = new Map<string, number>();
+  for (const line of status.stdout.split('\n')) {
+    const match = /^(temporal-(?!ui)\S+)\s.*\bmetrics (\d+)\)/.exec(line);
+    if (match) ports.set(match[1]!, Number(match[2]));
+  }
+  return ports;
+}
+
 /** A Kafka admin client of the profile's brokers for `work`, disconnected after it. */
 async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = openClients(config).kafka().admin();
@@ -349,6 +360,17 @@ it('runs a short fleet on the cluster profile, survives a worker SIGKILL and han
   expectExit(run, 0, 'fleetview discovery run');
   assert.match(run.stdout, new RegExp(`${name}\\s+ok\\s+${clusterCount}\\s+${clusterCount}\\s+${clusterCount}`));
   const clusterIds = sim.records().map((record) => record.cluster_id);
+
+  // Every Temporal process serves its own metrics; the frontend's count the run's starts.
+  const metricsPorts = await temporalMetricsPorts();
+  assert.deepEqual([...metricsPorts.keys()].sort(), ['temporal-frontend', 'temporal-history-1', 'temporal-history-2', 'temporal-matching', 'temporal-worker']);
+  for (const [proc, port] of metricsPorts) {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(response.status, 200, `${proc}'s metrics on :${port}`);
+    const text = await response.text();
+    assert.match(text, /^build_information\{/m, `${proc}'s metrics on :${port}`);
+    if (proc === 'temporal-frontend') assert.match(text, /^service_requests\{[^}]*operation="SignalWithStartWorkflowExecution"[^}]*\} [1-9]/m);
+  }
 
   // The topic `fleetview start` made is replicated on the three brokers.
   const metadata = await within(withAdmin((admin) => admin.fetchTopicMetadata({ topics: [config.kafka.topic] })), 30_000, 'the topic metadata');
