@@ -25,8 +25,8 @@
 #   temporal   the self-hosted server, built from go.temporal.io/server into the cache, one binary
 #              and one generated config, one process per service: frontend 17233 (HTTP 17243),
 #              history-1 17234, history-2 17334, matching 17235, worker 17239 (membership ports:
-#              gRPC - 300; Prometheus metrics at /metrics: gRPC + 20); SQL persistence and visibility on PostgreSQL; namespace "default" with
-#              fleetview's search attributes
+#              gRPC - 300; Prometheus metrics at /metrics: gRPC + 20); SQL persistence and
+#              visibility on PostgreSQL; namespace "default" with fleetview's search attributes
 #   ui         the Temporal Web UI (github.com/temporalio/ui-server 2.54.1, built from the Go
 #              module proxy; the module embeds the built UI), http://127.0.0.1:18233
 #   kafka      3 KRaft nodes (broker+controller each): 19092 19192 19292 (controllers +1),

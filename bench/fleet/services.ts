@@ -215,8 +215,8 @@ export function machine(): Machine {
 /**
  * The median of 5 runs, in ms, of a fixed single-threaded workload shaped like a worker's
  * (200,000 small objects built, serialised to JSON and parsed back). Machines of the same model
- * and core count ran the same code at 1,000 x 3 up to ~1.8x slower on one day than on another
- * (shared hosts): results from different sessions compare only with this beside them.
+ * and core count ran the same code at 1,000 x 3 much slower on one day than on another (shared
+ * hosts; onboarding 2.3x longer): results from different sessions compare only with this beside them.
  */
 export function cpuCalibrationMs(): number {
   const times: number[] = [];

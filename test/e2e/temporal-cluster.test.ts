@@ -363,9 +363,10 @@ it('runs a short fleet on the cluster profile, survives a worker SIGKILL and han
 
   // Every Temporal process serves its own metrics; the frontend's count the run's starts.
   const metricsPorts = await temporalMetricsPorts();
+  const metricsHost = config.temporal.address.slice(0, config.temporal.address.lastIndexOf(':'));
   assert.deepEqual([...metricsPorts.keys()].sort(), ['temporal-frontend', 'temporal-history-1', 'temporal-history-2', 'temporal-matching', 'temporal-worker']);
   for (const [proc, port] of metricsPorts) {
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`http://${metricsHost}:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(response.status, 200, `${proc}'s metrics on :${port}`);
     const text = await response.text();
     assert.match(text, /^build_information\{/m, `${proc}'s metrics on :${port}`);
