@@ -13,7 +13,7 @@ import type { FleetEvent } from '../../src/domain/event-catalogue.js';
 import type { Cleanup } from '../fleet/cleanup.js';
 import { runCliOrThrow } from '../fleet/fleetview-run.js';
 import { delay, startedGroups } from '../fleet/processes.js';
-import { gitCommit, machine, versions, type Machine, type Versions } from '../fleet/services.js';
+import { gitCommit, loadAverage, machine, versions, type Machine, type Versions } from '../fleet/services.js';
 import { startSimProcess } from '../fleet/sim-process.js';
 import { terminateTaskQueueWorkflows } from '../fleet/terminate.js';
 import { percentile, round } from '../fleet/stats.js';
@@ -356,7 +356,7 @@ export async function runChaos(root: string, options: ChaosOptions, cleanup: Cle
     date: startedAt.toISOString(),
     command,
     git: gitCommit(root),
-    machine: { ...machineAtStart, load_average_at_end: machine().load_average_at_start },
+    machine: { ...machineAtStart, load_average_at_end: loadAverage() },
     versions: serviceVersions,
     settings: { ...options, dwell_s: dwellMs / 1000, gate_timeout_s: gateTimeoutMs / 1000, names },
     mapping: changeMapping,

@@ -206,10 +206,15 @@ export function machine(): Machine {
     cores: cpus().length,
     cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
     memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    load_average_at_start: loadavg().map((load) => Math.round(load * 100) / 100),
+    load_average_at_start: loadAverage(),
     platform: `${platform()} ${release()}`,
     calibration_ms: cpuCalibrationMs(),
   };
+}
+
+/** The 1, 5 and 15 minute load averages, to two decimals. */
+export function loadAverage(): number[] {
+  return loadavg().map((load) => Math.round(load * 100) / 100);
 }
 
 /**

@@ -99,7 +99,7 @@ function profile(args: string[], timeoutMs: number): Promise<ProfileRun> {
   });
 }
 
-function mustSucceed(run: ProfileRun, what: string): ProfileRun {
+function mustSucceed<T extends ProfileRun>(run: T, what: string): T {
   const tail = (text: string) => text.trimEnd().split('\n').slice(-40).join('\n');
   if (run.code !== 0) throw new Error(`${what}: exit ${run.code} after ${run.ms} ms\n${tail(run.stdout)}\n${tail(run.stderr)}`);
   return run;
@@ -107,32 +107,39 @@ function mustSucceed(run: ProfileRun, what: string): ProfileRun {
 
 const serviceOf = (proc: string) => (proc === 'temporal-ui' ? 'ui' : proc.startsWith('temporal-') ? 'temporal' : proc.startsWith('kafka-') ? 'kafka' : proc);
 
-/** The profile's services with at least one process running, from `status` (which exits 1 unless all are up). */
-async function profileServicesRunning(): Promise<Set<string>> {
+interface ProfileProcess {
+  proc: string;
+  state: 'up' | 'starting or unhealthy' | 'down';
+  /** The port of its metrics, for the Temporal processes that list one. */
+  metricsPort: number | null;
+}
+
+/** `status` (which exits 1 unless every process is up) and the processes it lists. */
+async function profileStatus(): Promise<ProfileRun & { processes: ProfileProcess[] }> {
   const status = await profile(['status'], 60_000);
   if (status.code !== 0 && status.code !== 1) mustSucceed(status, 'services.sh --profile cluster status');
-  const listed = new Set<string>();
-  const running = new Set<string>();
+  const processes: ProfileProcess[] = [];
   for (const line of status.stdout.split('\n')) {
-    const match = /^(\S+)\s+(up|starting or unhealthy|down)\b/.exec(line);
-    if (!match) continue;
-    listed.add(serviceOf(match[1]!));
-    if (match[2] !== 'down') running.add(serviceOf(match[1]!));
+    const match = /^(\S+)\s+(up|starting or unhealthy|down)\b.*?(?:\bmetrics (\d+)\))?$/.exec(line);
+    if (match) processes.push({ proc: match[1]!, state: match[2] as ProfileProcess['state'], metricsPort: match[3] === undefined ? null : Number(match[3]) });
   }
+  return { ...status, processes };
+}
+
+/** The profile's services with at least one process running. */
+async function profileServicesRunning(): Promise<Set<string>> {
+  const status = await profileStatus();
+  const listed = new Set(status.processes.map(({ proc }) => serviceOf(proc)));
+  const running = new Set(status.processes.filter(({ state }) => state !== 'down').map(({ proc }) => serviceOf(proc)));
   // Parsed wrong, we could stop what somebody else runs: refuse instead.
   assert.deepEqual([...listed].sort(), [...profileServices].sort(), `services.sh --profile cluster status listed:\n${status.stdout}`);
   return running;
 }
 
-/** Each Temporal process's metrics address as `status` lists it ("metrics PORT"), by process name. */
+/** Each Temporal process's metrics port as `status` lists it, by process name; every process must be up. */
 async function temporalMetricsPorts(): Promise<Map<string, number>> {
-  const status = mustSucceed(await profile(['status'], 60_000), 'services.sh --profile cluster status');
-  const ports = new Map<string, number>();
-  for (const line of status.stdout.split('\n')) {
-    const match = /^(temporal-(?!ui)\S+)\s.*\bmetrics (\d+)\)/.exec(line);
-    if (match) ports.set(match[1]!, Number(match[2]));
-  }
-  return ports;
+  const status = mustSucceed(await profileStatus(), 'services.sh --profile cluster status');
+  return new Map(status.processes.flatMap(({ proc, metricsPort }) => (metricsPort === null ? [] : [[proc, metricsPort] as const])));
 }
 
 /** A Kafka admin client of the profile's brokers for `work`, disconnected after it. */
