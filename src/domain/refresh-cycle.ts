@@ -47,7 +47,10 @@ export const clusterRefreshDefaults: ClusterRefreshSettings = {
   agent_timeout_ms: null,
   // Two ticks of the default discovery schedule (events.md: two discovery intervals).
   node_retire_grace_s: 30,
-  max_refreshes_per_run: 500,
+  // The SDK's core keeps every state machine of a run, with its local activities' arguments,
+  // until the run ends: a cached workflow grows ~10-16 KB per refresh. 20 held a 200 × 3 fleet
+  // at 3 s flat at ~660 MB where 500 grew past 950 MB; 10 cost 16% more CPU (docs/scaling.md).
+  max_refreshes_per_run: 20,
   store_touch_s: 300,
   cluster_retire_grace_s: null,
 };
@@ -154,8 +157,21 @@ export interface RunHandover {
   controls: { controls: ClusterControls; owed: boolean } | null;
 }
 
+/**
+ * The default of max_refreshes_per_run before it was cut to 20: runs started with it take
+ * today's default at their next continue-as-new (set explicitly, 500 is taken the same way).
+ */
+export const formerDefaultRefreshesPerRun = 500;
+
+/** The settings a run hands on: its start settings, with the former per-run default brought up to date. */
+function handedOnSettings(settings: ClusterRefreshSettings): ClusterRefreshSettings {
+  if (settings.max_refreshes_per_run !== formerDefaultRefreshesPerRun) return settings;
+  return { ...settings, max_refreshes_per_run: clusterRefreshDefaults.max_refreshes_per_run };
+}
+
 /** The successor run's input: plain JSON (no Map, Set or Date crosses continue-as-new). */
 export function continuedInput(run: RunHandover): ClusterRefreshInput {
+  const startSettings = handedOnSettings(run.start_settings);
   const carried: CarriedState = {
     view: run.view,
     last_report: run.last_report,
@@ -164,16 +180,16 @@ export function continuedInput(run: RunHandover): ClusterRefreshInput {
     ...(run.last_slot_at_ms === undefined ? {} : { last_slot_at_ms: run.last_slot_at_ms }),
   };
   if (run.controls === null) {
-    const { record, start_settings: settings } = run;
-    const { cluster_retire_grace_s: _absent, ...settingsBeforeControls } = settings;
+    const { cluster_retire_grace_s: _absent, ...settingsBeforeControls } = startSettings;
+    const { record } = run;
     return { cluster_id: record.cluster_id, display_name: record.display_name, nodes: record.nodes, ...settingsBeforeControls, carried };
   }
   return {
     ...run.record,
-    ...run.start_settings,
-    refresh_interval_s: run.defaults.refresh_interval_s ?? run.start_settings.refresh_interval_s,
+    ...startSettings,
+    refresh_interval_s: run.defaults.refresh_interval_s ?? startSettings.refresh_interval_s,
     agent_timeout_ms: run.defaults.agent_timeout_ms ?? null,
-    node_retire_grace_s: run.defaults.node_retire_grace_s ?? run.start_settings.node_retire_grace_s,
+    node_retire_grace_s: run.defaults.node_retire_grace_s ?? startSettings.node_retire_grace_s,
     cluster_retire_grace_s: run.defaults.cluster_retire_grace_s ?? null,
     carried: { ...carried, controls: run.controls.controls, ...(run.controls.owed ? { controls_owed: true } : {}) },
   };

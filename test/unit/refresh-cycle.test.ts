@@ -6,6 +6,7 @@ import {
   clusterRefreshDefaults,
   continuedInput,
   defaultLayerOf,
+  formerDefaultRefreshesPerRun,
   describeRefresh,
   planStoreWrite,
   refreshReport,
@@ -95,6 +96,17 @@ describe('continue-as-new', () => {
     assert.equal(input.carried?.controls_owed, true);
     assert.equal(input.carried?.last_slot_at_ms, 1234);
     assert.deepEqual(JSON.parse(JSON.stringify(input)), input, 'plain JSON');
+  });
+
+  it('brings a run started with the former per-run default (500) to today\'s, and keeps any other value', () => {
+    for (const controls of [handover.controls, null]) {
+      const formerDefault = continuedInput({ ...handover, controls, start_settings: { ...handover.start_settings, max_refreshes_per_run: formerDefaultRefreshesPerRun } });
+      assert.equal(formerDefault.max_refreshes_per_run, clusterRefreshDefaults.max_refreshes_per_run);
+      assert.equal(formerDefault.refresh_interval_s, controls ? 20 : 15, 'the other settings as before');
+      const chosen = continuedInput({ ...handover, controls, start_settings: { ...handover.start_settings, max_refreshes_per_run: 120 } });
+      assert.equal(chosen.max_refreshes_per_run, 120);
+    }
+    assert.equal(clusterRefreshDefaults.max_refreshes_per_run, 20);
   });
 
   it('gives a run before operator controls and the slot clock the input it always had', () => {

@@ -24,7 +24,7 @@ describe('clusterRefresh input', () => {
       display_name: 'Orders',
       nodes: [{ agent_address: 'http://h:1/c/rs0/n/n1', node_id: 'n1:27017', node_group: 'az1' }, { agent_address: 'http://h:1/c/rs0/n/n2' }],
     });
-    assert.deepEqual(settings, { refresh_interval_s: 15, agent_timeout_ms: null, node_retire_grace_s: 30, max_refreshes_per_run: 500, store_touch_s: 300, cluster_retire_grace_s: null });
+    assert.deepEqual(settings, { refresh_interval_s: 15, agent_timeout_ms: null, node_retire_grace_s: 30, max_refreshes_per_run: 20, store_touch_s: 300, cluster_retire_grace_s: null });
   });
 
   it('takes settings and rejects out-of-range ones by name', () => {
