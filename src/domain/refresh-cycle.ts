@@ -10,6 +10,7 @@ import type { DiscoveryNode, DiscoveryRecord, DiscoveryRecordSettings } from './
 import type { FleetEvent } from './event-catalogue.js';
 import { sameMaterialView } from './material-view.js';
 import type { NodeObservation } from './observation.js';
+import { clusterOffset } from './refresh-slots.js';
 
 /** The discovery record as operators and discovery send it: nodes as URL strings or objects. */
 export interface DiscoveryRecordInput {
@@ -162,6 +163,16 @@ export interface RunHandover {
  * today's default at their next continue-as-new (set explicitly, 500 is taken the same way).
  */
 export const formerDefaultRefreshesPerRun = 500;
+
+/**
+ * Refreshes of a run before it continues as new. A new workflow's first run is cut short by a
+ * stable per-cluster share of the setting (1 to max refreshes), so clusters onboarded together
+ * do not continue as new together every max refreshes after: each run's end is one workflow task
+ * more for Temporal and a burst of new runs for the worker. Continued runs take the setting.
+ */
+export function refreshesForRun(clusterId: string, maxPerRun: number, continued: boolean): number {
+  return continued ? maxPerRun : maxPerRun - clusterOffset(clusterId, maxPerRun);
+}
 
 /** The settings a run hands on: its start settings, with the former per-run default brought up to date. */
 function handedOnSettings(settings: ClusterRefreshSettings): ClusterRefreshSettings {

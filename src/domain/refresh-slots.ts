@@ -3,14 +3,19 @@
  * spread over the interval instead of refreshing together. Pure: the refresh workflow and the
  * benchmarks that measure it against its slots share it.
  */
-/** A stable offset in [0, intervalMs) from the cluster id, so clusters spread over the interval. */
-export function refreshPhaseMs(clusterId: string, intervalMs: number): number {
+/** A stable integer in [0, modulus) from the cluster id (FNV-1a), to spread clusters over a range. */
+export function clusterOffset(clusterId: string, modulus: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < clusterId.length; i++) {
     hash ^= clusterId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % intervalMs;
+  return hash % modulus;
+}
+
+/** A stable offset in [0, intervalMs) from the cluster id, so clusters spread over the interval. */
+export function refreshPhaseMs(clusterId: string, intervalMs: number): number {
+  return clusterOffset(clusterId, intervalMs);
 }
 
 /** Milliseconds from `nowMs` to the next refresh slot of the cluster (never 0). */

@@ -58,6 +58,7 @@ import {
   defaultLayerOf,
   describeRefresh,
   planStoreWrite,
+  refreshesForRun,
   refreshReport,
   startingCycle,
   touchSummary,
@@ -94,6 +95,7 @@ const durableObservationPatch = 'durable-observation';
 const observationDeltaPatch = 'observation-delta';
 const slotClockPatch = 'slot-clock';
 const controlsPatch = 'cluster-controls';
+const spreadRunsPatch = 'spread-first-run';
 
 export async function clusterRefresh(input: ClusterRefreshInput): Promise<ClusterRefreshResult> {
   // Input first (pure, synchronous), then handlers, then everything else: messages buffered
@@ -334,6 +336,10 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   const usesObservationDeltas = patched(observationDeltaPatch);
   const readsSlotClock = patched(slotClockPatch);
   const observer = createNodeObserver(usesObservationDeltas);
+  // Runs before the spread end after max_refreshes_per_run, as their histories say.
+  const refreshesThisRunMax = patched(spreadRunsPatch)
+    ? refreshesForRun(record.cluster_id, startSettings.max_refreshes_per_run, input.carried !== undefined)
+    : startSettings.max_refreshes_per_run;
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
@@ -427,7 +433,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (retirement) break;
     refreshNow = refreshRequested || recordChanged;
 
-    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= startSettings.max_refreshes_per_run;
+    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= refreshesThisRunMax;
     if (wantsNewRun && !refreshNow) {
       // Let handlers finish first (a refreshNow caller answered by this refresh is about to
       // return), and the recording of operators' changes. One that waits for a further refresh

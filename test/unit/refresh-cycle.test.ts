@@ -7,6 +7,7 @@ import {
   continuedInput,
   defaultLayerOf,
   formerDefaultRefreshesPerRun,
+  refreshesForRun,
   describeRefresh,
   planStoreWrite,
   refreshReport,
@@ -107,6 +108,19 @@ describe('continue-as-new', () => {
       assert.equal(chosen.max_refreshes_per_run, 120);
     }
     assert.equal(clusterRefreshDefaults.max_refreshes_per_run, 20);
+  });
+
+  it('cuts a new workflow\'s first run by a stable share per cluster, so a fleet onboarded together does not continue as new together', () => {
+    const ids = Array.from({ length: 1_000 }, (_, i) => `orders-${i}`);
+    const firstRuns = ids.map((id) => refreshesForRun(id, 20, false));
+    assert.ok(firstRuns.every((n) => Number.isInteger(n) && n >= 1 && n <= 20), 'from 1 to the setting');
+    const perLength = new Map<number, number>();
+    for (const n of firstRuns) perLength.set(n, (perLength.get(n) ?? 0) + 1);
+    assert.equal(perLength.size, 20, 'every length taken');
+    assert.ok(Math.max(...perLength.values()) <= 100, `no length taken by more than a tenth: ${[...perLength.values()].join(', ')}`);
+    assert.deepEqual(ids.map((id) => refreshesForRun(id, 20, false)), firstRuns, 'stable');
+    assert.ok(ids.every((id) => refreshesForRun(id, 20, true) === 20), 'continued runs take the setting');
+    assert.equal(refreshesForRun('rs0', 1, false), 1);
   });
 
   it('gives a run before operator controls and the slot clock the input it always had', () => {
