@@ -95,7 +95,7 @@ const durableObservationPatch = 'durable-observation';
 const observationDeltaPatch = 'observation-delta';
 const slotClockPatch = 'slot-clock';
 const controlsPatch = 'cluster-controls';
-const spreadRunsPatch = 'spread-first-run';
+const runLengthPatch = 'run-length';
 
 export async function clusterRefresh(input: ClusterRefreshInput): Promise<ClusterRefreshResult> {
   // Input first (pure, synchronous), then handlers, then everything else: messages buffered
@@ -336,10 +336,17 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
   const usesObservationDeltas = patched(observationDeltaPatch);
   const readsSlotClock = patched(slotClockPatch);
   const observer = createNodeObserver(usesObservationDeltas);
-  // Runs before the spread end after max_refreshes_per_run, as their histories say.
-  const refreshesThisRunMax = patched(spreadRunsPatch)
-    ? refreshesForRun(record.cluster_id, startSettings.max_refreshes_per_run, input.carried !== undefined)
-    : startSettings.max_refreshes_per_run;
+  // Runs before the spread and the longer runs of large clusters end after max_refreshes_per_run, as their histories say.
+  const runLengthBySize = patched(runLengthPatch);
+  const refreshesThisRunMax = () =>
+    runLengthBySize
+      ? refreshesForRun({
+          cluster_id: record.cluster_id,
+          max_per_run: startSettings.max_refreshes_per_run,
+          continued: input.carried !== undefined,
+          entries: (cycle.view?.nodes ?? 0) + (cycle.view?.shards_count ?? 0),
+        })
+      : startSettings.max_refreshes_per_run;
 
   if (!input.carried) {
     // Started anew for a cluster fleetview may already know (its workflow was terminated, or it
@@ -433,7 +440,7 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     if (retirement) break;
     refreshNow = refreshRequested || recordChanged;
 
-    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= refreshesThisRunMax;
+    const wantsNewRun = workflowInfo().continueAsNewSuggested || refreshesThisRun >= refreshesThisRunMax();
     if (wantsNewRun && !refreshNow) {
       // Let handlers finish first (a refreshNow caller answered by this refresh is about to
       // return), and the recording of operators' changes. One that waits for a further refresh

@@ -7,6 +7,8 @@ import {
   continuedInput,
   defaultLayerOf,
   formerDefaultRefreshesPerRun,
+  largeClusterEntries,
+  largeClusterRunFactor,
   refreshesForRun,
   describeRefresh,
   planStoreWrite,
@@ -111,16 +113,24 @@ describe('continue-as-new', () => {
   });
 
   it('cuts a new workflow\'s first run by a stable share per cluster, so a fleet onboarded together does not continue as new together', () => {
+    const run = (cluster_id: string, continued = false, entries = 3) => refreshesForRun({ cluster_id, max_per_run: 20, continued, entries });
     const ids = Array.from({ length: 1_000 }, (_, i) => `orders-${i}`);
-    const firstRuns = ids.map((id) => refreshesForRun(id, 20, false));
+    const firstRuns = ids.map((id) => run(id));
     assert.ok(firstRuns.every((n) => Number.isInteger(n) && n >= 1 && n <= 20), 'from 1 to the setting');
     const perLength = new Map<number, number>();
     for (const n of firstRuns) perLength.set(n, (perLength.get(n) ?? 0) + 1);
     assert.equal(perLength.size, 20, 'every length taken');
     assert.ok(Math.max(...perLength.values()) <= 100, `no length taken by more than a tenth: ${[...perLength.values()].join(', ')}`);
-    assert.deepEqual(ids.map((id) => refreshesForRun(id, 20, false)), firstRuns, 'stable');
-    assert.ok(ids.every((id) => refreshesForRun(id, 20, true) === 20), 'continued runs take the setting');
-    assert.equal(refreshesForRun('rs0', 1, false), 1);
+    assert.deepEqual(ids.map((id) => run(id)), firstRuns, 'stable');
+    assert.ok(ids.every((id) => run(id, true) === 20), 'continued runs take the setting');
+    assert.equal(refreshesForRun({ cluster_id: 'rs0', max_per_run: 1, continued: false, entries: 3 }), 1);
+  });
+
+  it('runs a large cluster longer: each new run begins with a full observation', () => {
+    assert.equal(refreshesForRun({ cluster_id: 'kafka-0', max_per_run: 20, continued: true, entries: largeClusterEntries - 1 }), 20);
+    assert.equal(refreshesForRun({ cluster_id: 'kafka-0', max_per_run: 20, continued: true, entries: largeClusterEntries }), 20 * largeClusterRunFactor);
+    const first = refreshesForRun({ cluster_id: 'kafka-0', max_per_run: 20, continued: false, entries: 500 + 3_333 });
+    assert.ok(first >= 1 && first <= 20 * largeClusterRunFactor);
   });
 
   it('gives a run before operator controls and the slot clock the input it always had', () => {
