@@ -50,7 +50,8 @@ export const clusterRefreshDefaults: ClusterRefreshSettings = {
   node_retire_grace_s: 30,
   // The SDK's core keeps every state machine of a run, with its local activities' arguments,
   // until the run ends: a cached workflow grows ~10-16 KB per refresh. 20 held a 200 × 3 fleet
-  // at 3 s flat at ~660 MB where 500 grew past 950 MB; 10 cost 16% more CPU (docs/scaling.md).
+  // at 3 s flat at ~660 MB where 500 grew past 950 MB; 10 held no less and cost 12% more CPU
+  // than 20 (docs/scaling.md). Large clusters run longer (refreshesForRun).
   max_refreshes_per_run: 20,
   store_touch_s: 300,
   cluster_retire_grace_s: null,

@@ -6,8 +6,9 @@
  * force refresh, or a new node list; fetch every node in one local activity; aggregate and diff
  * in workflow code; publish the events and hand the changed view to the store in a second local
  * activity (only when there are events or something to store); keep a report. Continue-as-new
- * when the server suggests it or after max_refreshes_per_run, carrying the view as plain JSON so
- * the generation keeps growing.
+ * when the server suggests it or after the run's refreshes (refreshesForRun: max_refreshes_per_run,
+ * longer for a large cluster; the SDK keeps a run's state machines until it ends), carrying the
+ * view as plain JSON so the generation keeps growing.
  *
  * Cost: a quiet refresh is one workflow task and six history events (timer fired, task
  * scheduled/started/completed, the observation marker, the next timer); one with events adds the
