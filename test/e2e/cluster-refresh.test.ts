@@ -15,7 +15,7 @@ import type { clusterRefresh } from '../../src/workflows/cluster-refresh.js';
 import { nodesSignal, refreshNowUpdate, refreshSignal, viewQuery, type DiscoveryRecordInput } from '../../src/workflows/messages.js';
 import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { servicesEnv } from '../helpers/services-env.js';
-import { connectClient, localActivityType, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { connectClient, historyOfAllRuns, localActivityType, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
 import { TopicReader } from '../helpers/topic-reader.js';
 import { startTestWorker, type TestWorker } from '../helpers/worker.js';
@@ -226,10 +226,9 @@ describe('cluster refresh workflow', () => {
 
     // History proves serial refreshes: every refresh is its own observation marker, and the
     // markers of one workflow task never hold two observations (a refresh ends before the next).
-    const history = await handle.fetchHistory();
     let refreshesSeen = 0;
     let observationsInTask = 0;
-    for (const event of history.events ?? []) {
+    for (const event of await historyOfAllRuns(temporal.client, handle.workflowId)) {
       if (event.workflowTaskCompletedEventAttributes) observationsInTask = 0;
       const activityType = localActivityType(event);
       if (activityType === 'observeClusterChanges') {

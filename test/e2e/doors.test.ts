@@ -21,7 +21,7 @@ import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, runDiscovery } from '../helpers/discovery.js';
 import { waitUntil } from '../helpers/polling.js';
 import { servicesEnv } from '../helpers/services-env.js';
-import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { connectClient, historyOfAllRuns, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
 import { TopicReader } from '../helpers/topic-reader.js';
 import { assertDoorAnswer, doorRows } from '../helpers/readme-doors.js';
@@ -178,7 +178,7 @@ describe('bad input at the doors of a running fleetview', () => {
   });
 
   it('the refreshNow update (temporal workflow update execute): arguments are refused by the validator and never run', async () => {
-    const history = async () => (await handle().fetchHistory()).events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length ?? 0;
+    const history = async () => (await historyOfAllRuns(temporal.client, `cluster/${clusterId}`)).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
     const acceptedBefore = await history();
     const update = (...input: string[]) => temporalCli('workflow', 'update', 'execute', '--workflow-id', `cluster/${clusterId}`, '--name', 'refreshNow', '-o', 'json', ...input);
     for (const [value, input] of [
@@ -205,7 +205,7 @@ describe('bad input at the doors of a running fleetview', () => {
   });
 
   it("the operator's updates (settings, pause, maintenance): bad requests are refused by their validators, nothing changes", async () => {
-    const history = async () => (await handle().fetchHistory()).events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length ?? 0;
+    const history = async () => (await historyOfAllRuns(temporal.client, `cluster/${clusterId}`)).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
     const acceptedBefore = await history();
     const controlsBefore = (await handle().query(viewQuery)).controls;
     const update = (name: string, input: string) =>

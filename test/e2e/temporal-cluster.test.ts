@@ -26,6 +26,7 @@ import { within } from '../../src/adapters/deadline.js';
 import { openClients } from '../../src/adapters/clients.js';
 import type { Config } from '../../src/config.js';
 import type { FleetEvent } from '../../src/domain/event-catalogue.js';
+import { clusterWorkflowId } from '../../src/domain/ids.js';
 import { removeDiscoverySchedule } from '../../src/operations/index.js';
 import { startSim, type SimHandle } from '../../src/sim/index.js';
 import type { ViewQueryResult } from '../../src/workflows/messages.js';
@@ -34,7 +35,7 @@ import { expectExit, runCliProcess } from '../helpers/cli.js';
 import { discoveryConfigEnv } from '../helpers/discovery.js';
 import { assertNoIdReused, assertRefreshIdsInOrder } from '../helpers/event-order.js';
 import { eventually } from '../helpers/polling.js';
-import { connectClient, localActivityType, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { connectClient, historyOfAllRuns, localActivityType, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
 import { TopicReader } from '../helpers/topic-reader.js';
 import { spawnWorkerProcess } from '../helpers/worker.js';
@@ -255,7 +256,7 @@ after(async () => {
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }, { timeout: cleanupBound.timeout + profileStopMs + 30_000 });
 
-const clusterHandle = (clusterId: string): WorkflowHandle => temporal.client.workflow.getHandle(`cluster/${clusterId}`);
+const clusterHandle = (clusterId: string): WorkflowHandle => temporal.client.workflow.getHandle(clusterWorkflowId(clusterId));
 
 async function setState(clusterId: string, node: string, state: Record<string, string>): Promise<void> {
   const answer = await fetch(`${sim.url}/admin/clusters/${clusterId}/nodes/${node}/state`, { method: 'POST', body: JSON.stringify(state), signal: AbortSignal.timeout(5_000) });
@@ -328,11 +329,11 @@ const eventMs = (event: HistoryEvent) => longToNumber(event.eventTime?.seconds) 
  * observation), and the times its workflow tasks timed out, by timeout type.
  */
 async function refreshesOf(clusterId: string): Promise<{ refreshes: Refresh[]; taskTimeouts: Array<{ ms: number; type: number }> }> {
-  const history = await temporal.client.withDeadline(Date.now() + 20_000, () => clusterHandle(clusterId).fetchHistory());
+  const events = await historyOfAllRuns(temporal.client, clusterWorkflowId(clusterId));
   const refreshes: Refresh[] = [];
   const taskTimeouts: Array<{ ms: number; type: number }> = [];
   let task: (Refresh & { observed: boolean }) | null = null;
-  for (const event of history.events ?? []) {
+  for (const event of events) {
     const started = event.workflowTaskStartedEventAttributes;
     if (started) task = { startMs: eventMs(event), identity: started.identity ?? '', observed: false };
     const timedOut = event.workflowTaskTimedOutEventAttributes;

@@ -35,10 +35,14 @@ export async function runFailingDiscovery(client: Client, config: Config, workfl
   assert.fail('the discovery run succeeded');
 }
 
-/** Executions (any status) of one workflow id, once visibility has caught up with at least one. */
-export async function executionCount(client: Client, workflowId: string): Promise<number> {
+/**
+ * Starts of one workflow id, once visibility has caught up with at least one: its executions,
+ * a chain of continue-as-new runs counted once (every run of a chain but its last ended
+ * ContinuedAsNew). Visibility may briefly list a run that has just continued as still running.
+ */
+export async function startedChainCount(client: Client, workflowId: string): Promise<number> {
   return eventually(`visibility lists ${workflowId}`, async () => {
-    const { count } = await client.workflow.count(`WorkflowId = '${workflowId}'`);
+    const { count } = await client.workflow.count(`WorkflowId = '${workflowId}' AND ExecutionStatus != 'ContinuedAsNew'`);
     return count > 0 ? count : undefined;
   });
 }

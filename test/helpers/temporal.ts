@@ -35,6 +35,23 @@ export async function terminateQuietly(handle: WorkflowHandle): Promise<void> {
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
+/**
+ * The events of every run of a workflow id, oldest run first: a cluster's workflow continues as
+ * new every few refreshes, so what a test counts in "its history" spans runs.
+ */
+export async function historyOfAllRuns(client: Client, workflowId: string): Promise<HistoryEvent[]> {
+  return client.withDeadline(Date.now() + 20_000, async () => {
+    const runs: Array<{ runId: string; startMs: number }> = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      runs.push({ runId: execution.runId, startMs: execution.startTime.getTime() });
+    }
+    runs.sort((a, b) => a.startMs - b.startMs);
+    const events: HistoryEvent[] = [];
+    for (const run of runs) events.push(...((await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events ?? []));
+    return events;
+  });
+}
+
 /** The activity type of a local activity's marker in a history, or null for any other event. */
 export function localActivityType(event: HistoryEvent): string | null {
   const marker = event.markerRecordedEventAttributes;
