@@ -46,6 +46,9 @@ export async function historyOfAllRuns(client: Client, workflowId: string): Prom
       runs.push({ runId: execution.runId, startMs: execution.startTime.getTime() });
     }
     runs.sort((a, b) => a.startMs - b.startMs);
+    // Visibility is written after the run: the newest one may not be listed yet.
+    const current = (await client.workflow.getHandle(workflowId).describe()).runId;
+    if (!runs.some((run) => run.runId === current)) runs.push({ runId: current, startMs: Number.MAX_SAFE_INTEGER });
     const events: HistoryEvent[] = [];
     for (const run of runs) events.push(...((await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events ?? []));
     return events;
