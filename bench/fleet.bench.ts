@@ -31,7 +31,7 @@ import { runPollerAnchor, type PollerResult } from './fleet/poller-anchor.js';
 import { startedGroups } from './fleet/processes.js';
 import { runPrometheusAnchor, type PrometheusResult } from './fleet/prometheus-anchor.js';
 import { ratios, sizeTable, type SizeResult } from './fleet/report.js';
-import { ensureServices, ensureTool, gitCommit, machine, stopServices, versions, type TemporalKind } from './fleet/services.js';
+import { describeMachine, ensureServices, ensureTool, gitCommit, machine, stopServices, versions, type TemporalKind } from './fleet/services.js';
 import { startSimProcess, type SimProcess } from './fleet/sim-process.js';
 import { sizeRuns, summaryTable, type SizeRuns } from './fleet/summary.js';
 import { databaseText, profileEnv, serviceGroups, temporalDatabase, temporalTarget } from './fleet/temporal-profile.js';
@@ -303,7 +303,7 @@ async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), `fleetview-bench-${runId}-`));
   const startedAt = new Date();
   const machineAtStart = machine();
-  log(`machine: ${machineAtStart.cores} cores, ${machineAtStart.cpu_model}; calibration ${machineAtStart.calibration_ms} ms (a fixed workload: compare runs of other days with it)`);
+  log(describeMachine(machineAtStart));
   // The worker, the CLI and the benchmark's own clients all reach the profile's services through these.
   const serviceEnv = profileEnv(root, options.temporal);
   const config = loadConfig({ ...process.env, ...serviceEnv });

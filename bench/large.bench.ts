@@ -24,7 +24,7 @@ import { loadConfig } from '../src/config.js';
 import { Cleanup } from './fleet/cleanup.js';
 import { exitWithUsageIf, positiveInteger } from './fleet/options.js';
 import { startedGroups } from './fleet/processes.js';
-import { ensureServices, gitCommit, machine, servicePgids, stopServices, versions } from './fleet/services.js';
+import { describeMachine, ensureServices, gitCommit, machine, servicePgids, stopServices, versions } from './fleet/services.js';
 import { quietRefreshMethod } from './large/history-cost.js';
 import { runMixed, type MixedResult } from './large/mixed.js';
 import { mixedTable, overviewTable, shapeGoals, shapeTable } from './large/report.js';
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   const logDir = mkdtempSync(join(tmpdir(), `fleetview-bench-large-${runId}-`));
   const startedAt = new Date();
   const machineAtStart = machine();
-  log(`machine: ${machineAtStart.cores} cores, ${machineAtStart.cpu_model}; calibration ${machineAtStart.calibration_ms} ms (a fixed workload: compare runs of other days with it)`);
+  log(describeMachine(machineAtStart));
   const config = loadConfig();
   log(`logs in ${logDir}`);
 

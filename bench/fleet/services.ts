@@ -212,6 +212,11 @@ export function machine(): Machine {
   };
 }
 
+/** The machine in one log line, with its calibration (runs of other days compare with it). */
+export function describeMachine(m: Machine): string {
+  return `machine: ${m.cores} cores, ${m.cpu_model}; calibration ${m.calibration_ms} ms (a fixed workload: compare runs of other days with it)`;
+}
+
 /** The 1, 5 and 15 minute load averages, to two decimals. */
 export function loadAverage(): number[] {
   return loadavg().map((load) => Math.round(load * 100) / 100);
