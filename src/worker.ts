@@ -46,6 +46,11 @@ export function sharedWorkflowModules(): string[] {
   return [workflowModule('shared-modules')];
 }
 
+/** What the workflow sandbox loads before any workflow: the shared modules, and the stack trace setting. */
+export function workflowPreloadModules(config: Pick<Config, 'worker'>): string[] {
+  return [...(config.worker.workflowStackTraces ? [] : [workflowModule('without-stack-traces')]), ...sharedWorkflowModules()];
+}
+
 /**
  * The SDK's default buckets (50 ms to 10 s) cannot tell a refresh a minute late from one 10 s
  * late, nor place the alert's 5 s bound: fleetview's refresh histograms get finer and wider ones.
@@ -145,7 +150,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: workflowsPath(),
-      bundlerOptions: { preloadModules: sharedWorkflowModules() },
+      bundlerOptions: { preloadModules: workflowPreloadModules(config) },
       dataConverter: clients.dataConverter,
       activities: createActivities({ agents, publisher, store, controls: controlStore, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
