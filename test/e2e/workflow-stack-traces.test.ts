@@ -14,7 +14,7 @@ let withoutTraces: RefresherFixture | undefined;
 
 before(async () => {
   withTraces = await startRefresherFixture(testConfig({ FLEETVIEW_WORKER_WORKFLOW_STACK_TRACES: 'true' }), { nodes: 1, idPrefix: `${uniqueName('traces-on')}-` });
-  withoutTraces = await startRefresherFixture(testConfig(), { nodes: 1, idPrefix: `${uniqueName('traces-off')}-` });
+  withoutTraces = await startRefresherFixture(testConfig({ FLEETVIEW_WORKER_WORKFLOW_STACK_TRACES: 'false' }), { nodes: 1, idPrefix: `${uniqueName('traces-off')}-` });
 }, setupBound);
 
 after(
@@ -37,7 +37,7 @@ it('a worker with stack traces on shows where a cluster workflow waits, in its s
   assert.match(trace, /at .*cluster-refresh\.ts/, `no frame of cluster-refresh.ts in:\n${trace}`);
 });
 
-it('by default the worker records no stack frames for workflow promises', async () => {
+it('with stack traces off, the default, the worker records no stack frames for workflow promises', async () => {
   const trace = await stackTraceOf(withoutTraces!);
   assert.doesNotMatch(trace, /\bat\b/, `expected no frames, got:\n${trace}`);
 });
