@@ -19,6 +19,8 @@ export interface ReceivedEvent {
 export class TopicReader {
   readonly received: ReceivedEvent[] = [];
   private reader: Reader | undefined;
+  /** The offset of the last message read in each partition, an event or not. */
+  private readonly lastOffsets = new Map<number, bigint>();
 
   constructor(private readonly config: Config) {}
 
@@ -32,6 +34,7 @@ export class TopicReader {
       maxWaitTimeInMs: 200,
       waitForTopicMs,
       onMessage: ({ event, key, partition, offset, headers }) => {
+        this.lastOffsets.set(partition, offset);
         if (event !== null) this.received.push({ event, key, partition, offset: offset.toString(), headers });
       },
     });
@@ -48,6 +51,28 @@ export class TopicReader {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.unique())) {
       if (Date.now() > deadline) throw new Error(`events did not arrive within ${timeoutMs} ms; got ${this.unique().length}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return this.unique();
+  }
+
+  /** Reads up to the end the topic has now: every message published before the call. */
+  async waitForTopicEnd(timeoutMs = 30_000): Promise<FleetEvent[]> {
+    const admin = openClients(this.config).kafka().admin();
+    await admin.connect();
+    let ends: Array<{ partition: number; high: string; low: string }>;
+    try {
+      ends = await admin.fetchTopicOffsets(this.config.kafka.topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const deadline = Date.now() + timeoutMs;
+    const behind = () => ends.filter(({ partition, high, low }) => BigInt(high) > BigInt(low) && (this.lastOffsets.get(partition) ?? -1n) < BigInt(high) - 1n);
+    while (behind().length > 0) {
+      if (Date.now() > deadline) {
+        const where = behind().map(({ partition, high }) => `partition ${partition}: read to ${this.lastOffsets.get(partition) ?? 'nothing'}, its end ${BigInt(high) - 1n}`);
+        throw new Error(`the topic was not read to its end within ${timeoutMs} ms (${where.join('; ')})`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return this.unique();
