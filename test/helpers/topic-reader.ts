@@ -48,11 +48,7 @@ export class TopicReader {
   }
 
   async waitFor(predicate: (events: FleetEvent[]) => boolean, timeoutMs = 30_000): Promise<FleetEvent[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this.unique())) {
-      if (Date.now() > deadline) throw new Error(`events did not arrive within ${timeoutMs} ms; got ${this.unique().length}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await pollUntil(() => predicate(this.unique()), timeoutMs, () => `events did not arrive within ${timeoutMs} ms; got ${this.unique().length}`);
     return this.unique();
   }
 
@@ -66,15 +62,15 @@ export class TopicReader {
     } finally {
       await admin.disconnect();
     }
-    const deadline = Date.now() + timeoutMs;
     const behind = () => ends.filter(({ partition, high, low }) => BigInt(high) > BigInt(low) && (this.lastOffsets.get(partition) ?? -1n) < BigInt(high) - 1n);
-    while (behind().length > 0) {
-      if (Date.now() > deadline) {
+    await pollUntil(
+      () => behind().length === 0,
+      timeoutMs,
+      () => {
         const where = behind().map(({ partition, high }) => `partition ${partition}: read to ${this.lastOffsets.get(partition) ?? 'nothing'}, its end ${BigInt(high) - 1n}`);
-        throw new Error(`the topic was not read to its end within ${timeoutMs} ms (${where.join('; ')})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+        return `the topic was not read to its end within ${timeoutMs} ms (${where.join('; ')})`;
+      },
+    );
     return this.unique();
   }
 
@@ -82,5 +78,14 @@ export class TopicReader {
   async stop(): Promise<void> {
     await this.reader?.stop();
     this.reader = undefined;
+  }
+}
+
+/** Checks every 100 ms until `done`; past `timeoutMs`, fails with what `failure` says then. */
+async function pollUntil(done: () => boolean, timeoutMs: number, failure: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(failure());
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
