@@ -99,7 +99,8 @@ TEST_SERVER_HOME="$CACHE_DIR/temporal-test-server/$TEMPORAL_TEST_SERVER_VERSION"
 TEST_SERVER_BIN="$TEST_SERVER_HOME/temporal-test-server"
 KAFKA_HOME="$CACHE_DIR/kafka/$KAFKA_VERSION"
 STORE_HOME="$CACHE_DIR/mongo-java-server/$STORE_VERSION"
-STORE_SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/store/FleetviewStore.java"
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STORE_SOURCE="$SCRIPTS_DIR/store/FleetviewStore.java"
 
 # --- the cluster profile's settings ----------------------------------------------------------
 # Pinned: go.temporal.io/server v1.32.2 (cmd/server and the schema tool cmd/tools/sql) and the
@@ -263,15 +264,27 @@ EOF
 install_debian_tool() {
   local tool=$1 what_fails=$2
   command -v "$tool" >/dev/null 2>&1 && return
+  install_debian_package "$tool" "$what_fails"
+}
+
+install_debian_package() {
+  local package=$1 what_fails=$2
   if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
-    say "installing $tool from Debian's packages"
+    say "installing $package from Debian's packages"
     # --no-install-recommends: prometheus would otherwise bring node-exporter and its service.
-    local install=(apt-get install -y -qq --no-install-recommends "$tool")
+    local install=(apt-get install -y -qq --no-install-recommends "$package")
     { "${install[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; }; } ||
-      say "warning: could not install $tool; $what_fails"
+      say "warning: could not install $package; $what_fails"
   else
-    say "warning: $tool is not installed (apt-get install $tool); $what_fails"
+    say "warning: $package is not installed (apt-get install $package); $what_fails"
   fi
+}
+
+# jemalloc, the allocator scripts/start-worker.sh preloads for the worker: at fleet size ~30% less
+# memory than glibc's malloc (docs/scaling.md#the-allocator-jemalloc). A library, not a command.
+install_jemalloc() {
+  [[ -n "$(sh "$SCRIPTS_DIR/jemalloc-library.sh")" ]] && return
+  install_debian_package libjemalloc2 "the worker runs on glibc's malloc (more memory) and test/e2e/worker-allocator.test.ts fails"
 }
 
 install_kcat() { install_debian_tool kcat "the tests that read the topic with it will fail"; }
@@ -279,6 +292,7 @@ install_prometheus() { install_debian_tool prometheus "npm run bench:fleet repor
 install_chromium() { install_debian_tool chromium "test/e2e/fleet-page.test.ts (the fleet page in a browser) will fail"; }
 
 cmd_tools() {
+  install_jemalloc
   install_kcat
   install_prometheus
   install_chromium
@@ -289,6 +303,7 @@ cmd_install() {
   local svc
   for svc in "${SERVICES[@]}"; do "install_$svc"; done
   [[ " ${SERVICES[*]} " == *" kafka "* ]] && install_kcat
+  install_jemalloc
   return 0
 }
 

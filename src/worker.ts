@@ -6,7 +6,7 @@
  * Metrics: Temporal's Prometheus exporter serves the SDK's runtime metrics and fleetview's own
  * (emitted through Temporal's metric meters) on one endpoint, http://HOST:PORT/metrics.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { DefaultLogger, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
@@ -199,6 +199,19 @@ function startPayloadSweeps(config: Config, logger: Logger, sweep: () => Promise
   };
 }
 
+/**
+ * The allocator this process runs on, for the start log: jemalloc when scripts/start-worker.sh
+ * (or the operator's LD_PRELOAD) preloaded it, which at fleet size is worth ~30% of the worker's
+ * memory (docs/scaling.md#the-allocator-jemalloc); else the C library's malloc.
+ */
+function allocatorInUse(): string {
+  try {
+    return readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') ? 'jemalloc' : 'libc malloc';
+  } catch {
+    return 'unknown (no /proc/self/maps)';
+  }
+}
+
 async function main(): Promise<void> {
   // Started without them (`node dist/worker.js`), the flags still reach the workflow thread,
   // created later: V8 reads them when a thread's heap is made (the main heap is made already).
@@ -225,6 +238,7 @@ async function main(): Promise<void> {
     temporal: config.temporal.address,
     metrics: config.worker.metricsPort > 0 ? `http://127.0.0.1:${config.worker.metricsPort}/metrics` : 'off',
     webUi: config.temporal.uiUrl,
+    allocator: allocatorInUse(),
   });
   // Runtime.install's default shutdown signals (SIGINT, SIGTERM, SIGQUIT, SIGUSR2) drain the worker.
   await running.run();

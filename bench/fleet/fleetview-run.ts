@@ -111,6 +111,10 @@ export interface WorkerFigures {
   cpu_ms_per_node_refresh: number | null;
   /** Largest RSS of its own process from its start to the end of detection, read every second. */
   rss_peak_mb: number | null;
+  /** The median of those readings over the steady-state window. */
+  rss_window_median_mb: number | null;
+  /** Its RSS every 10 s from its start to the end of detection (the first reading at or after each mark). */
+  rss_every_10s_mb: number[];
   /** How it ended, when it exited before the benchmark stopped it. */
   exited: string | null;
 }
@@ -177,6 +181,8 @@ export interface FleetviewResult {
   workers: WorkerFigures[];
   /** The workers' RSS peaks summed (each its own peak, not necessarily at the same moment). */
   worker_rss_peak_mb: number | null;
+  /** The workers' RSS medians over the window summed. */
+  worker_rss_window_median_mb: number | null;
   /** Services whose processes changed during the window (a restart, by a test or a crash): their costs are null. */
   service_changes: string[];
   temporal: HistoryCost;
@@ -451,6 +457,8 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
         cost,
         cpu_ms_per_node_refresh: round(ratio(cost.cpu_s, done === null ? null : (done * nodesPerCluster) / 1000), 3),
         rss_peak_mb: rss.readings(worker.group.pgid).peak_mb,
+        rss_window_median_mb: rss.medianBetween(worker.group.pgid, windowStartMs, windowEndMs),
+        rss_every_10s_mb: rss.series(worker.group.pgid, 10),
         exited: worker.group.exited() ? await worker.group.exit : null,
       });
     }
@@ -487,6 +495,7 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
       worker_count: workers.length,
       workers: workerFigures,
       worker_rss_peak_mb: round(sum(workerFigures.map((figures) => figures.rss_peak_mb)), 1),
+      worker_rss_window_median_mb: round(sum(workerFigures.map((figures) => figures.rss_window_median_mb)), 1),
       service_changes: servicesChanged,
       temporal,
       // Temporal's persistence on the cluster profile (pg_stat_database; server-wide: every client of the database counts).

@@ -124,7 +124,7 @@ export function sizeTable(size: SizeResult): string {
     ['sim CPU ms per node-refresh / scrape / poll', show(f?.cpu_ms_per_node_refresh.sim), show(p?.sim_cpu_ms_per_scrape), show(b?.sim_cpu_ms_per_node_poll), dash, dash],
     [`cores: ${worker} / ${services} / sim`, c ? [c.worker, ...serviceCosts(c), c.sim].map((cost) => show(cost.cores)).join(' / ') : dash, show(p?.prometheus.cores), show(b?.poller.cores), dash, dash],
     [`RSS MB: ${worker} / ${services} / sim`, c ? [c.worker, ...serviceCosts(c), c.sim].map((cost) => show(cost.rss_mb)).join(' / ') : dash, show(p?.prometheus.rss_mb), show(b?.poller.rss_mb), dash, dash],
-    [workers === 1 ? 'worker RSS peak (MB)' : `worker RSS peak (MB): sum of the ${workers} workers' peaks`, show(f?.worker_rss_peak_mb), dash, dash, dash, dash],
+    [workers === 1 ? 'worker RSS median over the window / peak (MB)' : `worker RSS median over the window / peak (MB): sums over the ${workers} workers`, f ? `${show(f.worker_rss_window_median_mb)} / ${show(f.worker_rss_peak_mb)}` : dash, dash, dash, dash, dash],
     ['history events / workflow tasks / activity tasks / markers per refresh', f ? [f.temporal.events_per_refresh, f.temporal.workflow_tasks_per_refresh, f.temporal.activity_tasks_per_refresh, f.temporal.local_activity_markers_per_refresh].map(show).join(' / ') : dash, dash, dash, dash, dash],
     ['store commands per refresh', show(f?.store.commands_per_refresh), dash, dash, dash, dash],
     ...(f?.persistence
@@ -152,16 +152,16 @@ function markdownTable(rows: readonly string[][]): string[] {
 /** Each worker alone, under the size's table when there are several: how evenly they share the fleet, and what each costs. */
 function workersTable(f: FleetviewResult): string[] {
   const rows = [
-    ['worker', 'refreshes done (share)', 'CPU ms per own node-refresh', 'cores', 'RSS MB at the end / peak', 'exited'],
+    ['worker', 'refreshes done (share)', 'CPU ms per own node-refresh', 'cores', 'RSS MB at the end / window median / peak', 'exited'],
     ...f.workers.map((w) => [
       String(w.worker),
       `${show(w.refreshes_done)} (${show(w.refreshes_share)})`,
       show(w.cpu_ms_per_node_refresh),
       show(w.cost.cores),
-      `${show(w.cost.largest_process_rss_mb)} / ${show(w.rss_peak_mb)}`,
+      `${show(w.cost.largest_process_rss_mb)} / ${show(w.rss_window_median_mb)} / ${show(w.rss_peak_mb)}`,
       w.exited ?? dash,
     ]),
-    ['all', `${show(f.refreshes.done)} (1)`, show(f.cpu_ms_per_node_refresh.worker), show(f.costs.worker.cores), `${show(f.costs.worker.largest_process_rss_mb)} / ${show(f.worker_rss_peak_mb)} (sums)`, dash],
+    ['all', `${show(f.refreshes.done)} (1)`, show(f.cpu_ms_per_node_refresh.worker), show(f.costs.worker.cores), `${show(f.costs.worker.largest_process_rss_mb)} / ${show(f.worker_rss_window_median_mb)} / ${show(f.worker_rss_peak_mb)} (sums)`, dash],
   ];
   return markdownTable(rows);
 }

@@ -6,7 +6,7 @@
  * that died) reports null, rather than the cost of only the groups left.
  */
 import { groupsUsage, treesUsage, type GroupUsage } from './processes.js';
-import { round } from './stats.js';
+import { median, round } from './stats.js';
 
 export interface ProcessCost {
   cpu_s: number | null;
@@ -85,13 +85,13 @@ export class UsageWindow {
 /**
  * Process groups' memory over a whole phase, not only at a window's end: the RSS of each group's
  * largest process (the worker itself, without npx/tsx wrappers), read every `everyMs` in one pass
- * over /proc for all of them: the peak and the last reading per group. The timer is unref'd: it
- * never keeps the benchmark alive.
+ * over /proc for all of them, every reading kept (a few thousand numbers): the peak, the last, the
+ * median over a window, a coarser series. The timer is unref'd: it never keeps the benchmark alive.
  */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
-  private readonly peak = new Map<number, number>();
-  private readonly last = new Map<number, number>();
+  private readonly startedMs = Date.now();
+  private readonly samples = new Map<number, { atMs: number; bytes: number }[]>();
 
   constructor(
     private readonly pgids: readonly number[],
@@ -113,15 +113,40 @@ export class RssSampler {
 
   /** Peak and last largest-process RSS in MB of group `pgid` (default: the first); null before any reading. */
   readings(pgid: number | undefined = this.pgids[0]): { peak_mb: number | null; last_mb: number | null } {
-    const mb = (bytes: number | undefined): number | null => (bytes === undefined ? null : round(bytes / 2 ** 20, 1));
-    return pgid === undefined ? { peak_mb: null, last_mb: null } : { peak_mb: mb(this.peak.get(pgid)), last_mb: mb(this.last.get(pgid)) };
+    const bytes = (pgid === undefined ? undefined : this.samples.get(pgid))?.map((reading) => reading.bytes) ?? [];
+    return { peak_mb: megabytes(bytes.length === 0 ? undefined : Math.max(...bytes)), last_mb: megabytes(bytes.at(-1)) };
+  }
+
+  /** The median of group `pgid`'s readings from `fromMs` to `toMs`, in MB; null without any. */
+  medianBetween(pgid: number, fromMs: number, toMs: number): number | null {
+    const inWindow = (this.samples.get(pgid) ?? []).filter((reading) => reading.atMs >= fromMs && reading.atMs <= toMs).map((reading) => reading.bytes);
+    return megabytes(median(inWindow) ?? undefined);
+  }
+
+  /** Group `pgid`'s RSS in MB every `everyS` seconds from the sampler's start (the first reading at or after each mark). */
+  series(pgid: number, everyS: number): number[] {
+    const readings = this.samples.get(pgid) ?? [];
+    const marks: number[] = [];
+    let next = 0;
+    for (const reading of readings) {
+      if (reading.atMs - this.startedMs < next * everyS * 1000) continue;
+      marks.push(megabytes(reading.bytes)!);
+      next = Math.floor((reading.atMs - this.startedMs) / (everyS * 1000)) + 1;
+    }
+    return marks;
   }
 
   private sample(): void {
+    const atMs = Date.now();
     for (const [pgid, usage] of groupsUsage(this.pgids)) {
       if (!usage) continue;
-      this.last.set(pgid, usage.largestRssBytes);
-      this.peak.set(pgid, Math.max(this.peak.get(pgid) ?? 0, usage.largestRssBytes));
+      const readings = this.samples.get(pgid) ?? [];
+      readings.push({ atMs, bytes: usage.largestRssBytes });
+      this.samples.set(pgid, readings);
     }
   }
+}
+
+function megabytes(bytes: number | undefined): number | null {
+  return bytes === undefined ? null : round(bytes / 2 ** 20, 1);
 }

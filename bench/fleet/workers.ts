@@ -11,7 +11,7 @@ import type { Config } from '../../src/config.js';
 import type { Cleanup } from './cleanup.js';
 import { freePort } from './ports.js';
 import { delay, spawnGroup, type ChildGroup } from './processes.js';
-import { workerNodeFlags } from '../../src/worker-node-flags.js';
+import { workerLauncher } from '../../src/worker-node-flags.js';
 
 export interface WorkerProcess {
   /** 1-based. */
@@ -38,14 +38,15 @@ export interface WorkersOptions {
 }
 
 /**
- * The worker's command: `node FLAGS --import tsx src/worker.ts`, as `npm start` runs it (the `tsx`
- * command relays SIGTERM to its child and SIGKILLs it unless it acknowledges within about 60 ms,
- * which a busy worker does not: no graceful drain, no CPU profile). With a profile, Node's
- * --cpu-prof on that same command (Node 20 refuses it in NODE_OPTIONS).
+ * The worker's command: `sh scripts/start-worker.sh`, as `npm start` runs it (it execs `node FLAGS
+ * --import tsx src/worker.ts`, on jemalloc when the machine has it; not the `tsx` command, which
+ * relays SIGTERM to its child and SIGKILLs it unless it acknowledges within about 60 ms, which a
+ * busy worker does not: no graceful drain, no CPU profile). With a profile, Node's --cpu-prof
+ * passed through it (Node 20 refuses it in NODE_OPTIONS).
  */
 export function workerCommand(profileDir: string | null): { command: string; args: string[]; text: string } {
-  const args = [...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...workerNodeFlags, '--import', 'tsx', 'src/worker.ts'];
-  return { command: process.execPath, args, text: `node ${args.join(' ')}` };
+  const args = [workerLauncher, ...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])];
+  return { command: 'sh', args, text: `sh ${args.join(' ')}` };
 }
 
 /** `count` distinct free ports (the OS may hand one back twice in a row); bounded tries. */

@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { kafkaSecurity } from '../../src/adapters/connections/index.js';
@@ -32,7 +31,7 @@ import { freePort } from '../helpers/isolated-service.js';
 import { startSecureKafka, type SecureKafka } from '../helpers/secure-kafka.js';
 import { TestPki, startTlsProxy, type TlsProxy } from '../helpers/tls.js';
 import { uniqueName } from '../helpers/unique.js';
-import { workerNodeFlags } from '../../src/worker-node-flags.js';
+import { workerLauncher } from '../../src/worker-node-flags.js';
 
 const marker = `planted${randomBytes(6).toString('hex')}`;
 const secrets = {
@@ -44,7 +43,6 @@ const secrets = {
 
 const pki = new TestPki();
 const shared = loadConfig(process.env);
-const workerScript = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
 let kafka: SecureKafka;
 let proxy: TlsProxy;
 let sim: SimHandle;
@@ -131,7 +129,7 @@ async function cli(args: string[], expectCode = 0): Promise<CliResult> {
 }
 
 function startWorker(): Promise<void> {
-  worker = spawn(process.execPath, [...workerNodeFlags, '--import', 'tsx', workerScript], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawn('sh', [workerLauncher], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (chunk: Buffer) => (workerLog += chunk.toString());
   worker.stdout?.on('data', collect);
   worker.stderr?.on('data', collect);

@@ -1,11 +1,10 @@
 /** A fleetview worker for a test: in the test's process, or as a child process a test may SIGKILL. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/adapters/logger.js';
 import type { Config } from '../../src/config.js';
 import { createFleetviewWorker, type RunningWorker } from '../../src/worker.js';
 import { configEnv } from './test-config.js';
-import { workerNodeFlags } from '../../src/worker-node-flags.js';
+import { workerLauncher } from '../../src/worker-node-flags.js';
 
 export interface TestWorker {
   stop(): Promise<void>;
@@ -22,10 +21,9 @@ export async function startTestWorker(config: Config): Promise<TestWorker> {
   };
 }
 
-/** `src/worker.ts` on `config`; should it exit with an error, the tail of its stderr is printed. */
+/** The worker as `npm start` runs it (its pid is the worker's), on `config`; should it exit with an error, the tail of its stderr is printed. */
 export function spawnWorkerProcess(config: Config, extraEnv: Record<string, string> = {}): ChildProcess {
-  const script = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
-  const child = spawn(process.execPath, [...workerNodeFlags, '--import', 'tsx', script], { env: { ...process.env, ...configEnv(config), ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('sh', [workerLauncher], { env: { ...process.env, ...configEnv(config), ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
