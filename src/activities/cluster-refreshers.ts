@@ -20,20 +20,17 @@ import {
   type DiscoveryRecordInput,
 } from '../workflows/messages.js';
 import type { DiscoveryDependencies } from './discovery-dependencies.js';
+import { forEachLimited } from '../for-each-limited.js';
 
 /** Calls in flight per activity: enough to hide RPC latency, few enough to be gentle on the server. */
 const concurrency = 8;
 
-async function forEachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-      Context.current().heartbeat();
-    }
+/** `work` over `items`, `concurrency` at a time, heartbeating after each. */
+async function forEachHeartbeating<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  await forEachLimited(items, concurrency, async (item) => {
+    await work(item);
+    Context.current().heartbeat();
   });
-  await Promise.all(lanes);
 }
 
 /** Which of these clusters have a running refresher, by the ClusterId search attribute. */
@@ -80,7 +77,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     const client = deps.temporal.workflow;
     // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
     // or, when the workflow runs already, only delivers the record (the input is then ignored).
-    await forEachLimited(input.changed, async (record) => {
+    await forEachHeartbeating(input.changed, async (record) => {
       await client.signalWithStart<ClusterRefreshWorkflow, [DiscoveryRecordInput]>(clusterRefreshWorkflowType, {
         taskQueue: deps.taskQueue,
         workflowId: clusterWorkflowId(record.cluster_id),
@@ -99,7 +96,7 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     // be missing from it, and is then "started" again with USE_EXISTING, which leaves it untouched.
     const running = input.unchanged.length > 0 ? await runningRefreshers(client, input.unchanged) : new Set<string>();
     const stored = await deps.store.loadActive(input.unchanged.filter((clusterId) => !running.has(clusterId)));
-    await forEachLimited([...stored.values()], async (doc) => {
+    await forEachHeartbeating([...stored.values()], async (doc) => {
       await client.start<ClusterRefreshWorkflow>(clusterRefreshWorkflowType, {
         taskQueue: deps.taskQueue,
         workflowId: clusterWorkflowId(doc.cluster_id),
@@ -126,7 +123,7 @@ async function pauseNewClusters(deps: DiscoveryDependencies, input: EnsureRefres
   if (!windowActive(pause, Date.now())) return;
   const client = deps.temporal;
   const request = { reason: pause.reason, until: pause.until, actor: pause.actor };
-  await forEachLimited(fresh, async (clusterId) => {
+  await forEachHeartbeating(fresh, async (clusterId) => {
     await client.withDeadline(Date.now() + pauseUpdateMs, () =>
       client.workflow.getHandle(clusterWorkflowId(clusterId)).executeUpdate(pauseUpdate, { args: [request], updateId: `discovery-pause/${input.discovery}/${pause.since}` }),
     );
@@ -143,7 +140,7 @@ export function retireClusterRefreshersActivity(deps: DiscoveryDependencies) {
   return async function retireClusterRefreshers(input: { clusters: RetireRequest[] }): Promise<{ signaled: number; gone: number }> {
     let signaled = 0;
     let gone = 0;
-    await forEachLimited(input.clusters, async (cluster) => {
+    await forEachHeartbeating(input.clusters, async (cluster) => {
       try {
         await deps.temporal.workflow.getHandle(clusterWorkflowId(cluster.cluster_id)).signal(retireSignal, { reason: cluster.reason });
         signaled += 1;

@@ -26,6 +26,7 @@ import {
 } from '../domain/cluster-controls.js';
 import { clusterWorkflowId } from '../domain/ids.js';
 import { quoted } from '../domain/text.js';
+import { forEachLimited } from '../for-each-limited.js';
 import {
   clusterRefreshWorkflowType,
   defaultsUpdate,
@@ -391,15 +392,6 @@ interface ApplyOutcome {
   cluster_id: string;
   outcome: 'changed' | 'unchanged' | 'failed' | 'gone';
   error?: string;
-}
-
-/** Runs `work` over `items`, `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 async function settingsApply(argv: string[], context: CommandContext): Promise<void> {
