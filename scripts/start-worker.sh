@@ -16,4 +16,4 @@ if [ -z "${LD_PRELOAD+set}" ]; then
     export LD_PRELOAD
   fi
 fi
-exec node --max-semi-space-size=4 "$@" --import tsx src/worker.ts
+exec node --max-semi-space-size=4 --heap-growing-percent=50 "$@" --import tsx src/worker.ts

@@ -24,6 +24,7 @@ import { setWorkflowWatchdog } from './adapters/workflow-isolate-watchdog.js';
 import { sweepStoredPayloads } from './adapters/payload-store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { workerNodeFlags } from './worker-node-flags.js';
+import { workflowBundleCode } from './workflow-bundle.js';
 
 const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
 
@@ -50,6 +51,9 @@ export function sharedWorkflowModules(): string[] {
 export function workflowPreloadModules(config: Pick<Config, 'worker'>): string[] {
   return [...(config.worker.workflowStackTraces ? [] : [workflowModule('without-stack-traces')]), ...sharedWorkflowModules()];
 }
+
+/** Bundling takes seconds (about 3 s of CPU); a minute and more on a machine too busy to start a worker anyway. */
+const bundleTimeoutMs = 180_000;
 
 /**
  * The SDK's default buckets (50 ms to 10 s) cannot tell a refresh a minute late from one 10 s
@@ -149,8 +153,7 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      workflowsPath: workflowsPath(),
-      bundlerOptions: { preloadModules: workflowPreloadModules(config) },
+      workflowBundle: { code: await workflowBundleCode({ workflowsPath: workflowsPath(), preloadModules: workflowPreloadModules(config) }, logger, bundleTimeoutMs) },
       dataConverter: clients.dataConverter,
       activities: createActivities({ agents, publisher, store, controls: controlStore, storeDeadlineMs: config.mongodb.timeoutMs, discovery }),
       shutdownGraceTime: '10 seconds',
