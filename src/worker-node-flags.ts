@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
  * at 1,000 × 3 every 15 s the two threads kept ~100 and ~130 MB live in ~330 and ~380 MB of heap.
  * With 50 the worker's RSS median fell from 967 to 720 MB, CPU per node-refresh within noise (3.46
  * against 3.36 and 3.53 ms); with 25, 689 MB but +15% CPU and refreshes falling behind
- * (docs/scaling.md#the-v8-heap-growing-factor).
+ * (docs/scaling.md#the-v8-heap-growing-factor-15).
  */
 export const workerNodeFlags: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
 

@@ -1,10 +1,11 @@
 /**
  * The workflow bundle, built in a child process (src/workflow-bundle-child.ts) instead of the
  * worker's main thread: the SDK's bundler loads webpack and swc, and what they leave behind stays
- * in the worker for its whole life, ~90 MB of RSS of an idle worker (263 against 169 MB, measured
- * at 2.16 MB of bundle; docs/scaling.md#the-workers-memory). A child takes them away when it exits.
- * Bundled at every start from the source the worker runs, as the SDK's `workflowsPath` does, so a
- * bundle is never stale; once per process (a test that starts many workers bundles once).
+ * in the worker for its whole life, ~90 MB of RSS of an idle worker (263 against 169 MB with a
+ * 2.16 MB bundle; docs/scaling.md#the-workflow-bundle-built-in-a-child-process). A child takes them
+ * away when it exits. Bundled at every start from the source the worker runs, as the SDK's
+ * `workflowsPath` does, so a bundle is never stale; once per process (a test that starts many
+ * workers bundles once).
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
