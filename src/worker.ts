@@ -6,7 +6,7 @@
  * Metrics: Temporal's Prometheus exporter serves the SDK's runtime metrics and fleetview's own
  * (emitted through Temporal's metric meters) on one endpoint, http://HOST:PORT/metrics.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { DefaultLogger, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
@@ -24,7 +24,7 @@ import { setWorkflowWatchdog } from './adapters/workflow-isolate-watchdog.js';
 import { sweepStoredPayloads } from './adapters/payload-store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { workerNodeFlags } from './worker-node-flags.js';
-import { workflowBundleCode } from './workflow-bundle.js';
+import { sourceOrCompiled, workflowBundleCode } from './workflow-bundle.js';
 
 const temporalLevels: Record<Config['worker']['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
 
@@ -35,8 +35,7 @@ export function workflowsPath(): string {
 
 /** A module of src/workflows: the TypeScript source under tsx, else the compiled file. */
 function workflowModule(name: string): string {
-  const source = fileURLToPath(new URL(`./workflows/${name}.ts`, import.meta.url));
-  return existsSync(source) ? source : fileURLToPath(new URL(`./workflows/${name}.js`, import.meta.url));
+  return sourceOrCompiled(`workflows/${name}`);
 }
 
 /**

@@ -41,11 +41,16 @@ export function workflowBundleCode(request: BundleRequest, logger: Logger, timeo
   return bundle;
 }
 
+/** A module of src/ by its path without extension (from src/): the TypeScript source under tsx, else the compiled file. */
+export function sourceOrCompiled(pathFromSrc: string): string {
+  const source = fileURLToPath(new URL(`./${pathFromSrc}.ts`, import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL(`./${pathFromSrc}.js`, import.meta.url));
+}
+
 function childEntry(): { path: string; execArgv: string[] } {
-  const source = fileURLToPath(new URL('./workflow-bundle-child.ts', import.meta.url));
+  const path = sourceOrCompiled('workflow-bundle-child');
   // Under tsx the child needs tsx too, resolved from here rather than from the process's cwd.
-  if (existsSync(source)) return { path: source, execArgv: ['--import', import.meta.resolve('tsx')] };
-  return { path: fileURLToPath(new URL('./workflow-bundle-child.js', import.meta.url)), execArgv: [] };
+  return { path, execArgv: path.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
 }
 
 function bundleInChild(request: BundleRequest, logger: Logger, timeoutMs: number): Promise<string> {

@@ -125,13 +125,13 @@ export class RssSampler {
 
   /** Group `pgid`'s RSS in MB every `everyS` seconds from the sampler's start (the first reading at or after each mark). */
   series(pgid: number, everyS: number): number[] {
-    const readings = this.samples.get(pgid) ?? [];
     const marks: number[] = [];
-    let next = 0;
-    for (const reading of readings) {
-      if (reading.atMs - this.startedMs < next * everyS * 1000) continue;
+    let lastSlot = -1;
+    for (const reading of this.samples.get(pgid) ?? []) {
+      const slot = Math.floor((reading.atMs - this.startedMs) / (everyS * 1000));
+      if (slot === lastSlot) continue;
       marks.push(megabytes(reading.bytes)!);
-      next = Math.floor((reading.atMs - this.startedMs) / (everyS * 1000)) + 1;
+      lastSlot = slot;
     }
     return marks;
   }
