@@ -39,7 +39,7 @@ import type { TemporalKind } from './services.js';
 import { postgresActivity, postgresWrites, serviceChanges, type ServiceGroups } from './temporal-profile.js';
 import { terminateTaskQueueWorkflows } from './terminate.js';
 import { TopicReader } from './topic-reader.js';
-import { RssSampler, UsageWindow, type ProcessCost } from './usage-window.js';
+import { RssSampler, UsageWindow, type Groups, type ProcessCost } from './usage-window.js';
 import { anyWorkerAlive, startWorkers, waitForWorkers, type WorkerProcess } from './workers.js';
 
 export interface FleetviewNames {
@@ -151,6 +151,7 @@ export interface FleetviewResult {
     nodes_seen: number;
     /** fleetview_refreshes when onboarding ended (completed refreshes, views saved). */
     refreshes_completed: number;
+    cpu: OnboardingCpu;
   };
   /** Where the steady-state window started (see windowStartRule). */
   window_start: WindowStart;
@@ -356,11 +357,24 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     const rss = new RssSampler(workers.map((worker) => worker.group.pgid));
     rss.start();
     cleanup.add('stopping the RSS sampler', () => rss.stop());
+    const workerKey = (worker: WorkerProcess): string => `worker-${worker.index}`;
+    const usageGroups = (services: ServiceGroups): Record<string, Groups> => ({
+      ...Object.fromEntries(workers.map((worker) => [workerKey(worker), worker.group.pgid])),
+      sim: sim.group.pgid,
+      temporal: services.temporal,
+      postgres: services.postgres,
+      kafka: services.kafka,
+      store: services.store,
+    });
+    // Onboarding's CPU, from just before the apply to the moment onboarding is seen complete.
+    const onboardingUsage = new UsageWindow(usageGroups(context.serviceGroups()));
+    onboardingUsage.start();
     const { applyStartedMs, appliedMs } = await applyDiscovery(session, context, names.discovery, `${sim.url}/discovery`, settings.discoveryIntervalS);
     log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
 
     // Measured beside the window, not before it: onboarding may end inside the window.
-    const onboardingDone = waitForOnboarding(reader, sim, workers, appliedMs, settings.onboardingTimeoutS).then((onboarding) => {
+    const onboardingDone = waitForOnboarding(reader, sim, workers, appliedMs, settings.onboardingTimeoutS).then((measured) => {
+      const onboarding = { ...measured, cpu: onboardingCpu(onboardingUsage.end(), workers.map(workerKey), sim.clusterIds.length) };
       log(
         onboarding.completed
           ? `onboarded in ${onboarding.seconds} s`
@@ -370,16 +384,8 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
     });
     const windowRule = await waitForWindowStart(client, names, settings, workers, applyStartedMs, appliedMs, onboardingDone, log);
     log(`measuring the steady state for ${settings.measureS} s`);
-    const workerKey = (worker: WorkerProcess): string => `worker-${worker.index}`;
     const services = context.serviceGroups();
-    const usage = new UsageWindow({
-      ...Object.fromEntries(workers.map((worker) => [workerKey(worker), worker.group.pgid])),
-      sim: sim.group.pgid,
-      temporal: services.temporal,
-      postgres: services.postgres,
-      kafka: services.kafka,
-      store: services.store,
-    });
+    const usage = new UsageWindow(usageGroups(services));
     // Per worker; summed over the workers by reading their samples as one endpoint's.
     const scrapesBefore = await scrapeWorkers(workers);
     const metricsBefore = scrapesBefore.flat();
@@ -651,7 +657,7 @@ async function waitForOnboarding(
   workers: readonly WorkerProcess[],
   appliedMs: number,
   timeoutS: number,
-): Promise<FleetviewResult['onboarding']> {
+): Promise<Omit<FleetviewResult['onboarding'], 'cpu'>> {
   const deadline = appliedMs + timeoutS * 1000;
   const clusters = sim.clusterIds.length;
   let refreshedMs: number | null = null;
@@ -677,6 +683,35 @@ async function waitForOnboarding(
     nodes_seen: times.length,
     refreshes_completed: refreshes,
   };
+}
+
+/**
+ * CPU seconds of each group from just before the apply until onboarding was seen complete (or
+ * timed out), and all of them per cluster listed: the first refreshes, the discovery run, and
+ * the steady refreshes of the clusters onboarded first, which run beside the rest.
+ */
+export interface OnboardingCpu {
+  seconds: number;
+  cpu_s: Record<string, number | null>;
+  /** Every group's CPU (a group that could not be read leaves it null) per cluster, in ms. */
+  all_ms_per_cluster: number | null;
+}
+
+function onboardingCpu(window: { seconds: number; costs: Record<string, ProcessCost> }, workerKeys: readonly string[], clusters: number): OnboardingCpu {
+  const cpu = (name: string): number | null => window.costs[name]?.cpu_s ?? null;
+  const workers = workerKeys.map(cpu);
+  const byGroup: Record<string, number | null> = {
+    worker: workers.some((value) => value === null) ? null : round(sum(workers), 3),
+    sim: cpu('sim'),
+    temporal: cpu('temporal'),
+    postgres: cpu('postgres'),
+    kafka: cpu('kafka'),
+    store: cpu('store'),
+  };
+  // PostgreSQL is absent on the dev server (null there, not missing).
+  const counted = Object.entries(byGroup).filter(([name, value]) => name !== 'postgres' || value !== null);
+  const all = sum(counted.map(([, value]) => value));
+  return { seconds: round(window.seconds, 1)!, cpu_s: byGroup, all_ms_per_cluster: round(all === null ? null : (all * 1000) / clusters, 1) };
 }
 
 /** Clusters whose every node has had its AGENT_NEW: their first refresh is done. */

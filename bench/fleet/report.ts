@@ -3,7 +3,7 @@
  * fleetview's as ratios to both. The table is Markdown, so it reads on a terminal and pastes
  * into docs/benchmarks.md as it is.
  */
-import type { FleetviewNames, FleetviewResult } from './fleetview-run.js';
+import type { FleetviewNames, FleetviewResult, OnboardingCpu } from './fleetview-run.js';
 import type { PollerResult } from './poller-anchor.js';
 import type { PrometheusResult } from './prometheus-anchor.js';
 import type { TemporalKind } from './services.js';
@@ -112,6 +112,14 @@ export function sizeTable(size: SizeResult): string {
   const rows: string[][] = [
     ['figure', 'fleetview', 'Prometheus', 'bare poller', 'fleetview ÷ Prometheus', 'fleetview ÷ poller'],
     ['onboarding / all targets up (s)', f ? (f.onboarding.completed ? show(f.onboarding.seconds) : `incomplete after ${f.onboarding.timeout_s}: ${f.onboarding.clusters_onboarded}/${size.clusters} clusters published, ${f.onboarding.refreshes_completed} refreshes saved`) : dash, show(p?.all_targets_up_s), dash, ratioCell(x.onboarding_vs_prometheus_all_up), dash],
+    [
+      `onboarding CPU s: ${worker} / ${services} / sim; all per cluster (ms)`,
+      f?.onboarding.cpu ? `${onboardingCpuCells(f.onboarding.cpu, pg)}; ${show(f.onboarding.cpu.all_ms_per_cluster)}` : dash,
+      dash,
+      dash,
+      dash,
+      dash,
+    ],
     ['discovery run ended / window started (s after the apply)', f ? windowStart(f.window_start) : dash, dash, dash, dash, dash],
     ['done ÷ due over the window', show(f?.refreshes.done_ratio), show(p?.scrapes_done_ratio), show(b?.polls_done_ratio), dash, dash],
     ['refresh lag p50 / p99 (ms)', pair(f?.refreshes.lag_p50_ms, f?.refreshes.lag_p99_ms), dash, dash, dash, dash],
@@ -164,4 +172,10 @@ function workersTable(f: FleetviewResult): string[] {
     ['all', `${show(f.refreshes.done)} (1)`, show(f.cpu_ms_per_node_refresh.worker), show(f.costs.worker.cores), `${show(f.costs.worker.largest_process_rss_mb)} / ${show(f.worker_rss_window_median_mb)} / ${show(f.worker_rss_peak_mb)} (sums)`, dash],
   ];
   return markdownTable(rows);
+}
+
+/** Older results files have no onboarding CPU; the caller shows a dash for them. */
+function onboardingCpuCells(cpu: OnboardingCpu, withPostgres: boolean): string {
+  const groups = withPostgres ? ['worker', 'temporal', 'postgres', 'kafka', 'store', 'sim'] : ['worker', 'temporal', 'kafka', 'store', 'sim'];
+  return groups.map((name) => show(cpu.cpu_s[name] ?? null)).join(' / ');
 }
