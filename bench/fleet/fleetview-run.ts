@@ -377,7 +377,10 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
       const onboarding = { ...measured, cpu: onboardingCpu(onboardingUsage.end(), workers.map(workerKey), sim.clusterIds.length) };
       log(
         onboarding.completed
-          ? `onboarded in ${onboarding.seconds} s`
+          ? `onboarded in ${onboarding.seconds} s, ${onboarding.cpu.all_ms_per_cluster} ms of CPU per cluster (${Object.entries(onboarding.cpu.cpu_s)
+              .filter(([, value]) => value !== null)
+              .map(([name, value]) => `${name} ${value} s`)
+              .join(', ')})`
           : `onboarding incomplete after ${settings.onboardingTimeoutS} s: AGENT_NEW of ${onboarding.nodes_seen}/${sim.nodes.length} nodes (${onboarding.clusters_onboarded}/${sim.clusterIds.length} clusters), ${onboarding.refreshes_completed} refreshes completed`,
       );
       return onboarding;
