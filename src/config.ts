@@ -111,8 +111,6 @@ export interface Config {
     workflowWatchdogMs: number | undefined;
     /** How long a task waits on this worker's sticky queue before any worker may take it (a dead worker's clusters). */
     stickyQueueTimeoutS: number;
-    /** The share of workflow-task polls on the shared queue (new clusters' first tasks, discovery), the rest on this worker's sticky queue. */
-    sharedQueuePollShare: number;
     /** Stack traces in workflow code: the SDK's per-promise traces (the Web UI's Stack Trace tab) and thrown errors' stacks. */
     workflowStackTraces: boolean;
   };
@@ -157,16 +155,6 @@ const integer =
     const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new Error(`expected an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
-
-const fraction =
-  (min: number, max: number): Parser<number> =>
-  (raw) => {
-    const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      throw new Error(`expected a number from ${min} to ${max}`);
     }
     return value;
   };
@@ -499,7 +487,6 @@ export const settings = [
   setting({ key: 'worker.maxConcurrentWorkflowTasks', env: 'FLEETVIEW_WORKER_WORKFLOW_TASKS', default: 40, parse: integer(2, 10_000), doc: 'workflow tasks the worker runs at once' }),
   setting({ key: 'worker.workflowWatchdogMs', env: 'FLEETVIEW_WORKER_WORKFLOW_WATCHDOG_MS', default: undefined as number | undefined, parse: optional(integer(100, 600_000)), doc: 'bound of each call into workflow code, after which its workflow task fails as a potential deadlock; unset: none. The SDK\'s own 5 s watchdog costs a thread per call (about a quarter of the worker\'s CPU at 1,000 × 3)' }),
   setting({ key: 'worker.stickyQueueTimeoutS', env: 'FLEETVIEW_WORKER_STICKY_QUEUE_TIMEOUT_S', default: 8, parse: integer(1, 600), doc: 'seconds a cluster\'s workflow task waits for the worker that ran it last before any worker takes it: bounds the takeover of a dead worker\'s clusters (one interval + this); too short for a loaded worker costs replays' }),
-  setting({ key: 'worker.sharedQueuePollShare', env: 'FLEETVIEW_WORKER_SHARED_QUEUE_POLL_SHARE', default: 0.2, parse: fraction(0.1, 0.9), doc: 'share of the worker\'s workflow-task polls on the shared task queue, where new clusters\' first tasks, discovery runs and other workers\' clusters wait; the rest poll its sticky queue (its own clusters\' refreshes)' }),
   setting({ key: 'worker.workflowStackTraces', env: 'FLEETVIEW_WORKER_WORKFLOW_STACK_TRACES', default: false, parse: boolean, doc: 'stack traces in workflow code: the Web UI\'s Stack Trace tab and the stack of an error a workflow throws; off: the SDK records none for every promise a workflow makes (at 1,000 × 3, 16 to 21% less worker CPU and 30 to 100 MB less memory)' }),
   setting({ key: 'worker.maxConcurrentLocalActivities', env: 'FLEETVIEW_WORKER_LOCAL_ACTIVITIES', default: 200, parse: integer(1, 10_000), doc: 'local activities (node observations, commits) the worker runs at once' }),
 ] as const;

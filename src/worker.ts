@@ -159,7 +159,6 @@ export async function createFleetviewWorker(config: Config, logger: Logger): Pro
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       // The SDK's default, 10 s, made a dead worker's clusters wait interval + 10 s.
       stickyQueueScheduleToStartTimeout: config.worker.stickyQueueTimeoutS * 1000,
-      nonStickyToStickyPollRatio: config.worker.sharedQueuePollShare,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
     });
