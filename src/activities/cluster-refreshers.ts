@@ -1,10 +1,11 @@
 /**
- * Discovery's hands on the cluster refresh workflows, through the Temporal client: deliver new
- * records (signal-with-start), pause the new clusters of a paused discovery, make sure every
- * listed cluster has its refresher, tell retired clusters to finish. Every call is idempotent, so a retried activity repeats them harmlessly.
+ * Discovery's hands on the cluster refresh workflows, through the Temporal client: start the
+ * workflows of new clusters, deliver new records (signal-with-start), pause the new clusters of a
+ * paused discovery, make sure every listed cluster has its refresher, tell retired clusters to
+ * finish. Every call is idempotent, so a retried activity repeats them harmlessly.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { windowActive } from '../domain/cluster-controls.js';
 import type { DiscoveryRecord } from '../domain/discovery-record.js';
 import { clusterWorkflowId } from '../domain/ids.js';
@@ -73,11 +74,38 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     cluster_retire_grace_s: graceS,
   });
 
+  /**
+   * A cluster new to discovery usually has no workflow at all: it is started under the reuse
+   * policy REJECT_DUPLICATE, which Temporal refuses, atomically, while any run of the ID is
+   * running or kept (within retention). Started so, the run knows it has no predecessor and skips
+   * looking for one (a visibility query per new cluster). Refused (a cluster listed again after
+   * its retirement, a run started by hand), it takes signal-with-start like any other. False when refused.
+   */
+  async function startAsFirstRun(client: Client['workflow'], record: DiscoveryRecord, graceS: number): Promise<boolean> {
+    try {
+      await client.start<ClusterRefreshWorkflow>(clusterRefreshWorkflowType, {
+        taskQueue: deps.taskQueue,
+        workflowId: clusterWorkflowId(record.cluster_id),
+        args: [{ ...startInput(record, graceS), no_earlier_run: true }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+        workflowTaskTimeout: clusterWorkflowTaskTimeout,
+        typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: record.cluster_id }],
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw err;
+    }
+  }
+
   return async function ensureClusterRefreshers(input: EnsureRefreshersInput): Promise<{ signaled: number; checked: number; restarted: number }> {
     const client = deps.temporal.workflow;
-    // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
-    // or, when the workflow runs already, only delivers the record (the input is then ignored).
+    const fresh = new Set(input.new_clusters ?? []);
     await forEachHeartbeating(input.changed, async (record) => {
+      if (fresh.has(record.cluster_id) && (await startAsFirstRun(client, record, input.node_retire_grace_s))) return;
+      // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
+      // or, when the workflow runs already, only delivers the record (the input is then ignored).
       await client.signalWithStart<ClusterRefreshWorkflow, [DiscoveryRecordInput]>(clusterRefreshWorkflowType, {
         taskQueue: deps.taskQueue,
         workflowId: clusterWorkflowId(record.cluster_id),

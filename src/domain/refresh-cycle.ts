@@ -93,6 +93,12 @@ export type ClusterRefreshInput = DiscoveryRecordInput &
   Partial<ClusterRefreshSettings> & {
     /** Set by the workflow itself when it continues as new; never by operators. */
     carried?: CarriedState;
+    /**
+     * Set by discovery when Temporal started this run under the reuse policy REJECT_DUPLICATE:
+     * no earlier run of the workflow ID existed (within the namespace's retention), so there is
+     * no predecessor whose published generations the new run must number above.
+     */
+    no_earlier_run?: boolean;
   };
 
 export type RefreshPhase = 'waiting' | 'fetching' | 'publishing' | 'saving' | 'retired';

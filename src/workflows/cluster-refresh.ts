@@ -356,7 +356,12 @@ export async function clusterRefresh(input: ClusterRefreshInput): Promise<Cluste
     // may have published, so event ids never repeat and known nodes are not announced as new.
     if (patched(resumePointPatch)) {
       const info = workflowInfo();
-      const resume = await loadResumePoint({ cluster_id: record.cluster_id, workflow_id: info.workflowId, run_id: info.runId });
+      const resume = await loadResumePoint({
+        cluster_id: record.cluster_id,
+        workflow_id: info.workflowId,
+        run_id: info.runId,
+        ...(input.no_earlier_run === true ? { no_earlier_run: true } : {}),
+      });
       cycle.view = resume.view;
       cycle.stored_view = resume.stored_view;
       cycle.generation_floor = resume.generation_floor;
