@@ -24,7 +24,7 @@ import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, runDiscovery, runFailingDiscovery, startedChainCount } from '../helpers/discovery.js';
 import { eventually } from '../helpers/polling.js';
 import { servicesEnv } from '../helpers/services-env.js';
-import { connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { connectClient, runStartInput, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
 import { TopicReader } from '../helpers/topic-reader.js';
 import { startTestWorker, type TestWorker } from '../helpers/worker.js';
@@ -246,6 +246,8 @@ describe('retirement', () => {
       for (const id of [kept.cluster_id, dropped.cluster_id]) if (!(await clusterHandle(id).query(viewQuery)).view) return false;
       return true;
     });
+    // New to discovery and to Temporal: started as the ID's first run, which looks for no predecessor.
+    assert.equal((await runStartInput(temporal.client, `cluster/${kept.cluster_id}`)).no_earlier_run, true);
 
     // The file drops one node of `kept` and the whole of `dropped`.
     const droppedNode = kept.nodes[2]!;
@@ -290,8 +292,23 @@ describe('retirement', () => {
     await sleep(2200);
     const last = await runDiscovery(temporal.client, config);
     assert.deepEqual(ours(last.retired), [kept.cluster_id]);
-    assert.equal(((await clusterHandle(kept.cluster_id).result()) as ClusterRefreshResult).retired.reason.includes(kept.cluster_id), true);
+    const keptEnd = (await clusterHandle(kept.cluster_id).result()) as ClusterRefreshResult;
+    assert.equal(keptEnd.retired.reason.includes(kept.cluster_id), true);
     assert.equal((await store.getCluster(kept.cluster_id))?.retire_done, true);
+
+    // Listed again: new to discovery, but Temporal keeps the retired run, so it refuses the start as
+    // the ID's first run; the record goes by signal-with-start, and the new run, which looks for its
+    // predecessor, numbers above every generation the retired one may have published.
+    const relisted = join(dir, 'relisted.yaml');
+    writeFileSync(relisted, JSON.stringify([kept]));
+    const again = uniqueName('relisting');
+    await store.applySetting(discoverySetting({ name: again, backend: 'file', interval: 60, options: { path: relisted } }), new Date());
+    const relisting = await runDiscovery(temporal.client, config);
+    assert.equal(relisting.discoveries.find((d) => d.discovery === again)?.changed, 1);
+    const successor = await waitForView(clusterHandle(kept.cluster_id), (q) => q.view !== null && q.phase === 'waiting', 30_000, 'the relisted cluster was not refreshed');
+    assert.ok(successor.view!.generation > keptEnd.last_generation, `successor at generation ${successor.view!.generation}, the retired run ended at ${keptEnd.last_generation}`);
+    assert.equal((await runStartInput(temporal.client, `cluster/${kept.cluster_id}`)).no_earlier_run, undefined);
+    await store.deleteSetting(again);
   });
 });
 

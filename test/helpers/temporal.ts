@@ -55,6 +55,15 @@ export async function historyOfAllRuns(client: Client, workflowId: string): Prom
   });
 }
 
+/** The input a run was started with (its first event's, JSON-encoded: small inputs are not stored apart). */
+export async function runStartInput(client: Client, workflowId: string, runId?: string): Promise<Record<string, unknown>> {
+  const history = await client.withDeadline(Date.now() + 20_000, () => client.workflow.getHandle(workflowId, runId).fetchHistory());
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const encoding = payload?.metadata?.encoding ? Buffer.from(payload.metadata.encoding).toString('utf8') : null;
+  if (!payload?.data || encoding !== 'json/plain') throw new Error(`${workflowId}: its start event has no JSON input (encoding ${encoding})`);
+  return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+}
+
 /** The activity type of a local activity's marker in a history, or null for any other event. */
 export function localActivityType(event: HistoryEvent): string | null {
   const marker = event.markerRecordedEventAttributes;
