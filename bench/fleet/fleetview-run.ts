@@ -374,7 +374,8 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
 
     // Measured beside the window, not before it: onboarding may end inside the window.
     const onboardingDone = waitForOnboarding(reader, sim, workers, appliedMs, settings.onboardingTimeoutS).then((measured) => {
-      const onboarding = { ...measured, cpu: onboardingCpu(onboardingUsage.end(), workers.map(workerKey), sim.clusterIds.length) };
+      const withPostgres = context.serviceGroups().postgres !== null;
+      const onboarding = { ...measured, cpu: onboardingCpu(onboardingUsage.end(), workers.map(workerKey), withPostgres, sim.clusterIds.length) };
       log(
         onboarding.completed
           ? `onboarded in ${onboarding.seconds} s, ${onboarding.cpu.all_ms_per_cluster} ms of CPU per cluster (${Object.entries(onboarding.cpu.cpu_s)
@@ -700,7 +701,7 @@ export interface OnboardingCpu {
   all_ms_per_cluster: number | null;
 }
 
-function onboardingCpu(window: { seconds: number; costs: Record<string, ProcessCost> }, workerKeys: readonly string[], clusters: number): OnboardingCpu {
+function onboardingCpu(window: { seconds: number; costs: Record<string, ProcessCost> }, workerKeys: readonly string[], withPostgres: boolean, clusters: number): OnboardingCpu {
   const cpu = (name: string): number | null => window.costs[name]?.cpu_s ?? null;
   const workers = workerKeys.map(cpu);
   const byGroup: Record<string, number | null> = {
@@ -711,9 +712,8 @@ function onboardingCpu(window: { seconds: number; costs: Record<string, ProcessC
     kafka: cpu('kafka'),
     store: cpu('store'),
   };
-  // PostgreSQL is absent on the dev server (null there, not missing).
-  const counted = Object.entries(byGroup).filter(([name, value]) => name !== 'postgres' || value !== null);
-  const all = sum(counted.map(([, value]) => value));
+  // PostgreSQL counts where it runs (the cluster profile); a group that could not be read leaves the sum unknown.
+  const all = sum(Object.entries(byGroup).flatMap(([name, value]) => (name === 'postgres' && !withPostgres ? [] : [value])));
   return { seconds: round(window.seconds, 1)!, cpu_s: byGroup, all_ms_per_cluster: round(all === null ? null : (all * 1000) / clusters, 1) };
 }
 

@@ -54,8 +54,9 @@ export function loadResumePointActivity(store: ClusterStore, controlStore: Contr
     const bounded = <T>(call: () => Promise<T>) =>
       temporal.withAbortSignal(cancellationSignal, () => temporal.withDeadline(Date.now() + temporalCallMs, call));
 
-    // A run Temporal started as the ID's first has no predecessor: it skips the visibility query
-    // (on the dev server such queries run one at a time, ~10 ms each: a thousand at onboarding).
+    // A run Temporal started as the ID's first has no predecessor: it skips the visibility query,
+    // which Temporal rate-limits (10 a second per frontend by default; the dev server allows 100,
+    // one at a time on its one SQLite connection): a thousand new clusters would wait on it.
     const predecessor = input.no_earlier_run
       ? null
       : await bounded(async () => {
