@@ -24,7 +24,7 @@ import { cleanUp, cleanupBound, setupBound } from '../helpers/bounded.js';
 import { discoveryConfigEnv, discoverySetting, runDiscovery, runFailingDiscovery, startedChainCount } from '../helpers/discovery.js';
 import { eventually } from '../helpers/polling.js';
 import { servicesEnv } from '../helpers/services-env.js';
-import { connectClient, runStartInput, terminateQuietly, waitForView } from '../helpers/temporal.js';
+import { chainStartInput, connectClient, terminateQuietly, waitForView } from '../helpers/temporal.js';
 import { testConfig } from '../helpers/test-config.js';
 import { TopicReader } from '../helpers/topic-reader.js';
 import { startTestWorker, type TestWorker } from '../helpers/worker.js';
@@ -247,7 +247,7 @@ describe('retirement', () => {
       return true;
     });
     // New to discovery and to Temporal: started as the ID's first run, which looks for no predecessor.
-    assert.equal((await runStartInput(temporal.client, `cluster/${kept.cluster_id}`)).no_earlier_run, true);
+    assert.equal((await chainStartInput(temporal.client, `cluster/${kept.cluster_id}`)).no_earlier_run, true);
 
     // The file drops one node of `kept` and the whole of `dropped`.
     const droppedNode = kept.nodes[2]!;
@@ -312,7 +312,7 @@ describe('retirement', () => {
     // Its own refresh done (the view alone may be the one it resumed from).
     const successor = await waitForView(clusterHandle(kept.cluster_id), (q) => q.last_report !== null && q.phase === 'waiting', 30_000, 'the relisted cluster was not refreshed');
     assert.ok(successor.view!.generation > retiredPublished, `successor at generation ${successor.view!.generation}, the retired run published up to ${retiredPublished}`);
-    assert.equal((await runStartInput(temporal.client, `cluster/${kept.cluster_id}`)).no_earlier_run, undefined);
+    assert.equal((await chainStartInput(temporal.client, `cluster/${kept.cluster_id}`)).no_earlier_run, undefined);
     await store.deleteSetting(again);
   });
 });

@@ -55,13 +55,21 @@ export async function historyOfAllRuns(client: Client, workflowId: string): Prom
   });
 }
 
-/** The input a run was started with (its first event's, JSON-encoded: small inputs are not stored apart). */
-export async function runStartInput(client: Client, workflowId: string, runId?: string): Promise<Record<string, unknown>> {
-  const history = await client.withDeadline(Date.now() + 20_000, () => client.workflow.getHandle(workflowId, runId).fetchHistory());
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  const encoding = payload?.metadata?.encoding ? Buffer.from(payload.metadata.encoding).toString('utf8') : null;
-  if (!payload?.data || encoding !== 'json/plain') throw new Error(`${workflowId}: its start event has no JSON input (encoding ${encoding})`);
-  return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+/**
+ * The input the current chain of a workflow id was started with: its first run's (a run that
+ * continued as new was started by its predecessor with the carried state instead). JSON-encoded:
+ * small inputs are not stored apart.
+ */
+export async function chainStartInput(client: Client, workflowId: string): Promise<Record<string, unknown>> {
+  return client.withDeadline(Date.now() + 20_000, async () => {
+    const described = await client.workflow.getHandle(workflowId).describe();
+    const firstRunId = described.raw.workflowExecutionInfo?.firstRunId || described.runId;
+    const history = await client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const encoding = payload?.metadata?.encoding ? Buffer.from(payload.metadata.encoding).toString('utf8') : null;
+    if (!payload?.data || encoding !== 'json/plain') throw new Error(`${workflowId}: its start event has no JSON input (encoding ${encoding})`);
+    return JSON.parse(Buffer.from(payload.data).toString('utf8')) as Record<string, unknown>;
+  });
 }
 
 /** The activity type of a local activity's marker in a history, or null for any other event. */
