@@ -367,14 +367,15 @@ export async function runFleetview(context: FleetviewContext): Promise<Fleetview
       store: services.store,
     });
     // Onboarding's CPU, from just before the apply to the moment onboarding is seen complete.
-    const onboardingUsage = new UsageWindow(usageGroups(context.serviceGroups()));
+    const onboardingServices = context.serviceGroups();
+    const onboardingUsage = new UsageWindow(usageGroups(onboardingServices));
     onboardingUsage.start();
     const { applyStartedMs, appliedMs } = await applyDiscovery(session, context, names.discovery, `${sim.url}/discovery`, settings.discoveryIntervalS);
     log(`discovery ${names.discovery} applied (http over ${sim.url}/discovery); waiting for every node's AGENT_NEW (at most ${settings.onboardingTimeoutS} s)`);
 
     // Measured beside the window, not before it: onboarding may end inside the window.
     const onboardingDone = waitForOnboarding(reader, sim, workers, appliedMs, settings.onboardingTimeoutS).then((measured) => {
-      const withPostgres = context.serviceGroups().postgres !== null;
+      const withPostgres = onboardingServices.postgres !== null;
       const onboarding = { ...measured, cpu: onboardingCpu(onboardingUsage.end(), workers.map(workerKey), withPostgres, sim.clusterIds.length) };
       log(
         onboarding.completed

@@ -73,6 +73,15 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     node_retire_grace_s: graceS,
     cluster_retire_grace_s: graceS,
   });
+  // What every start of a cluster's workflow sets, whichever call makes it.
+  const startOptions = (workflowInput: ClusterRefreshInput) => ({
+    taskQueue: deps.taskQueue,
+    workflowId: clusterWorkflowId(workflowInput.cluster_id),
+    args: [workflowInput] as [ClusterRefreshInput],
+    workflowTaskTimeout: clusterWorkflowTaskTimeout,
+    // Set at start, so a new cluster's workflow is listable by cluster id before its first task.
+    typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: workflowInput.cluster_id }],
+  });
 
   /**
    * A cluster new to discovery usually has no workflow at all: it is started under the reuse
@@ -84,13 +93,9 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
   async function startAsFirstRun(client: Client['workflow'], record: DiscoveryRecord, graceS: number): Promise<boolean> {
     try {
       await client.start<ClusterRefreshWorkflow>(clusterRefreshWorkflowType, {
-        taskQueue: deps.taskQueue,
-        workflowId: clusterWorkflowId(record.cluster_id),
-        args: [{ ...startInput(record, graceS), no_earlier_run: true }],
+        ...startOptions({ ...startInput(record, graceS), no_earlier_run: true }),
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
-        workflowTaskTimeout: clusterWorkflowTaskTimeout,
-        typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: record.cluster_id }],
       });
       return true;
     } catch (err) {
@@ -107,14 +112,9 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
       // Signal-with-start is one atomic call: it starts the workflow with the record as its input,
       // or, when the workflow runs already, only delivers the record (the input is then ignored).
       await client.signalWithStart<ClusterRefreshWorkflow, [DiscoveryRecordInput]>(clusterRefreshWorkflowType, {
-        taskQueue: deps.taskQueue,
-        workflowId: clusterWorkflowId(record.cluster_id),
-        args: [startInput(record, input.node_retire_grace_s)],
-        workflowTaskTimeout: clusterWorkflowTaskTimeout,
+        ...startOptions(startInput(record, input.node_retire_grace_s)),
         signal: nodesSignal,
         signalArgs: [record],
-        // Set at start, so a new cluster's workflow is listable by cluster id before its first task.
-        typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: record.cluster_id }],
       });
     });
     await pauseNewClusters(deps, input);
@@ -126,12 +126,8 @@ export function ensureClusterRefreshersActivity(deps: DiscoveryDependencies) {
     const stored = await deps.store.loadActive(input.unchanged.filter((clusterId) => !running.has(clusterId)));
     await forEachHeartbeating([...stored.values()], async (doc) => {
       await client.start<ClusterRefreshWorkflow>(clusterRefreshWorkflowType, {
-        taskQueue: deps.taskQueue,
-        workflowId: clusterWorkflowId(doc.cluster_id),
-        args: [startInput(doc.record, input.node_retire_grace_s)],
+        ...startOptions(startInput(doc.record, input.node_retire_grace_s)),
         workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowTaskTimeout: clusterWorkflowTaskTimeout,
-        typedSearchAttributes: [{ key: clusterIdSearchAttribute, value: doc.cluster_id }],
       });
     });
     return { signaled: input.changed.length, checked: input.unchanged.length, restarted: stored.size };
