@@ -104,8 +104,9 @@ export function sizeTable(size: SizeResult): string {
   const c = f?.costs;
   // PostgreSQL has lines of its own where it runs (the cluster profile); the dev server's tables stay as they were.
   const pg = size.temporal?.profile === 'cluster';
-  const services = pg ? 'Temporal / PostgreSQL / Kafka / store' : 'Temporal / Kafka / store';
-  const serviceCosts = (costs: NonNullable<typeof c>) => (pg ? [costs.temporal, costs.postgres, costs.kafka, costs.store] : [costs.temporal, costs.kafka, costs.store]);
+  const serviceGroups = pg ? (['temporal', 'postgres', 'kafka', 'store'] as const) : (['temporal', 'kafka', 'store'] as const);
+  const services = serviceGroups.map((group) => serviceLabels[group]).join(' / ');
+  const serviceCosts = (costs: NonNullable<typeof c>) => serviceGroups.map((group) => costs[group]);
   const perNode = f?.cpu_ms_per_node_refresh;
   const workers = f?.worker_count ?? size.worker_processes ?? 1;
   const worker = workers === 1 ? 'worker' : `workers (${workers}, summed)`;
@@ -114,7 +115,7 @@ export function sizeTable(size: SizeResult): string {
     ['onboarding / all targets up (s)', f ? (f.onboarding.completed ? show(f.onboarding.seconds) : `incomplete after ${f.onboarding.timeout_s}: ${f.onboarding.clusters_onboarded}/${size.clusters} clusters published, ${f.onboarding.refreshes_completed} refreshes saved`) : dash, show(p?.all_targets_up_s), dash, ratioCell(x.onboarding_vs_prometheus_all_up), dash],
     [
       `onboarding CPU s: ${worker} / ${services} / sim; all per cluster (ms)`,
-      f?.onboarding.cpu ? `${onboardingCpuCells(f.onboarding.cpu, pg)}; ${show(f.onboarding.cpu.all_ms_per_cluster)}` : dash,
+      f?.onboarding.cpu ? `${onboardingCpuCells(f.onboarding.cpu, serviceGroups)}; ${show(f.onboarding.cpu.all_ms_per_cluster)}` : dash,
       dash,
       dash,
       dash,
@@ -128,7 +129,7 @@ export function sizeTable(size: SizeResult): string {
     ['agent down → AGENT_DOWN: p50 / p99 / max (s)', detection(f?.detection.agent_down), dash, dash, dash, dash],
     [`CPU ms per node-refresh / scrape / poll: ${worker}`, show(f?.cpu_ms_per_node_refresh.worker), show(p?.cpu_ms_per_scrape), show(b?.cpu_ms_per_node_poll), ratioCell(x.worker_cpu_vs_prometheus), ratioCell(x.worker_cpu_vs_poller)],
     [`CPU ms per node-refresh: ${worker} + ${services.replace(/ \/ /g, ' + ')}`, show(f?.cpu_ms_per_node_refresh.fleetview_total), show(p?.cpu_ms_per_scrape), show(b?.cpu_ms_per_node_poll), ratioCell(x.total_cpu_vs_prometheus), ratioCell(x.total_cpu_vs_poller)],
-    [`CPU ms per node-refresh: ${services}`, perNode ? (pg ? [perNode.temporal, perNode.postgres, perNode.kafka, perNode.store] : [perNode.temporal, perNode.kafka, perNode.store]).map(show).join(' / ') : dash, dash, dash, dash, dash],
+    [`CPU ms per node-refresh: ${services}`, perNode ? serviceGroups.map((group) => show(perNode[group])).join(' / ') : dash, dash, dash, dash, dash],
     ['sim CPU ms per node-refresh / scrape / poll', show(f?.cpu_ms_per_node_refresh.sim), show(p?.sim_cpu_ms_per_scrape), show(b?.sim_cpu_ms_per_node_poll), dash, dash],
     [`cores: ${worker} / ${services} / sim`, c ? [c.worker, ...serviceCosts(c), c.sim].map((cost) => show(cost.cores)).join(' / ') : dash, show(p?.prometheus.cores), show(b?.poller.cores), dash, dash],
     [`RSS MB: ${worker} / ${services} / sim`, c ? [c.worker, ...serviceCosts(c), c.sim].map((cost) => show(cost.rss_mb)).join(' / ') : dash, show(p?.prometheus.rss_mb), show(b?.poller.rss_mb), dash, dash],
@@ -174,8 +175,10 @@ function workersTable(f: FleetviewResult): string[] {
   return markdownTable(rows);
 }
 
+/** How the tables name each service group. */
+const serviceLabels = { temporal: 'Temporal', postgres: 'PostgreSQL', kafka: 'Kafka', store: 'store' } as const;
+
 /** Older results files have no onboarding CPU; the caller shows a dash for them. */
-function onboardingCpuCells(cpu: OnboardingCpu, withPostgres: boolean): string {
-  const groups = withPostgres ? ['worker', 'temporal', 'postgres', 'kafka', 'store', 'sim'] : ['worker', 'temporal', 'kafka', 'store', 'sim'];
-  return groups.map((name) => show(cpu.cpu_s[name] ?? null)).join(' / ');
+function onboardingCpuCells(cpu: OnboardingCpu, serviceGroups: ReadonlyArray<keyof typeof serviceLabels>): string {
+  return ['worker', ...serviceGroups, 'sim'].map((name) => show(cpu.cpu_s[name] ?? null)).join(' / ');
 }
